@@ -1,0 +1,61 @@
+using FluentValidation;
+
+namespace ExBuy.Features.Catalog;
+
+/// <summary>The filters the list and search routes share (django-filter's <c>ProductFilter</c> in the original).</summary>
+public interface IProductFilter
+{
+    string? Category { get; }
+    decimal? MinPrice { get; }
+    decimal? MaxPrice { get; }
+    string? Q { get; }
+}
+
+public static class ProductFilter
+{
+    public const int MaxQueryLength = 200;
+
+    public static IQueryable<Product> Apply(IQueryable<Product> products, IProductFilter filter)
+    {
+        if (!string.IsNullOrEmpty(filter.Category))
+        {
+            var category = filter.Category;
+            products = products.Where(p => p.Category == category);
+        }
+
+        if (filter.MinPrice is { } min)
+        {
+            products = products.Where(p => p.Price >= min);
+        }
+
+        if (filter.MaxPrice is { } max)
+        {
+            products = products.Where(p => p.Price <= max);
+        }
+
+        if (!string.IsNullOrWhiteSpace(filter.Q))
+        {
+            var q = filter.Q.Trim();
+            products = products.Where(p =>
+                p.Name.Contains(q, StringComparison.OrdinalIgnoreCase) ||
+                p.Description.Contains(q, StringComparison.OrdinalIgnoreCase));
+        }
+
+        return products;
+    }
+
+    public static void AddRules<T>(AbstractValidator<T> validator)
+        where T : IProductFilter
+    {
+        validator.RuleFor(x => x.Category)
+            .Must(c => string.IsNullOrEmpty(c) || ProductCategories.IsValid(c))
+            .WithMessage(x => $"Select a valid choice. {x.Category} is not one of the available choices: {string.Join(", ", ProductCategories.All)}.");
+        validator.RuleFor(x => x.MinPrice).GreaterThanOrEqualTo(0m).When(x => x.MinPrice is not null);
+        validator.RuleFor(x => x.MaxPrice).GreaterThanOrEqualTo(0m).When(x => x.MaxPrice is not null);
+        validator.RuleFor(x => x.MaxPrice)
+            .Must((x, max) => max >= x.MinPrice)
+            .When(x => x.MinPrice is not null && x.MaxPrice is not null)
+            .WithMessage("max_price must be greater than or equal to min_price.");
+        validator.RuleFor(x => x.Q).MaximumLength(MaxQueryLength);
+    }
+}

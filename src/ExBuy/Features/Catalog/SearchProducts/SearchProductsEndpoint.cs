@@ -1,0 +1,58 @@
+using FastEndpoints;
+using FluentValidation;
+using Marten;
+
+namespace ExBuy.Features.Catalog.SearchProducts;
+
+public sealed class SearchProductsRequest : IProductFilter
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 200;
+
+    public string? Q { get; init; }
+    public string? Category { get; init; }
+    public decimal? MinPrice { get; init; }
+    public decimal? MaxPrice { get; init; }
+    public bool? InStock { get; init; }
+
+    /// <summary>The answer is a plain array, so it is bounded: best matches by id, at most this many.</summary>
+    public int? Limit { get; init; }
+
+    public sealed class Validator : Validator<SearchProductsRequest>
+    {
+        public Validator()
+        {
+            ProductFilter.AddRules(this);
+            RuleFor(x => x.Limit).InclusiveBetween(1, MaxLimit).When(x => x.Limit is not null);
+        }
+    }
+}
+
+/// <summary><c>GET /api/search/products</c>: an unpaged array of matches, in id order.</summary>
+public sealed class SearchProductsEndpoint(IQuerySession session) : Endpoint<SearchProductsRequest, List<ProductSummary>>
+{
+    public override void Configure()
+    {
+        Get("/api/search/products");
+        Tags("catalog");
+    }
+
+    public override async Task HandleAsync(SearchProductsRequest req, CancellationToken ct)
+    {
+        var query = ProductFilter.Apply(session.Query<Product>(), req);
+        if (req.InStock == true)
+        {
+            query = query.Where(p => p.Stock > 0);
+        }
+
+        var products = await query
+            .OrderBy(p => p.Id)
+            .Take(req.Limit ?? SearchProductsRequest.DefaultLimit)
+            .Select(p => new ProductSummary
+            {
+                Id = p.Id, Name = p.Name, Price = p.Price, Stock = p.Stock, Category = p.Category, UpdatedAt = p.UpdatedAt,
+            })
+            .ToListAsync(ct);
+        await Send.OkAsync(products.ToList(), ct);
+    }
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using FastEndpoints;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace ExBuy.Features.Health;
+
+public sealed record HealthResponse(string Status);
+
+/// <summary><c>GET /api/health</c>: the process answers. Says nothing of its dependencies (see readiness).</summary>
+public sealed class HealthEndpoint : EndpointWithoutRequest<HealthResponse>
+{
+    public override void Configure()
+    {
+        Get("/api/health");
+        Tags("health");
+    }
+
+    public override Task HandleAsync(CancellationToken ct) => Send.OkAsync(new HealthResponse("ok"), ct);
+}
+
+public sealed record DependencyHealth(string Status, double LatencyMs, string? Error);
+
+public sealed record ReadinessResponse(string Status, IReadOnlyDictionary<string, DependencyHealth> Checks);
+
+/// <summary><c>GET /api/health/ready</c>: PostgreSQL and Redis each answer a round trip; 503 when either does not.</summary>
+public sealed class ReadinessEndpoint(NpgsqlDataSource db, IConnectionMultiplexer redis) : EndpointWithoutRequest<ReadinessResponse>
+{
+    private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(2);
+
+    public override void Configure()
+    {
+        Get("/api/health/ready");
+        Tags("health");
+    }
+
+    public override async Task HandleAsync(CancellationToken ct)
+    {
+        var checks = new Dictionary<string, DependencyHealth>
+        {
+            ["postgres"] = await Check(async token =>
+            {
+                await using var command = db.CreateCommand("select 1");
+                await command.ExecuteScalarAsync(token);
+            }, ct),
+            ["redis"] = await Check(async _ => await redis.GetDatabase().PingAsync(), ct),
+        };
+
+        var healthy = checks.Values.All(c => c.Status == "ok");
+        await Send.ResponseAsync(
+            new ReadinessResponse(healthy ? "ok" : "unavailable", checks),
+            healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable,
+            ct);
+    }
+
+    private static async Task<DependencyHealth> Check(Func<CancellationToken, Task> probe, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(CheckTimeout);
+            await probe(timeout.Token).WaitAsync(timeout.Token);
+            return new DependencyHealth("ok", Stopwatch.GetElapsedTime(started).TotalMilliseconds, null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            return new DependencyHealth("unavailable", Stopwatch.GetElapsedTime(started).TotalMilliseconds, e.Message);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+using Marten;
+
+namespace ExBuy.Features.Orders;
+
+public static class OrdersRegistration
+{
+    public static StoreOptions ConfigureOrders(this StoreOptions opts)
+    {
+        opts.Schema.For<Order>()
+            .UseNumericRevisions(true)
+            .Duplicate(x => x.UserId)
+            .Duplicate(x => x.Status);
+        return opts;
+    }
+}

@@ -1,0 +1,20 @@
+using ExBuy.Features.Catalog;
+using Marten;
+
+namespace ExBuy.Features.Reviews;
+
+public static class ReviewsRegistration
+{
+    public static StoreOptions ConfigureReviews(this StoreOptions opts)
+    {
+        // Reviews go with their product (the original's ON DELETE CASCADE).
+        opts.Schema.For<Review>()
+            .Duplicate(x => x.ProductId)
+            .Duplicate(x => x.UserId)
+            .Duplicate(x => x.CreatedAt)
+#pragma warning disable CS0618 // Marten's ForeignKey<T> still hands out Weasel.Postgresql's ForeignKey, whose OnDelete is the obsolete enum.
+            .ForeignKey<Product>(x => x.ProductId, fk => fk.OnDelete = Weasel.Postgresql.CascadeAction.Cascade);
+#pragma warning restore CS0618
+        return opts;
+    }
+}

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using ExBuy.Features.Catalog;
+using ExBuy.Features.Orders;
+using ExBuy.Features.Reviews;
+using Marten;
+using Weasel.Core;
+
+namespace ExBuy.Features.Seeding;
+
+public sealed record SeedResult(int Products, int Orders, int Reviews);
+
+/// <summary>
+/// Bulk-loads a deterministic catalogue through Marten's COPY-based bulk insert. Ids come from Marten's HiLo
+/// sequence, so a fresh database numbers everything from 1 and a running API never collides with a seed.
+/// Products 1–100 get ample stock: the k6 suites order them for minutes on end.
+/// </summary>
+public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock)
+{
+    public const int DefaultBatchSize = 5_000;
+    public const int AmpleStock = 1_000_000;
+    public const int HotProducts = 100;
+    public const int UserCount = 10_000;
+
+    private static readonly Dictionary<string, string[]> Nouns = new()
+    {
+        ["electronics"] = ["Phone", "Laptop", "Headphones", "Camera", "Tablet", "Monitor", "Smartwatch", "Electronics Kit"],
+        ["clothing"] = ["Shirt", "T-Shirt", "Jacket", "Jeans", "Sneakers", "Hoodie", "Dress Shirt"],
+        ["food"] = ["Food Box", "Coffee Beans", "Green Tea", "Snack Pack", "Chocolate", "Organic Food Basket"],
+        ["books"] = ["Book", "Novel", "Cookbook", "Notebook", "Comic Book", "Audio Book"],
+        ["home"] = ["Home Lamp", "Chair", "Desk", "Pillow", "Home Decor Set", "Kitchen Knife"],
+    };
+
+    private static readonly string[] Adjectives =
+        ["Classic", "Premium", "Compact", "Smart", "Eco", "Deluxe", "Basic", "Pro", "Ultra", "Vintage", "Modern", "Portable"];
+
+    private static readonly string[] ReviewBodies =
+    [
+        "Great product!", "Works as described.", "Arrived quickly, well packed.", "Not worth the price.",
+        "Would buy again.", "Average quality.", "Exceeded my expectations.", "Broke after a week.",
+    ];
+
+    private static readonly (string Status, int Weight)[] StatusWeights =
+        [(OrderStatuses.Pending, 30), (OrderStatuses.Processing, 20), (OrderStatuses.Shipped, 20), (OrderStatuses.Delivered, 25), (OrderStatuses.Cancelled, 5)];
+
+    public async Task<bool> HasProductsAsync(CancellationToken ct = default)
+    {
+        await using var session = store.QuerySession();
+        return await session.Query<Product>().AnyAsync(ct);
+    }
+
+    /// <summary>Deletes every document and event and rewinds the id sequences, so the next seed starts at id 1.</summary>
+    public async Task ResetAsync(CancellationToken ct = default)
+    {
+        await store.Advanced.Clean.DeleteAllDocumentsAsync(ct);
+        await store.Advanced.Clean.DeleteAllEventDataAsync(ct);
+        await using var session = store.LightweightSession();
+        session.QueueSqlCommand($"delete from {store.Options.DatabaseSchemaName}.mt_hilo");
+        await session.SaveChangesAsync(ct);
+    }
+
+    public async Task<SeedResult> SeedAsync(SeedPlan plan, Action<string> report, CancellationToken ct = default)
+    {
+        var random = new Random(20261123);
+        var now = clock.GetUtcNow();
+
+        var watch = Stopwatch.StartNew();
+        var products = await SeedProductsAsync(plan, random, now, ct);
+        report($"  products: {products.Count:N0} in {watch.Elapsed.TotalSeconds:F1} s");
+
+        watch.Restart();
+        var orders = await SeedOrdersAsync(plan, random, products, now, ct);
+        report($"  orders:   {orders:N0} in {watch.Elapsed.TotalSeconds:F1} s");
+
+        watch.Restart();
+        var reviews = await SeedReviewsAsync(plan, random, products, now, ct);
+        report($"  reviews:  {reviews:N0} in {watch.Elapsed.TotalSeconds:F1} s");
+
+        return new SeedResult(products.Count, orders, reviews);
+    }
+
+    private async Task<List<Product>> SeedProductsAsync(SeedPlan plan, Random random, DateTimeOffset now, CancellationToken ct)
+    {
+        var all = new List<Product>(plan.Products);
+        var batch = new List<Product>(plan.BatchSize);
+        for (var i = 0; i < plan.Products; i++)
+        {
+            var category = ProductCategories.All[random.Next(ProductCategories.All.Count)];
+            var noun = Nouns[category][random.Next(Nouns[category].Length)];
+            var adjective = Adjectives[random.Next(Adjectives.Length)];
+            // Creation times rise with the id, so the default ordering (-created_at) lists the newest ids first.
+            var createdAt = now.AddDays(-30).AddSeconds(i * 2L);
+            var stock = i < HotProducts ? AmpleStock : random.Next(20) == 0 ? 0 : random.Next(1, 1_000);
+            batch.Add(new Product
+            {
+                Name = $"{adjective} {noun} {i + 1}",
+                Description = $"A {adjective.ToLowerInvariant()} {noun.ToLowerInvariant()} from the {category} collection.",
+                Category = category,
+                Price = decimal.Round(random.Next(100, 200_000) / 100m, 2),
+                Stock = stock,
+                InitialStock = stock,
+                CreatedAt = createdAt,
+                UpdatedAt = createdAt,
+            });
+
+            if (batch.Count == plan.BatchSize)
+            {
+                await FlushAsync(batch, all, ct);
+            }
+        }
+
+        await FlushAsync(batch, all, ct);
+        return all;
+    }
+
+    private async Task<int> SeedOrdersAsync(SeedPlan plan, Random random, List<Product> products, DateTimeOffset now, CancellationToken ct)
+    {
+        var batch = new List<Order>(plan.BatchSize);
+        for (var i = 0; i < plan.Orders; i++)
+        {
+            var createdAt = now.AddDays(-30).AddSeconds(random.Next(0, 30 * 24 * 3600));
+            var order = new Order
+            {
+                UserId = random.Next(1, UserCount + 1),
+                Status = PickStatus(random),
+                CreatedAt = createdAt,
+                UpdatedAt = createdAt,
+            };
+
+            var lines = random.Next(1, 6);
+            for (var line = 0; line < lines; line++)
+            {
+                var product = products[random.Next(products.Count)];
+                var quantity = random.Next(1, 4);
+                order.Items.Add(new OrderLine
+                {
+                    ProductId = product.Id,
+                    ProductName = product.Name,
+                    Quantity = quantity,
+                    UnitPrice = product.Price,
+                    Subtotal = product.Price * quantity,
+                });
+            }
+
+            order.TotalPrice = order.Items.Sum(x => x.Subtotal);
+            batch.Add(order);
+            if (batch.Count == plan.BatchSize)
+            {
+                await FlushOrdersAsync(batch, ct);
+            }
+        }
+
+        await FlushOrdersAsync(batch, ct);
+        return plan.Orders;
+    }
+
+    private async Task<int> SeedReviewsAsync(SeedPlan plan, Random random, List<Product> products, DateTimeOffset now, CancellationToken ct)
+    {
+        var batch = new List<Review>(plan.BatchSize);
+        for (var i = 0; i < plan.Reviews; i++)
+        {
+            batch.Add(new Review
+            {
+                ProductId = products[random.Next(products.Count)].Id,
+                UserId = random.Next(1, UserCount + 1),
+                Rating = random.Next(1, 6),
+                Body = ReviewBodies[random.Next(ReviewBodies.Length)],
+                CreatedAt = now.AddDays(-30).AddSeconds(random.Next(0, 30 * 24 * 3600)),
+            });
+
+            if (batch.Count == plan.BatchSize)
+            {
+                await FlushAsync(batch, null, ct);
+            }
+        }
+
+        await FlushAsync(batch, null, ct);
+        return plan.Reviews;
+    }
+
+    // Line ids derive from the order id. Marten assigns a HiLo id the moment a document is queued in a session, so a
+    // throw-away session numbers the batch before the COPY serialises it.
+    private async Task FlushOrdersAsync(List<Order> batch, CancellationToken ct)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        await using (var numbering = store.LightweightSession())
+        {
+            foreach (var order in batch)
+            {
+                numbering.Insert(order);
+                for (var line = 0; line < order.Items.Count; line++)
+                {
+                    order.Items[line].Id = Order.LineId(order.Id, line + 1);
+                }
+            }
+        }
+
+        await FlushAsync(batch, null, ct);
+    }
+
+    private async Task FlushAsync<T>(List<T> batch, List<T>? keep, CancellationToken ct)
+        where T : notnull
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        await store.BulkInsertAsync(batch, BulkInsertMode.InsertsOnly, batch.Count, ct);
+        keep?.AddRange(batch);
+        batch.Clear();
+    }
+
+    private static string PickStatus(Random random)
+    {
+        var roll = random.Next(100);
+        foreach (var (status, weight) in StatusWeights)
+        {
+            if (roll < weight)
+            {
+                return status;
+            }
+
+            roll -= weight;
+        }
+
+        return OrderStatuses.Pending;
+    }
+}

@@ -1,0 +1,146 @@
+using System.Security.Cryptography;
+using ExBuy.Infrastructure;
+using FastEndpoints;
+using Marten;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace ExBuy.Features.Uploads.UploadFile;
+
+public sealed record UploadFileResponse(long Id, string Filename, long Size, string ContentType, string Status);
+
+/// <summary>
+/// <c>POST /api/uploads</c>, multipart field <c>file</c>, at most 10 MB. The form is read by hand so that an
+/// oversized body is refused from its Content-Length (or once 10 MB have streamed in) instead of being
+/// buffered first.
+/// </summary>
+public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyOptions> options, TimeProvider clock)
+    : EndpointWithoutRequest<UploadFileResponse>
+{
+    public const long MaxFileBytes = 10 * 1024 * 1024;
+
+    // Multipart framing around the file: boundaries, part headers, other small fields.
+    private const long FormOverheadBytes = 64 * 1024;
+
+    public override void Configure()
+    {
+        Post("/api/uploads");
+        AllowFileUploads(dontAutoBindFormData: true);
+        Tags("uploads");
+    }
+
+    public override async Task HandleAsync(CancellationToken ct)
+    {
+        if (!HttpContext.Request.HasFormContentType)
+        {
+            await Refuse("Send the file as multipart/form-data in the field \"file\".", ct);
+            return;
+        }
+
+        if (HttpContext.Request.ContentLength > MaxFileBytes + FormOverheadBytes)
+        {
+            await Refuse(TooLarge, ct);
+            return;
+        }
+
+        if (HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxFileBytes + FormOverheadBytes;
+        }
+
+        IFormFile? file;
+        try
+        {
+            var form = await HttpContext.Request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = MaxFileBytes + FormOverheadBytes }, ct);
+            file = form.Files.GetFile("file");
+        }
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException)
+        {
+            await Refuse(e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } ? TooLarge : "The multipart body could not be read.", ct);
+            return;
+        }
+
+        if (file is null)
+        {
+            await Refuse("No file was submitted.", ct);
+            return;
+        }
+
+        if (file.Length == 0)
+        {
+            await Refuse("The submitted file is empty.", ct);
+            return;
+        }
+
+        if (file.Length > MaxFileBytes)
+        {
+            await Refuse(TooLarge, ct);
+            return;
+        }
+
+        var stored = await Store(file, ct);
+        session.Insert(stored);
+        await session.SaveChangesAsync(ct);
+
+        await Send.ResponseAsync(
+            new UploadFileResponse(stored.Id, stored.FileName, stored.Size, stored.ContentType, "uploaded"),
+            StatusCodes.Status201Created,
+            ct);
+    }
+
+    private static string TooLarge => $"The file is larger than {MaxFileBytes / (1024 * 1024)} MB.";
+
+    private async Task<UploadedFile> Store(IFormFile file, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var fileName = SafeFileName(file.FileName);
+        var relative = Path.Combine("uploads", now.ToString("yyyy/MM/dd", System.Globalization.CultureInfo.InvariantCulture), $"{Guid.CreateVersion7():N}-{fileName}");
+        var absolute = Path.GetFullPath(Path.Combine(options.Value.DataDirectory, relative));
+        Directory.CreateDirectory(Path.GetDirectoryName(absolute)!);
+
+        string sha256;
+        await using (var target = new FileStream(absolute, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+        await using (var source = file.OpenReadStream())
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await source.ReadAsync(buffer, ct)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                await target.WriteAsync(buffer.AsMemory(0, read), ct);
+            }
+
+            sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
+
+        return new UploadedFile
+        {
+            FileName = fileName,
+            StoredPath = relative,
+            Size = file.Length,
+            ContentType = string.IsNullOrWhiteSpace(file.ContentType) ? "application/octet-stream" : file.ContentType,
+            Sha256 = sha256,
+            UploadedAt = now,
+        };
+    }
+
+    /// <summary>Keeps the last path segment and replaces anything a file system or a shell would trip over.</summary>
+    internal static string SafeFileName(string? name)
+    {
+        var leaf = Path.GetFileName((name ?? string.Empty).Replace('\\', '/'));
+        var cleaned = new string(leaf.Select(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_').ToArray()).Trim('.');
+        if (cleaned.Length == 0)
+        {
+            cleaned = "upload";
+        }
+
+        return cleaned.Length > 100 ? cleaned[^100..] : cleaned;
+    }
+
+    private async Task Refuse(string message, CancellationToken ct)
+    {
+        AddError(message, errorCode: "file");
+        await Send.ErrorsAsync(StatusCodes.Status400BadRequest, ct);
+    }
+}

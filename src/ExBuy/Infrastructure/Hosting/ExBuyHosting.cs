@@ -1,0 +1,44 @@
+using ExBuy.Infrastructure.Http;
+using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Redis;
+using ExBuy.Infrastructure.Messaging;
+using FastEndpoints;
+using Scalar.AspNetCore;
+
+namespace ExBuy.Infrastructure.Hosting;
+
+/// <summary>The two calls Program.cs makes: one wires every service, one builds the HTTP pipeline.</summary>
+public static class ExBuyHosting
+{
+    public static WebApplicationBuilder AddExBuyInfrastructure(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ExBuyOptions>()
+            .Bind(builder.Configuration.GetSection(ExBuyOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddExBuyMarten();
+        builder.AddExBuyRedis();
+        builder.AddExBuyMessaging();
+
+        builder.Services.AddFastEndpoints();
+        builder.Services.AddOpenApi();
+        builder.Services.AddExceptionHandler<UnhandledExceptionHandler>();
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
+    public static WebApplication UseExBuyHttp(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(JsonStatusCodePages.WriteAsync);
+        app.UseMiddleware<TrailingSlashMiddleware>();
+        app.UseRouting();
+        app.UseFastEndpoints(ExBuyJson.ConfigureFastEndpoints);
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference("/docs");
+        app.MapFallback("{*path}", JsonStatusCodePages.NotFound);
+        return app;
+    }
+}

@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FastEndpoints;
+
+namespace ExBuy.Infrastructure.Http;
+
+/// <summary>
+/// The ExBuy surface speaks snake_case like the DRF original; the shop-flow DTOs pin their camelCase
+/// names with <see cref="JsonPropertyNameAttribute"/>, so one serializer serves both surfaces.
+/// </summary>
+public static class ExBuyJson
+{
+    public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    public static JsonSerializerOptions Configure(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.NumberHandling = JsonNumberHandling.Strict;
+        options.RespectNullableAnnotations = false;
+        if (!options.Converters.OfType<UtcTimestampJsonConverter>().Any())
+        {
+            options.Converters.Add(new UtcTimestampJsonConverter());
+        }
+
+        return options;
+    }
+
+    public static void ConfigureFastEndpoints(Config c)
+    {
+        Configure(c.Serializer.Options);
+        c.Binding.UsePropertyNamingPolicy = true;
+        c.Validation.UsePropertyNamingPolicy = true;
+        c.Errors.UseProblemDetails();
+        c.Endpoints.Configurator = ep => ep.AllowAnonymous();
+    }
+}
+
+/// <summary>
+/// Money on the ExBuy surface is a decimal serialised as a string with two places (<c>"129.00"</c>), as DRF's
+/// DecimalField does. Reading accepts the same string or a JSON number.
+/// </summary>
+public sealed class MoneyJsonConverter : JsonConverter<decimal>
+{
+    public override decimal Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType switch
+        {
+            JsonTokenType.Number => reader.GetDecimal(),
+            JsonTokenType.String when decimal.TryParse(reader.GetString(), NumberStyles.Number, CultureInfo.InvariantCulture, out var value) => value,
+            _ => throw new JsonException("A decimal number is required."),
+        };
+
+    public override void Write(Utf8JsonWriter writer, decimal value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(Money.Format(value));
+}
+
+public static class Money
+{
+    public static decimal Round(decimal value) => decimal.Round(value, 2, MidpointRounding.AwayFromZero);
+
+    public static string Format(decimal value) => Round(value).ToString("0.00", CultureInfo.InvariantCulture);
+}
+
+/// <summary>Timestamps as DRF writes them: UTC, microseconds (PostgreSQL's precision), a trailing <c>Z</c>.</summary>
+public sealed class UtcTimestampJsonConverter : JsonConverter<DateTimeOffset>
+{
+    public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.GetDateTimeOffset();
+
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
+}

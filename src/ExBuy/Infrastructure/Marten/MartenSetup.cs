@@ -1,0 +1,45 @@
+using ExBuy.Features.Catalog;
+using ExBuy.Features.Orders;
+using ExBuy.Features.Reviews;
+using ExBuy.Features.Uploads;
+using JasperFx;
+using Marten;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Weasel.Core;
+using Wolverine.Marten;
+
+namespace ExBuy.Infrastructure.Marten;
+
+public static class MartenSetup
+{
+    public static WebApplicationBuilder AddExBuyMarten(this WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString("Postgres")
+            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set.");
+
+        // One pool for Marten and for the few hand-written SQL statements (conditional updates, aggregates).
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+
+        builder.Services.AddMarten(sp =>
+            {
+                var settings = sp.GetRequiredService<IOptions<ExBuyOptions>>().Value;
+                var opts = new StoreOptions();
+                opts.Connection(sp.GetRequiredService<NpgsqlDataSource>());
+                opts.DatabaseSchemaName = settings.DatabaseSchema;
+                opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.Default);
+                opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+
+                opts.ConfigureCatalog();
+                opts.ConfigureReviews();
+                opts.ConfigureOrders();
+                opts.ConfigureUploads();
+                return opts;
+            })
+            .UseLightweightSessions()
+            .ApplyAllDatabaseChangesOnStartup()
+            .IntegrateWithWolverine();
+
+        return builder;
+    }
+}

@@ -1,0 +1,24 @@
+using Npgsql;
+
+namespace ExBuy.Infrastructure.Marten;
+
+/// <summary>Recognises PostgreSQL refusals that mean "the request raced another one", whatever Marten wrapped them in.</summary>
+public static class PostgresErrors
+{
+    public static bool IsForeignKeyViolation(Exception exception) => Find(exception)?.SqlState == PostgresErrorCodes.ForeignKeyViolation;
+
+    public static bool IsUniqueViolation(Exception exception) => Find(exception)?.SqlState == PostgresErrorCodes.UniqueViolation;
+
+    private static PostgresException? Find(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is PostgresException postgres)
+            {
+                return postgres;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,12 @@
+using ExBuy.Infrastructure.Hosting;
+using JasperFx;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddExBuyInfrastructure();
+
+var app = builder.Build();
+app.UseExBuyHttp();
+
+return await app.RunJasperFxCommands(args);
+
+public partial class Program;

@@ -38,7 +38,6 @@ public static class ExBuyHosting
         app.UseFastEndpoints(ExBuyJson.ConfigureFastEndpoints);
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs");
-        app.MapFallback("{*path}", JsonStatusCodePages.NotFound);
         return app;
     }
 }

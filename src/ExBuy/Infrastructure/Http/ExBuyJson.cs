@@ -62,12 +62,22 @@ public static class Money
     public static string Format(decimal value) => Round(value).ToString("0.00", CultureInfo.InvariantCulture);
 }
 
-/// <summary>Timestamps as DRF writes them: UTC, microseconds (PostgreSQL's precision), a trailing <c>Z</c>.</summary>
+/// <summary>
+/// Timestamps as DRF writes them: UTC, microseconds, a trailing <c>Z</c>. .NET keeps 100 ns ticks and PostgreSQL
+/// rounds to the nearest microsecond, so the writer rounds the same way: a value read back through SQL prints alike.
+/// </summary>
 public sealed class UtcTimestampJsonConverter : JsonConverter<DateTimeOffset>
 {
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         reader.GetDateTimeOffset();
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
+        writer.WriteStringValue(ToMicroseconds(value).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
+
+    public static DateTimeOffset ToMicroseconds(DateTimeOffset value)
+    {
+        var remainder = value.UtcTicks % TimeSpan.TicksPerMicrosecond;
+        var rounded = value.UtcTicks - remainder + (remainder >= TimeSpan.TicksPerMicrosecond / 2 ? TimeSpan.TicksPerMicrosecond : 0);
+        return new DateTimeOffset(rounded, TimeSpan.Zero);
+    }
 }

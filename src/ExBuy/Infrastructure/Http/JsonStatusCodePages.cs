@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.WebUtilities;
 
 namespace ExBuy.Infrastructure.Http;
 
-/// <summary>Every error the API answers carries a JSON body, including routing's bare 404/405.</summary>
+/// <summary>Every error the API answers carries a JSON body, including routing's bare 404/405/415.</summary>
 public static class JsonStatusCodePages
 {
     public static Task WriteAsync(StatusCodeContext context)
@@ -14,12 +14,6 @@ public static class JsonStatusCodePages
                 ? "Not found."
                 : ReasonPhrases.GetReasonPhrase(response.StatusCode)),
             ExBuyJson.Options);
-    }
-
-    public static Task NotFound(HttpContext context)
-    {
-        context.Response.StatusCode = StatusCodes.Status404NotFound;
-        return context.Response.WriteAsJsonAsync(new ErrorDetail("Not found."), ExBuyJson.Options);
     }
 }
 

@@ -25,7 +25,8 @@ public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyO
     public override void Configure()
     {
         Post("/api/uploads");
-        AllowFileUploads(dontAutoBindFormData: true);
+        // Not AllowFileUploads(): its multipart-only route metadata would turn a JSON body into a 415 from routing,
+        // where the contract wants the 400 "no file" answer below.
         Tags("uploads");
     }
 
@@ -140,7 +141,7 @@ public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyO
 
     private async Task Refuse(string message, CancellationToken ct)
     {
-        AddError(message, errorCode: "file");
+        AddError(new FluentValidation.Results.ValidationFailure("file", message));
         await Send.ErrorsAsync(StatusCodes.Status400BadRequest, ct);
     }
 }

@@ -1,0 +1,102 @@
+using ExBuy.Features.Catalog;
+using ExBuy.Features.Reviews;
+using ExBuy.Infrastructure;
+using ExBuy.Tests.Infrastructure;
+using Marten;
+using Microsoft.Extensions.Options;
+using Shouldly;
+
+namespace ExBuy.Tests.Features.Catalog;
+
+public sealed class DeleteProductTests(AppFixture app) : IntegrationContext(app)
+{
+    [Fact]
+    public async Task deleting_removes_the_product_and_its_reviews()
+    {
+        var product = await Store.AddProduct();
+        var keep = await Store.AddProduct(name: "Keep me");
+        await Store.AddReview(product.Id, 3);
+        await Store.AddReview(keep.Id, 5);
+
+        await Host.Scenario(s =>
+        {
+            s.Delete.Url($"/api/products/{product.Id}/");
+            s.StatusCodeShouldBe(204);
+        });
+
+        await Host.GetJson($"/api/products/{product.Id}", 404);
+        await using var session = Store.QuerySession();
+        (await session.Query<Review>().CountAsync(Ct)).ShouldBe(1);
+        (await session.LoadAsync<Product>(keep.Id, Ct)).ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task deleting_an_unknown_product_is_404()
+    {
+        await Host.Scenario(s =>
+        {
+            s.Delete.Url("/api/products/424242");
+            s.StatusCodeShouldBe(404);
+        });
+    }
+
+    [Fact]
+    public async Task outside_the_local_profile_the_admin_key_is_required()
+    {
+        var product = await Store.AddProduct();
+        var options = Host.Services.GetRequiredService<IOptions<ExBuyOptions>>().Value;
+        var (profile, key) = (options.Profile, options.AdminKey);
+        options.Profile = "production";
+        options.AdminKey = "s3cret";
+        try
+        {
+            await Host.Scenario(s =>
+            {
+                s.Delete.Url($"/api/products/{product.Id}");
+                s.StatusCodeShouldBe(403);
+            });
+            await Host.Scenario(s =>
+            {
+                s.Delete.Url($"/api/products/{product.Id}");
+                s.WithRequestHeader("X-Admin-Key", "wrong");
+                s.StatusCodeShouldBe(403);
+            });
+            await Host.GetJson($"/api/products/{product.Id}");
+
+            await Host.Scenario(s =>
+            {
+                s.Delete.Url($"/api/products/{product.Id}");
+                s.WithRequestHeader("X-Admin-Key", "s3cret");
+                s.StatusCodeShouldBe(204);
+            });
+        }
+        finally
+        {
+            (options.Profile, options.AdminKey) = (profile, key);
+        }
+    }
+
+    [Fact]
+    public async Task without_a_configured_key_the_route_is_closed_outside_local()
+    {
+        var product = await Store.AddProduct();
+        var options = Host.Services.GetRequiredService<IOptions<ExBuyOptions>>().Value;
+        var profile = options.Profile;
+        options.Profile = "staging";
+        try
+        {
+            await Host.Scenario(s =>
+            {
+                s.Delete.Url($"/api/products/{product.Id}");
+                s.WithRequestHeader("X-Admin-Key", "");
+                s.StatusCodeShouldBe(403);
+            });
+        }
+        finally
+        {
+            options.Profile = profile;
+        }
+
+        await Host.GetJson($"/api/products/{product.Id}");
+    }
+}

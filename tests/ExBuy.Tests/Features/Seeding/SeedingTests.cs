@@ -1,0 +1,87 @@
+using ExBuy.Features.Catalog;
+using ExBuy.Features.Orders;
+using ExBuy.Features.Reviews;
+using ExBuy.Features.Seeding;
+using ExBuy.Tests.Infrastructure;
+using Marten;
+using Shouldly;
+
+namespace ExBuy.Tests.Features.Seeding;
+
+public sealed class SeedingTests(AppFixture app) : IntegrationContext(app)
+{
+    [Fact]
+    public async Task seeding_loads_a_consistent_catalogue()
+    {
+        var seeder = new CatalogSeeder(Store, TimeProvider.System);
+        var result = await seeder.SeedAsync(new SeedPlan(Products: 250, Orders: 300, Reviews: 600, BatchSize: 100), _ => { }, Ct);
+        result.ShouldBe(new SeedResult(250, 300, 600));
+
+        await using var session = Store.QuerySession();
+        var products = (await session.Query<Product>().ToListAsync(Ct)).OrderBy(p => p.Id).ToList();
+        products.Count.ShouldBe(250);
+        (products[^1].Id - products[0].Id).ShouldBe(249, "ids are contiguous");
+        products.Take(CatalogSeeder.HotProducts).ShouldAllBe(p => p.Stock == CatalogSeeder.AmpleStock);
+        products.ShouldAllBe(p => p.Stock >= 0 && p.Stock == p.InitialStock && p.Price > 0 && ProductCategories.IsValid(p.Category));
+
+        var orders = await session.Query<Order>().ToListAsync(Ct);
+        orders.Count.ShouldBe(300);
+        orders.ShouldAllBe(o => o.Items.Count >= 1 && o.TotalPrice == o.Items.Sum(i => i.Subtotal) && OrderStatuses.IsValid(o.Status));
+        orders.SelectMany(o => o.Items).ShouldAllBe(i => i.Subtotal == i.UnitPrice * i.Quantity);
+        orders.SelectMany(o => o.Items.Select(i => i.Id)).Distinct().Count().ShouldBe(orders.Sum(o => o.Items.Count));
+        var byId = products.ToDictionary(p => p.Id);
+        orders.SelectMany(o => o.Items).ShouldAllBe(i => byId[i.ProductId].Price == i.UnitPrice && byId[i.ProductId].Name == i.ProductName);
+
+        (await session.Query<Review>().CountAsync(Ct)).ShouldBe(600);
+    }
+
+    [Theory]
+    [InlineData("book")]
+    [InlineData("phone")]
+    [InlineData("shirt")]
+    [InlineData("laptop")]
+    [InlineData("food")]
+    [InlineData("home")]
+    [InlineData("electronics")]
+    public async Task the_k6_search_words_find_seeded_products(string word)
+    {
+        await new CatalogSeeder(Store, TimeProvider.System).SeedAsync(new SeedPlan(300, 0, 0, 1000), _ => { }, Ct);
+
+        (await Host.GetJson($"/api/search/products?q={word}")).AsArray().Count.ShouldBeGreaterThan(0);
+        (await Host.GetJson($"/api/products?q={word}"))["count"]!.GetValue<long>().ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
+    public async Task reset_removes_everything()
+    {
+        var seeder = new CatalogSeeder(Store, TimeProvider.System);
+        await seeder.SeedAsync(new SeedPlan(10, 5, 5, 100), _ => { }, Ct);
+        (await seeder.HasProductsAsync(Ct)).ShouldBeTrue();
+
+        await seeder.ResetAsync(Ct);
+
+        (await seeder.HasProductsAsync(Ct)).ShouldBeFalse();
+        await using var session = Store.QuerySession();
+        (await session.Query<Order>().CountAsync(Ct)).ShouldBe(0);
+    }
+
+    [Theory]
+    [InlineData("tiny", null, "--size")]
+    [InlineData("small", -1, "--products")]
+    [InlineData("small", 0, "need at least one product")]
+    public void invalid_seed_plans_are_refused(string size, int? products, string message)
+    {
+        SeedPlan.TryCreate(size, products, null, null, 1000, out var plan, out var error).ShouldBeFalse();
+        plan.ShouldBeNull();
+        error.ShouldContain(message);
+    }
+
+    [Fact]
+    public void named_sizes_match_the_original()
+    {
+        SeedPlan.TryCreate("large", null, null, null, 5000, out var plan, out _).ShouldBeTrue();
+        plan.ShouldBe(new SeedPlan(100_000, 500_000, 1_000_000, 5000));
+        SeedPlan.TryCreate("medium", null, 7, null, 100, out var mixed, out _).ShouldBeTrue();
+        mixed.ShouldBe(new SeedPlan(10_000, 7, 100_000, 100));
+    }
+}

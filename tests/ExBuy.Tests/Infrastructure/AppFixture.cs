@@ -1,5 +1,6 @@
 using Alba;
 using JasperFx.CommandLine;
+using Marten;
 using Microsoft.Extensions.Configuration;
 using StackExchange.Redis;
 using Wolverine;
@@ -17,6 +18,12 @@ public sealed class AppFixture : IAsyncLifetime
 {
     public const string DefaultPostgres = "Host=127.0.0.1;Port=55442;Database=exbuy;Username=exbuy;Password=exbuy;Maximum Pool Size=100;No Reset On Close=true";
     public const string DefaultRedis = "127.0.0.1:56389,abortConnect=false,allowAdmin=true";
+    public const string DefaultRedlockNodes = "127.0.0.1:56390;127.0.0.1:56391;127.0.0.1:56392;127.0.0.1:56393;127.0.0.1:56394";
+
+    public string RedlockNodes { get; } = Environment.GetEnvironmentVariable("ConnectionStrings__RedlockNodes") ?? DefaultRedlockNodes;
+
+    /// <summary>Where <c>./exbuy test</c> keeps the Redis data folders; tests that stop a RedLock node restart it there.</summary>
+    public string RedisDirectory { get; } = Environment.GetEnvironmentVariable("EXBUY_REDLOCK_NODE_DIR") ?? Path.GetTempPath();
 
     public IAlbaHost Host { get; private set; } = null!;
 
@@ -35,12 +42,14 @@ public sealed class AppFixture : IAsyncLifetime
             {
                 ["ConnectionStrings:Postgres"] = postgres,
                 ["ConnectionStrings:Redis"] = redis,
+                ["ConnectionStrings:RedlockNodes"] = RedlockNodes,
                 ["ExBuy:DataDirectory"] = DataDirectory,
                 ["ExBuy:Profile"] = "local",
             }));
             builder.ConfigureServices(services =>
             {
                 services.RunWolverineInSoloMode();
+                services.MartenDaemonModeIsSolo();
                 services.DisableAllExternalWolverineTransports();
             });
         });

@@ -18,7 +18,8 @@ public abstract class IntegrationContext(AppFixture app) : IAsyncLifetime
 
     public virtual async ValueTask InitializeAsync()
     {
-        await Host.CleanAllMartenDataAsync();
+        // Reset (not just clean): also restarts the async daemon, whose progress must start over with the events.
+        await Host.ResetAllMartenDataAsync();
         await Host.ClearAllWolverineStorageAsync();
         var redis = Host.Services.GetRequiredService<IConnectionMultiplexer>();
         foreach (var endpoint in redis.GetEndPoints())

@@ -1,4 +1,6 @@
+using ExBuy.Features.Inventory;
 using ExBuy.Infrastructure.Http;
+using ExBuy.Infrastructure.Locking;
 using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Redis;
 using ExBuy.Infrastructure.Messaging;
@@ -21,6 +23,8 @@ public static class ExBuyHosting
         builder.AddExBuyMarten();
         builder.AddExBuyRedis();
         builder.AddExBuyMessaging();
+        builder.AddExBuyLocking();
+        builder.Services.AddInventory(builder.Configuration);
 
         builder.Services.AddFastEndpoints();
         builder.Services.AddOpenApi();

@@ -1,8 +1,11 @@
 using ExBuy.Features.Catalog;
+using ExBuy.Features.Inventory;
 using ExBuy.Features.Orders;
+using ExBuy.Features.Stats;
 using ExBuy.Features.Reviews;
 using ExBuy.Features.Uploads;
 using JasperFx;
+using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -33,11 +36,14 @@ public static class MartenSetup
                 opts.ConfigureCatalog();
                 opts.ConfigureReviews();
                 opts.ConfigureOrders();
+                opts.ConfigureInventoryEvents();
+                opts.ConfigureStats();
                 opts.ConfigureUploads();
                 return opts;
             })
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup()
+            .AddAsyncDaemon(DaemonMode.Solo)
             .IntegrateWithWolverine();
 
         return builder;

@@ -1,0 +1,57 @@
+using Marten;
+using Npgsql;
+
+namespace ExBuy.Features.Audit;
+
+/// <summary>A product's stock beside what its events say it should be.</summary>
+public sealed record StockLedgerRow(long ProductId, int Stock, int InitialStock, long Sold, long Returned)
+{
+    public long Expected => InitialStock - Sold + Returned;
+}
+
+/// <summary>
+/// Recomputes every product's stock from the events in one statement (one snapshot, so in-flight orders never
+/// show half-applied): sold = items of stock-taking orders + reservations and flash-sale purchases,
+/// returned = items of cancelled orders.
+/// </summary>
+public static class StockLedger
+{
+    public static async Task<List<StockLedgerRow>> ReadAsync(NpgsqlDataSource db, IDocumentStore store, IReadOnlyCollection<long>? productIds, CancellationToken ct)
+    {
+        var schema = store.Options.DatabaseSchemaName;
+        var events = store.Options.Events.DatabaseSchemaName;
+        await using var command = db.CreateCommand($"""
+            with taken as (
+                select (i ->> 'ProductId')::bigint as product_id, (i ->> 'Quantity')::bigint as quantity
+                from {events}.mt_events e, jsonb_array_elements(e.data -> 'Items') i
+                where e.type = 'order_placed' and (e.data ->> 'TookStock')::boolean
+                union all
+                select (data ->> 'ProductId')::bigint, (data ->> 'Quantity')::bigint
+                from {events}.mt_events where type = 'stock_reserved'
+            ),
+            returned as (
+                select (i ->> 'ProductId')::bigint as product_id, (i ->> 'Quantity')::bigint as quantity
+                from {events}.mt_events e, jsonb_array_elements(e.data -> 'Items') i
+                where e.type = 'order_cancelled'
+            ),
+            sold as (select product_id, sum(quantity) as quantity from taken group by product_id),
+            back as (select product_id, sum(quantity) as quantity from returned group by product_id)
+            select p.id, (p.data ->> 'Stock')::int, (p.data ->> 'InitialStock')::int,
+                   coalesce(s.quantity, 0), coalesce(b.quantity, 0)
+            from {schema}.mt_doc_product p
+            left join sold s on s.product_id = p.id
+            left join back b on b.product_id = p.id
+            where $1::bigint[] is null or p.id = any($1)
+            order by p.id
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long[]?> { TypedValue = productIds?.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
+        var rows = new List<StockLedgerRow>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add(new StockLedgerRow(reader.GetInt64(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+
+        return rows;
+    }
+}

@@ -1,0 +1,45 @@
+using ExBuy.Features.Orders;
+using JasperFx.Events;
+using Marten;
+using Microsoft.Extensions.Options;
+
+namespace ExBuy.Features.Inventory;
+
+public static class InventoryRegistration
+{
+    public static IServiceCollection AddInventory(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ConcurrencyOptions>()
+            .Bind(configuration.GetSection(ConcurrencyOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(o => o.DefaultLockType != LockType.None, "ExBuy:Concurrency:DefaultLockType may not be 'none': it oversells by design.")
+            .ValidateOnStart();
+        services.AddSingleton<RedisStock>();
+        services.AddSingleton<StockStrategies>();
+        return services;
+    }
+
+    public static StoreOptions ConfigureInventoryEvents(this StoreOptions opts)
+    {
+        // Stock moves are recorded per operation stream (order-123, reservation-…), never per product, so the
+        // event store adds no second hot row beside the product's.
+        opts.Events.StreamIdentity = StreamIdentity.AsString;
+        opts.Events.AddEventType<StockReserved>();
+        opts.Events.AddEventType<OrderPlaced>();
+        opts.Events.AddEventType<OrderStatusChanged>();
+        opts.Events.AddEventType<OrderCancelled>();
+        return opts;
+    }
+}
+
+/// <summary>Parses the <c>lock_type</c> query parameter shared by every stock-taking route.</summary>
+public static class LockTypeParameter
+{
+    public const string Name = "lock_type";
+
+    public static string Message => $"lock_type must be one of: {string.Join(", ", LockTypes.Names)}.";
+
+    public static bool IsValid(string? value) => string.IsNullOrEmpty(value) || LockTypes.TryParse(value, out _);
+
+    public static LockType? Parse(string? value) => LockTypes.TryParse(value, out var type) ? type : null;
+}

@@ -1,0 +1,101 @@
+using ExBuy.Features.Catalog;
+using Marten;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ExBuy.Features.Inventory;
+
+/// <summary>
+/// The hand-written statements on product rows, run on a Marten session's own connection and transaction.
+/// Each one bumps Marten's revision (<c>mt_version</c>) with the stock, so an optimistic writer that loaded
+/// the row before can never overwrite the change.
+/// </summary>
+public static class ProductStockSql
+{
+    /// <summary>PostgreSQL's "lock_not_available", raised when <c>lock_timeout</c> expires.</summary>
+    public const string LockNotAvailable = "55P03";
+
+    /// <summary>The conditional update: takes the stock only if enough is left; null when the row refused.</summary>
+    public static async Task<Product?> TryTakeAsync(IDocumentSession session, long productId, int quantity, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var command = Command(session, $"""
+            update {Table(session)}
+            set data = data || jsonb_build_object('Stock', (data ->> 'Stock')::int - $2, 'UpdatedAt', $3, 'Version', mt_version + 1),
+                mt_version = mt_version + 1,
+                mt_last_modified = now()
+            where id = $1 and (data ->> 'Stock')::int >= $2
+            returning data, mt_version
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = productId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = quantity });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return await ReadProduct(session, command, ct);
+    }
+
+    /// <summary>Puts stock back (a cancelled order). Unconditional: returning never needs a check.</summary>
+    public static async Task<Product?> ReturnAsync(IDocumentSession session, long productId, int quantity, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var command = Command(session, $"""
+            update {Table(session)}
+            set data = data || jsonb_build_object('Stock', (data ->> 'Stock')::int + $2, 'UpdatedAt', $3, 'Version', mt_version + 1),
+                mt_version = mt_version + 1,
+                mt_last_modified = now()
+            where id = $1
+            returning data, mt_version
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = productId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = quantity });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return await ReadProduct(session, command, ct);
+    }
+
+    /// <summary>The unsafe write: sets the stock computed from an earlier read, whatever happened since.</summary>
+    public static async Task OverwriteAsync(IDocumentSession session, long productId, int stock, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var command = Command(session, $"""
+            update {Table(session)}
+            set data = data || jsonb_build_object('Stock', $2, 'UpdatedAt', $3, 'Version', mt_version + 1),
+                mt_version = mt_version + 1,
+                mt_last_modified = now()
+            where id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = productId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = stock });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary><c>SELECT … FOR UPDATE</c> in id order, waiting at most <paramref name="timeout"/> for each row.</summary>
+    public static async Task LockRowsAsync(IDocumentSession session, IReadOnlyList<long> orderedIds, TimeSpan timeout, CancellationToken ct)
+    {
+        await using (var setTimeout = Command(session, $"set local lock_timeout = {(int)timeout.TotalMilliseconds}"))
+        {
+            await setTimeout.ExecuteNonQueryAsync(ct);
+        }
+
+        await using var command = Command(session, $"select id from {Table(session)} where id = any($1) order by id for update");
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = orderedIds.ToArray() });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+        }
+    }
+
+    private static string Table(IDocumentSession session) => $"{session.DocumentStore.Options.DatabaseSchemaName}.mt_doc_product";
+
+    private static NpgsqlCommand Command(IDocumentSession session, string sql) =>
+        new(sql, session.Connection ?? throw new InvalidOperationException("Begin the session's transaction first."));
+
+    private static async Task<Product?> ReadProduct(IDocumentSession session, NpgsqlCommand command, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+
+        var product = session.DocumentStore.Options.Serializer().FromJson<Product>(reader, 0);
+        product.Version = reader.GetInt32(1);
+        return product;
+    }
+}

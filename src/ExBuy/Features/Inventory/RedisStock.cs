@@ -1,0 +1,97 @@
+using StackExchange.Redis;
+
+namespace ExBuy.Features.Inventory;
+
+/// <summary>
+/// The Redis copy of product stock that the <c>atomic</c> strategy gates on (seeds 003/004). A key exists only
+/// for products that strategy has touched (or a flash sale set up); every other strategy keeps an existing key
+/// in step after it commits, so the audit can require Redis stock = database stock.
+/// </summary>
+public sealed class RedisStock(IConnectionMultiplexer redis)
+{
+    public static RedisKey Key(long productId) => $"exbuy:stock:{productId}";
+
+    // Checks every line first and decrements only when all have enough: one round trip, all or nothing.
+    // 0 = taken; i > 0 = line i is short; -i = line i has no key yet.
+    private const string TakeScript = """
+        for i, key in ipairs(KEYS) do
+          local v = redis.call('GET', key)
+          if not v then return -i end
+          if tonumber(v) < tonumber(ARGV[i]) then return i end
+        end
+        for i, key in ipairs(KEYS) do redis.call('DECRBY', key, ARGV[i]) end
+        return 0
+        """;
+
+    private const string AdjustIfPresentScript = """
+        for i, key in ipairs(KEYS) do
+          if redis.call('EXISTS', key) == 1 then redis.call('INCRBY', key, ARGV[i]) end
+        end
+        return 0
+        """;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    public Task<bool> InitializeAsync(long productId, int stock, bool overwrite = false) =>
+        Db.StringSetAsync(Key(productId), stock, when: overwrite ? When.Always : When.NotExists);
+
+    public async Task<int?> GetAsync(long productId)
+    {
+        var value = await Db.StringGetAsync(Key(productId));
+        return value.IsNull ? null : (int)value;
+    }
+
+    public async Task<IReadOnlyList<long>> UninitializedAsync(IReadOnlyList<StockLine> demand)
+    {
+        var values = await Db.StringGetAsync(demand.Select(l => Key(l.ProductId)).ToArray());
+        return demand.Where((_, i) => values[i].IsNull).Select(l => l.ProductId).ToList();
+    }
+
+    /// <returns>0 when taken, i &gt; 0 when line i (1-based) is short, -i when line i has no key.</returns>
+    public async Task<int> TryTakeAsync(IReadOnlyList<StockLine> demand)
+    {
+        var result = await Db.ScriptEvaluateAsync(
+            TakeScript,
+            demand.Select(l => Key(l.ProductId)).ToArray(),
+            demand.Select(l => (RedisValue)l.Quantity).ToArray());
+        return (int)result;
+    }
+
+    /// <summary>Gives back what <see cref="TryTakeAsync"/> took when the database refused or failed.</summary>
+    public Task CompensateAsync(IReadOnlyList<StockLine> demand) => AdjustIfPresentAsync(demand, +1);
+
+    /// <summary>After another strategy committed a change, moves an existing key by the same amount.</summary>
+    public Task MirrorTakenAsync(IReadOnlyList<StockLine> demand) => AdjustIfPresentAsync(demand, -1);
+
+    public Task MirrorReturnedAsync(IReadOnlyList<StockLine> demand) => AdjustIfPresentAsync(demand, +1);
+
+    private async Task AdjustIfPresentAsync(IReadOnlyList<StockLine> demand, int sign) =>
+        await Db.ScriptEvaluateAsync(
+            AdjustIfPresentScript,
+            demand.Select(l => Key(l.ProductId)).ToArray(),
+            demand.Select(l => (RedisValue)(sign * l.Quantity)).ToArray());
+
+    public async Task<IReadOnlyDictionary<long, int>> AllAsync()
+    {
+        var result = new Dictionary<long, int>();
+        foreach (var endpoint in redis.GetEndPoints())
+        {
+            var server = redis.GetServer(endpoint);
+            if (server.IsReplica)
+            {
+                continue;
+            }
+
+            await foreach (var key in server.KeysAsync(pattern: "exbuy:stock:*", pageSize: 1000))
+            {
+                var value = await Db.StringGetAsync(key);
+                if (!value.IsNull && long.TryParse(key.ToString()["exbuy:stock:".Length..], out var id))
+                {
+                    result[id] = (int)value;
+                }
+            }
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,33 @@
+using ExBuy.Features.Inventory.Strategies;
+using ExBuy.Infrastructure.Locking;
+using Marten;
+using Microsoft.Extensions.Options;
+
+namespace ExBuy.Features.Inventory;
+
+/// <summary>Resolves a request's <c>lock_type</c> (or the configured default) to its strategy, built once.</summary>
+public sealed class StockStrategies
+{
+    private readonly Dictionary<LockType, IStockStrategy> _strategies;
+    private readonly IOptions<ConcurrencyOptions> _options;
+
+    public StockStrategies(
+        IDocumentStore store, RedisStock redisStock, RedisLockProviders locks, IOptions<ConcurrencyOptions> options, TimeProvider clock)
+    {
+        _options = options;
+        IStockStrategy[] all =
+        [
+            new OptimisticStockStrategy(store, redisStock, options, clock),
+            new RedisLockStockStrategy(LockType.Pessimistic, locks.SingleNode, store, redisStock, options, clock),
+            new RedisLockStockStrategy(LockType.Redlock, locks.Redlock, store, redisStock, options, clock),
+            new RowLockStockStrategy(store, redisStock, options, clock),
+            new AtomicStockStrategy(store, redisStock, clock),
+            new UnsafeStockStrategy(store, redisStock, options, clock),
+        ];
+        _strategies = all.ToDictionary(s => s.Type);
+    }
+
+    public LockType Default => _options.Value.DefaultLockType;
+
+    public IStockStrategy For(LockType? requested) => _strategies[requested ?? Default];
+}

@@ -1,0 +1,40 @@
+using JasperFx;
+using Marten;
+using Microsoft.Extensions.Options;
+
+namespace ExBuy.Features.Inventory.Strategies;
+
+/// <summary>
+/// No lock at all: every attempt reads the products with their revision and writes only if nobody else did
+/// in between. A lost race retries after a short random back-off, a bounded number of times.
+/// </summary>
+public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock redisStock, IOptions<ConcurrencyOptions> options, TimeProvider clock)
+    : IStockStrategy
+{
+    public LockType Type => LockType.Optimistic;
+
+    public async Task<StockOutcome> TakeAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
+    {
+        var settings = options.Value;
+        for (var attempt = 1; attempt <= settings.OptimisticMaxAttempts; attempt++)
+        {
+            try
+            {
+                var outcome = await RevisionedStockWrite.RunAsync(store, demand, work, clock.GetUtcNow(), ct);
+                if (outcome is StockOutcome.Taken)
+                {
+                    await redisStock.MirrorTakenAsync(demand);
+                }
+
+                return outcome;
+            }
+            catch (ConcurrencyException)
+            {
+                // Safe to retry: the failed attempt committed nothing, and the next one re-reads everything.
+                await Task.Delay(Random.Shared.Next(1, settings.OptimisticMaxBackoffMs + 1), ct);
+            }
+        }
+
+        return new StockOutcome.Busy($"optimistic: still conflicting after {settings.OptimisticMaxAttempts} attempts");
+    }
+}

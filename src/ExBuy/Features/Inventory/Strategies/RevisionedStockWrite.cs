@@ -1,0 +1,35 @@
+using ExBuy.Features.Catalog;
+using Marten;
+
+namespace ExBuy.Features.Inventory.Strategies;
+
+/// <summary>
+/// Load, decide, write with Marten's revision check, commit. The optimistic strategy retries it; the Redis-lock
+/// strategies run it under their lock, where the revision check still guards against writers that took no lock.
+/// </summary>
+internal static class RevisionedStockWrite
+{
+    /// <exception cref="JasperFx.ConcurrencyException">Another writer changed a product since it was loaded.</exception>
+    public static async Task<StockOutcome> RunAsync(
+        IDocumentStore store, IReadOnlyList<StockLine> demand, StockWork work, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        var products = (await session.LoadManyAsync<Product>(ct, demand.Select(d => d.ProductId))).ToDictionary(p => p.Id);
+        if (StockDecider.Decide(demand, products) is not StockDecision.Take take)
+        {
+            return StockOutcome.From(StockDecider.Decide(demand, products));
+        }
+
+        foreach (var (id, remaining) in take.Remaining)
+        {
+            var product = products[id];
+            product.Stock = remaining;
+            product.UpdatedAt = now;
+            session.UpdateRevision(product, product.Version + 1);
+        }
+
+        work(session, products);
+        await session.SaveChangesAsync(ct);
+        return new StockOutcome.Taken(products);
+    }
+}

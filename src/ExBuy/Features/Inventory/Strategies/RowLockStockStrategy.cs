@@ -1,0 +1,81 @@
+using ExBuy.Features.Catalog;
+using Marten;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace ExBuy.Features.Inventory.Strategies;
+
+/// <summary>
+/// PostgreSQL row locks: <c>SELECT … FOR UPDATE</c> on the product rows, in id order, inside the Marten
+/// transaction that then writes the stock and the caller's documents. The locks end with the commit.
+/// <c>lock_timeout</c> bounds the wait.
+/// </summary>
+public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisStock, IOptions<ConcurrencyOptions> options, TimeProvider clock)
+    : IStockStrategy
+{
+    public LockType Type => LockType.Row;
+
+    public async Task<StockOutcome> TakeAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
+    {
+        StockOutcome outcome;
+        try
+        {
+            outcome = await TakeLockedAsync(demand, work, ct);
+        }
+        catch (Exception e) when (e.FindPostgresError() == ProductStockSql.LockNotAvailable)
+        {
+            return new StockOutcome.Busy($"row: a product row stayed locked for more than {options.Value.LockTimeoutMs} ms");
+        }
+
+        if (outcome is StockOutcome.Taken)
+        {
+            await redisStock.MirrorTakenAsync(demand);
+        }
+
+        return outcome;
+    }
+
+    private async Task<StockOutcome> TakeLockedAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        await session.BeginTransactionAsync(ct);
+        await ProductStockSql.LockRowsAsync(session, demand.Select(d => d.ProductId).ToList(), options.Value.LockTimeout, ct);
+
+        var products = (await session.LoadManyAsync<Product>(ct, demand.Select(d => d.ProductId))).ToDictionary(p => p.Id);
+        var decision = StockDecider.Decide(demand, products);
+        if (decision is not StockDecision.Take take)
+        {
+            return StockOutcome.From(decision);
+        }
+
+        var now = clock.GetUtcNow();
+        foreach (var (id, remaining) in take.Remaining)
+        {
+            var product = products[id];
+            product.Stock = remaining;
+            product.UpdatedAt = now;
+            // Under the row lock nobody can have moved the revision: this check cannot fail, it only keeps the bump.
+            session.UpdateRevision(product, product.Version + 1);
+        }
+
+        work(session, products);
+        await session.SaveChangesAsync(ct);
+        return new StockOutcome.Taken(products);
+    }
+}
+
+internal static class PostgresErrorLookup
+{
+    public static string? FindPostgresError(this Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is PostgresException postgres)
+            {
+                return postgres.SqlState;
+            }
+        }
+
+        return null;
+    }
+}

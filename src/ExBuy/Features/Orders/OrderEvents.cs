@@ -1,0 +1,23 @@
+namespace ExBuy.Features.Orders;
+
+/// <summary>One line as the events record it: the price and name captured when the order was placed.</summary>
+public sealed record OrderedItem(long ProductId, string ProductName, int Quantity, decimal UnitPrice)
+{
+    public decimal Subtotal => UnitPrice * Quantity;
+}
+
+/// <summary>
+/// An order was placed. <see cref="TookStock"/> is false only for historical orders loaded by the seeder,
+/// which never took stock; the audit counts the others against each product's stock.
+/// </summary>
+public sealed record OrderPlaced(long OrderId, long UserId, IReadOnlyList<OrderedItem> Items, decimal Total, string LockType, bool TookStock, DateTimeOffset At);
+
+public sealed record OrderStatusChanged(long OrderId, string From, string To, DateTimeOffset At);
+
+/// <summary>An order was cancelled and its items' stock went back to the products.</summary>
+public sealed record OrderCancelled(long OrderId, IReadOnlyList<OrderedItem> Items, DateTimeOffset At);
+
+public static class OrderStreams
+{
+    public static string Key(long orderId) => $"order-{orderId}";
+}

@@ -1,0 +1,70 @@
+using ExBuy.Features.Inventory;
+using ExBuy.Features.Orders.PlaceOrder;
+using FastEndpoints;
+using FluentValidation;
+
+namespace ExBuy.Features.Orders.PlaceBulkOrders;
+
+public sealed class BulkOrderBody : OrderRequestBody
+{
+    public sealed class Validator : AbstractValidator<BulkOrderBody>
+    {
+        public Validator() => AddRules(this);
+    }
+}
+
+public sealed class PlaceBulkOrdersRequest
+{
+    public const int MaxOrders = 1_000;
+
+    public List<BulkOrderBody>? Orders { get; init; }
+
+    [BindFrom(LockTypeParameter.Name)]
+    public string? LockTypeName { get; init; }
+
+    public sealed class Validator : Validator<PlaceBulkOrdersRequest>
+    {
+        public Validator()
+        {
+            RuleFor(x => x.Orders).NotEmpty()
+                .Must(o => o!.Count <= MaxOrders).WithMessage($"At most {MaxOrders} orders per request.");
+            RuleForEach(x => x.Orders).NotNull().SetValidator(new BulkOrderBody.Validator());
+            RuleFor(x => x.LockTypeName).Must(LockTypeParameter.IsValid).WithMessage(LockTypeParameter.Message).OverridePropertyName(LockTypeParameter.Name);
+        }
+    }
+}
+
+public sealed record PlaceBulkOrdersResponse(int Created, IReadOnlyList<long> OrderIds);
+
+/// <summary>
+/// <c>POST /api/orders/bulk</c>: up to 1,000 orders, all or nothing. The stock of every order is summed per
+/// product and taken in one strategy run, so one short product refuses the whole batch.
+/// </summary>
+public sealed class PlaceBulkOrdersEndpoint(StockStrategies strategies, TimeProvider clock) : Endpoint<PlaceBulkOrdersRequest, PlaceBulkOrdersResponse>
+{
+    public override void Configure()
+    {
+        Post("/api/orders/bulk");
+        Tags("orders");
+    }
+
+    public override async Task HandleAsync(PlaceBulkOrdersRequest req, CancellationToken ct)
+    {
+        var strategy = strategies.For(LockTypeParameter.Parse(req.LockTypeName));
+        var newOrders = req.Orders!.Select(o => o.ToNewOrder()).ToList();
+        List<Order> placed = [];
+
+        var outcome = await strategy.TakeAsync(
+            StockDecider.Demand(newOrders.SelectMany(o => o.Lines)),
+            (session, products) => placed = OrderWriter.Record(session, newOrders, products, strategy.Type, clock.GetUtcNow()),
+            ct);
+
+        if (outcome is not StockOutcome.Taken)
+        {
+            await Send.ResultAsync(StockResponses.Refusal(outcome));
+            return;
+        }
+
+        await Send.ResponseAsync(new PlaceBulkOrdersResponse(placed.Count, placed.Select(o => o.Id).ToList()), StatusCodes.Status201Created, ct);
+    }
+}

@@ -49,7 +49,6 @@ public sealed class AppFixture : IAsyncLifetime
             builder.ConfigureServices(services =>
             {
                 services.RunWolverineInSoloMode();
-                services.MartenDaemonModeIsSolo();
                 services.DisableAllExternalWolverineTransports();
             });
         });

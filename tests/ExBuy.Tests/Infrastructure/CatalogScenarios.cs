@@ -1,5 +1,6 @@
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Reviews;
+using ExBuy.Infrastructure.Marten;
 using Marten;
 
 namespace ExBuy.Tests.Infrastructure;
@@ -19,6 +20,7 @@ public static class CatalogScenarios
         var at = createdAt ?? DateTimeOffset.UtcNow;
         var product = new Product
         {
+            Id = await IdSequences.NextAsync<Product>(store),
             Name = name, Price = price, Stock = stock, InitialStock = stock, Category = category,
             Description = description, CreatedAt = at, UpdatedAt = at,
         };
@@ -42,6 +44,12 @@ public static class CatalogScenarios
             CreatedAt = start.AddSeconds(i),
             UpdatedAt = start.AddSeconds(i),
         }).ToList();
+        var ids = await IdSequences.NextAsync<Product>(store, products.Count);
+        for (var i = 0; i < products.Count; i++)
+        {
+            products[i].Id = ids[i];
+        }
+
         await using var session = store.LightweightSession();
         session.Insert(products.ToArray());
         await session.SaveChangesAsync();
@@ -52,6 +60,7 @@ public static class CatalogScenarios
     {
         var review = new Review
         {
+            Id = await IdSequences.NextAsync<Review>(store),
             ProductId = productId, UserId = userId, Rating = rating, Body = $"rated {rating}", CreatedAt = createdAt ?? DateTimeOffset.UtcNow,
         };
         await using var session = store.LightweightSession();

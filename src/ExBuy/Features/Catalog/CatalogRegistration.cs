@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Marten;
 using Marten;
 
 namespace ExBuy.Features.Catalog;
@@ -7,6 +8,7 @@ public static class CatalogRegistration
     public static StoreOptions ConfigureCatalog(this StoreOptions opts)
     {
         // Columns for what the list filters and sorts on, so paging a 100k catalogue stays an index scan.
+        IdSequences.Register<Product>(opts);
         opts.Schema.For<Product>()
             .UseNumericRevisions(true)
             .Duplicate(x => x.Category)

@@ -16,11 +16,11 @@ public sealed class ConcurrencyOptions
 
     /// <summary>Attempts the optimistic strategy makes before answering 409.</summary>
     [Range(1, 1_000)]
-    public int OptimisticMaxAttempts { get; set; } = 60;
+    public int OptimisticMaxAttempts { get; set; } = 100;
 
-    /// <summary>Upper bound of the random back-off between optimistic attempts.</summary>
+    /// <summary>Upper bound of the random back-off between optimistic attempts (the window doubles per attempt up to this).</summary>
     [Range(1, 1_000)]
-    public int OptimisticMaxBackoffMs { get; set; } = 20;
+    public int OptimisticMaxBackoffMs { get; set; } = 50;
 
     /// <summary>
     /// The <c>none</c> strategy pauses this long between its read and its write, standing in for the work a real

@@ -81,6 +81,12 @@ public static class ProductStockSql
         }
     }
 
+    /// <summary>
+    /// Marten commits a session's transaction only when it has queued operations; the statements above run
+    /// at once and are not queued. This no-op makes sure <c>SaveChangesAsync</c> commits them.
+    /// </summary>
+    public static void EnsureCommit(IDocumentSession session) => session.QueueSqlCommand("select 1");
+
     private static string Table(IDocumentSession session) => $"{session.DocumentStore.Options.DatabaseSchemaName}.mt_doc_product";
 
     private static NpgsqlCommand Command(IDocumentSession session, string sql) =>

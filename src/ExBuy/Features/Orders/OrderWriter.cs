@@ -1,5 +1,6 @@
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Inventory;
+using ExBuy.Infrastructure.Marten;
 using Marten;
 
 namespace ExBuy.Features.Orders;
@@ -7,18 +8,31 @@ namespace ExBuy.Features.Orders;
 /// <summary>An order to create: who, and which products in which quantities (a product may appear twice).</summary>
 public sealed record NewOrder(long UserId, IReadOnlyList<StockLine> Lines);
 
-/// <summary>Queues new orders and their <see cref="OrderPlaced"/> events in the stock-taking transaction.</summary>
+/// <summary>Numbers new orders, then queues them and their <see cref="OrderPlaced"/> events in the stock-taking transaction.</summary>
 public static class OrderWriter
 {
-    public static List<Order> Record(
-        IDocumentSession session, IReadOnlyList<NewOrder> newOrders, IReadOnlyDictionary<long, Product> products, LockType lockType, DateTimeOffset now)
+    /// <summary>Numbers the orders before any lock is taken (see <see cref="IdSequences"/>).</summary>
+    public static async Task<List<Order>> AllocateAsync(IDocumentStore store, IReadOnlyList<NewOrder> newOrders, CancellationToken ct)
     {
-        var orders = new List<Order>(newOrders.Count);
-        foreach (var newOrder in newOrders)
+        var ids = await IdSequences.NextAsync<Order>(store, newOrders.Count, ct);
+        return newOrders.Select((n, i) => new Order { Id = ids[i], UserId = n.UserId, Status = OrderStatuses.Pending }).ToList();
+    }
+
+    /// <summary>Fills the allocated orders from the products as they are now and queues them with their events. Safe to call once per attempt.</summary>
+    public static void Record(
+        IDocumentSession session,
+        IReadOnlyList<Order> orders,
+        IReadOnlyList<NewOrder> newOrders,
+        IReadOnlyDictionary<long, Product> products,
+        LockType lockType,
+        DateTimeOffset now)
+    {
+        for (var n = 0; n < orders.Count; n++)
         {
-            var order = new Order { UserId = newOrder.UserId, Status = OrderStatuses.Pending, CreatedAt = now, UpdatedAt = now };
-            session.Insert(order); // assigns the id, which the line ids derive from; nothing is written before the commit
-            var items = newOrder.Lines.Select(l => new OrderedItem(l.ProductId, products[l.ProductId].Name, l.Quantity, products[l.ProductId].Price)).ToList();
+            var order = orders[n];
+            var items = newOrders[n].Lines
+                .Select(l => new OrderedItem(l.ProductId, products[l.ProductId].Name, l.Quantity, products[l.ProductId].Price))
+                .ToList();
             order.Items = items.Select((item, i) => new OrderLine
             {
                 Id = Order.LineId(order.Id, i + 1),
@@ -29,10 +43,11 @@ public static class OrderWriter
                 Subtotal = item.Subtotal,
             }).ToList();
             order.TotalPrice = order.Items.Sum(l => l.Subtotal);
+            order.CreatedAt = now;
+            order.UpdatedAt = now;
+            order.Version = 0;
+            session.Insert(order);
             session.Events.StartStream(OrderStreams.Key(order.Id), new OrderPlaced(order.Id, order.UserId, items, order.TotalPrice, lockType.ToWire(), TookStock: true, now));
-            orders.Add(order);
         }
-
-        return orders;
     }
 }

@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Marten;
 using Marten;
 
 namespace ExBuy.Features.Orders;
@@ -6,6 +7,7 @@ public static class OrdersRegistration
 {
     public static StoreOptions ConfigureOrders(this StoreOptions opts)
     {
+        IdSequences.Register<Order>(opts);
         opts.Schema.For<Order>()
             .UseNumericRevisions(true)
             .Duplicate(x => x.UserId)

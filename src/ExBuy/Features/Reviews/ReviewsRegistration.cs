@@ -1,4 +1,5 @@
 using ExBuy.Features.Catalog;
+using ExBuy.Infrastructure.Marten;
 using Marten;
 
 namespace ExBuy.Features.Reviews;
@@ -8,6 +9,7 @@ public static class ReviewsRegistration
     public static StoreOptions ConfigureReviews(this StoreOptions opts)
     {
         // Reviews go with their product (the original's ON DELETE CASCADE).
+        IdSequences.Register<Review>(opts);
         opts.Schema.For<Review>()
             .Duplicate(x => x.ProductId)
             .Duplicate(x => x.UserId)

@@ -3,6 +3,7 @@ using ExBuy.Features.Catalog;
 using ExBuy.Features.Orders;
 using ExBuy.Features.Reviews;
 using JasperFx.Events;
+using ExBuy.Infrastructure.Marten;
 using Marten;
 using Weasel.Core;
 
@@ -11,8 +12,8 @@ namespace ExBuy.Features.Seeding;
 public sealed record SeedResult(int Products, int Orders, int Reviews);
 
 /// <summary>
-/// Bulk-loads a deterministic catalogue through Marten's COPY-based bulk insert. Ids come from Marten's HiLo
-/// sequence, so a fresh database numbers everything from 1 and a running API never collides with a seed.
+/// Bulk-loads a deterministic catalogue through Marten's COPY-based bulk insert. Ids come from the same
+/// PostgreSQL sequences the API uses, so a fresh database numbers everything from 1 and a running API never collides with a seed.
 /// Products 1–100 get ample stock: the k6 suites order them for minutes on end.
 /// </summary>
 public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock)
@@ -54,9 +55,9 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock)
     {
         await store.Advanced.Clean.DeleteAllDocumentsAsync(ct);
         await store.Advanced.Clean.DeleteAllEventDataAsync(ct);
-        await using var session = store.LightweightSession();
-        session.QueueSqlCommand($"delete from {store.Options.DatabaseSchemaName}.mt_hilo");
-        await session.SaveChangesAsync(ct);
+        await IdSequences.RestartAsync<Product>(store, ct);
+        await IdSequences.RestartAsync<Order>(store, ct);
+        await IdSequences.RestartAsync<Review>(store, ct);
     }
 
     public async Task<SeedResult> SeedAsync(SeedPlan plan, Action<string> report, CancellationToken ct = default)
@@ -178,8 +179,7 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock)
         return plan.Reviews;
     }
 
-    // Line ids derive from the order id. Marten assigns a HiLo id the moment a document is queued in a session, so a
-    // throw-away session numbers the batch before the COPY serialises it.
+    // Line ids derive from the order id, so ids are assigned before the lines are numbered.
     private async Task FlushOrdersAsync(List<Order> batch, CancellationToken ct)
     {
         if (batch.Count == 0)
@@ -187,15 +187,14 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock)
             return;
         }
 
-        await using (var numbering = store.LightweightSession())
+        var ids = await IdSequences.NextAsync<Order>(store, batch.Count, ct);
+        for (var i = 0; i < batch.Count; i++)
         {
-            foreach (var order in batch)
+            var order = batch[i];
+            order.Id = ids[i];
+            for (var line = 0; line < order.Items.Count; line++)
             {
-                numbering.Insert(order);
-                for (var line = 0; line < order.Items.Count; line++)
-                {
-                    order.Items[line].Id = Order.LineId(order.Id, line + 1);
-                }
+                order.Items[line].Id = Order.LineId(order.Id, line + 1);
             }
         }
 
@@ -224,6 +223,23 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock)
         if (batch.Count == 0)
         {
             return;
+        }
+
+        if (batch is List<Product> products)
+        {
+            var ids = await IdSequences.NextAsync<Product>(store, products.Count, ct);
+            for (var i = 0; i < products.Count; i++)
+            {
+                products[i].Id = ids[i];
+            }
+        }
+        else if (batch is List<Review> reviews)
+        {
+            var ids = await IdSequences.NextAsync<Review>(store, reviews.Count, ct);
+            for (var i = 0; i < reviews.Count; i++)
+            {
+                reviews[i].Id = ids[i];
+            }
         }
 
         await store.BulkInsertAsync(batch, BulkInsertMode.InsertsOnly, batch.Count, ct);

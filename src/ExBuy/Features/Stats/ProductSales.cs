@@ -1,4 +1,5 @@
 using ExBuy.Features.Orders;
+using JasperFx.Events;
 using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Projections;
@@ -29,13 +30,27 @@ public sealed partial class ProductSalesProjection : MultiStreamProjection<Produ
         Identities<OrderCancelled>(e => e.Items.Select(i => i.ProductId).Distinct().ToList());
     }
 
-    public void Apply(OrderPlaced e, ProductSales sales) => Add(sales, e.Items, +1);
-
-    public void Apply(OrderCancelled e, ProductSales sales) => Add(sales, e.Items, -1);
-
-    private static void Add(ProductSales sales, IReadOnlyList<OrderedItem> items, int sign)
+    // Evolve rather than Apply methods: a fanned-out event needs the product id it is being applied to, and a
+    // new document has no id yet when Apply runs.
+    public override ProductSales Evolve(ProductSales? snapshot, long id, IEvent e)
     {
-        var mine = items.Where(i => i.ProductId == sales.Id).ToList();
+        var sales = snapshot ?? new ProductSales { Id = id };
+        switch (e.Data)
+        {
+            case OrderPlaced placed:
+                Add(sales, id, placed.Items, +1);
+                break;
+            case OrderCancelled cancelled:
+                Add(sales, id, cancelled.Items, -1);
+                break;
+        }
+
+        return sales;
+    }
+
+    private static void Add(ProductSales sales, long productId, IReadOnlyList<OrderedItem> items, int sign)
+    {
+        var mine = items.Where(i => i.ProductId == productId).ToList();
         if (mine.Count == 0)
         {
             return;

@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Marten;
 using Marten;
 
 namespace ExBuy.Features.Uploads;
@@ -6,7 +7,7 @@ public static class UploadsRegistration
 {
     public static StoreOptions ConfigureUploads(this StoreOptions opts)
     {
-        opts.Schema.For<UploadedFile>();
+        IdSequences.Register<UploadedFile>(opts);
         return opts;
     }
 }

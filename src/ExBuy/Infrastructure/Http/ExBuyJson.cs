@@ -76,8 +76,8 @@ public sealed class UtcTimestampJsonConverter : JsonConverter<DateTimeOffset>
 
     public static DateTimeOffset ToMicroseconds(DateTimeOffset value)
     {
-        var remainder = value.UtcTicks % TimeSpan.TicksPerMicrosecond;
-        var rounded = value.UtcTicks - remainder + (remainder >= TimeSpan.TicksPerMicrosecond / 2 ? TimeSpan.TicksPerMicrosecond : 0);
-        return new DateTimeOffset(rounded, TimeSpan.Zero);
+        // Half to even, as PostgreSQL's rint() does: 0.5 µs goes to the even microsecond.
+        var microseconds = Math.Round(value.UtcTicks / (decimal)TimeSpan.TicksPerMicrosecond, MidpointRounding.ToEven);
+        return new DateTimeOffset((long)microseconds * TimeSpan.TicksPerMicrosecond, TimeSpan.Zero);
     }
 }

@@ -5,14 +5,15 @@ using StackExchange.Redis;
 namespace ExBuy.Infrastructure.Locking;
 
 /// <summary>The two Medallion lock providers: one Redis, and RedLock across the configured nodes.</summary>
-public sealed class RedisLockProviders(IDistributedLockProvider singleNode, IDistributedLockProvider? redlock, int redlockNodes)
+public sealed class RedisLockProviders(
+    IDistributedLockProvider singleNode, IDistributedLockProvider? redlock, IReadOnlyList<IConnectionMultiplexer> redlockConnections)
 {
     public IDistributedLockProvider SingleNode { get; } = singleNode;
 
     /// <summary>Null when <c>ConnectionStrings:RedlockNodes</c> is empty.</summary>
     public IDistributedLockProvider? Redlock { get; } = redlock;
 
-    public int RedlockNodes { get; } = redlockNodes;
+    public IReadOnlyList<IConnectionMultiplexer> RedlockConnections { get; } = redlockConnections;
 }
 
 public static class LockingSetup
@@ -28,14 +29,17 @@ public static class LockingSetup
             var singleNode = new RedisDistributedSynchronizationProvider(main.GetDatabase());
             if (nodes.Length == 0)
             {
-                return new RedisLockProviders(singleNode, null, 0);
+                return new RedisLockProviders(singleNode, null, []);
             }
 
-            // One connection per node; a node that is down fails its vote at once instead of stalling the quorum.
-            var databases = nodes
-                .Select(node => ConnectionMultiplexer.Connect($"{node},abortConnect=false,connectTimeout=500,syncTimeout=500,asyncTimeout=500,connectRetry=1").GetDatabase())
-                .ToList();
-            return new RedisLockProviders(singleNode, new RedisDistributedSynchronizationProvider(databases), nodes.Length);
+            // One connection per node; a node that is down fails its vote at once (no backlog) instead of stalling the quorum.
+            var connections = nodes.Select(node =>
+            {
+                var options = ConfigurationOptions.Parse($"{node},abortConnect=false,connectTimeout=500,syncTimeout=500,asyncTimeout=500,connectRetry=1");
+                options.BacklogPolicy = BacklogPolicy.FailFast;
+                return (IConnectionMultiplexer)ConnectionMultiplexer.Connect(options);
+            }).ToList();
+            return new RedisLockProviders(singleNode, new RedisDistributedSynchronizationProvider(connections.Select(c => c.GetDatabase())), connections);
         });
         return builder;
     }

@@ -23,3 +23,17 @@ public sealed class MoneyTests
     public void money_reads_strings_and_numbers(string json) =>
         JsonSerializer.Deserialize<Priced>(json, ExBuyJson.Options)!.Price.ShouldBe(12.34m);
 }
+
+public sealed class TimestampTests
+{
+    [Theory]
+    [InlineData(638_000_000_000_000_004L, "…0000000")]
+    [InlineData(638_000_000_000_000_006L, "…0000010")]
+    [InlineData(638_000_000_000_000_005L, "…0000000")]
+    [InlineData(638_000_000_000_000_015L, "…0000020")]
+    public void timestamps_round_to_microseconds_half_to_even_like_postgresql(long ticks, string expectedTail)
+    {
+        var rounded = UtcTimestampJsonConverter.ToMicroseconds(new DateTimeOffset(ticks, TimeSpan.Zero));
+        rounded.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)[^7..].ShouldBe(expectedTail[1..]);
+    }
+}

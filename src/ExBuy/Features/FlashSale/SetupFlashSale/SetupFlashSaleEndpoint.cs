@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Inventory;
 using ExBuy.Infrastructure.Http;
+using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Security;
 using FastEndpoints;
 using FluentValidation;
@@ -52,6 +53,7 @@ public sealed class SetupFlashSaleEndpoint(IDocumentSession session, RedisStock 
         var now = clock.GetUtcNow();
         var product = new Product
         {
+            Id = await IdSequences.NextAsync<Product>(session.DocumentStore, ct),
             Name = string.IsNullOrWhiteSpace(req.Name) ? $"Flash sale {now:yyyy-MM-dd HH:mm:ss}" : req.Name.Trim(),
             Description = "Limited stock, first come first served.",
             Category = "electronics",

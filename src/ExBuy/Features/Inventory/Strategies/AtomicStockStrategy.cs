@@ -68,6 +68,7 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
         }
 
         work(session, products);
+        ProductStockSql.EnsureCommit(session);
         await session.SaveChangesAsync(ct);
         return new StockOutcome.Taken(products);
     }

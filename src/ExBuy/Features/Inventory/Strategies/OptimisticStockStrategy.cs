@@ -1,4 +1,3 @@
-using JasperFx;
 using Marten;
 using Microsoft.Extensions.Options;
 
@@ -28,10 +27,13 @@ public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock red
 
                 return outcome;
             }
-            catch (ConcurrencyException)
+            catch (Exception e) when (ConcurrencyConflicts.IsConflict(e))
             {
                 // Safe to retry: the failed attempt committed nothing, and the next one re-reads everything.
-                await Task.Delay(Random.Shared.Next(1, settings.OptimisticMaxBackoffMs + 1), ct);
+                // Full jitter over an exponentially growing window spreads the losers out instead of
+                // sending them back in lockstep.
+                var window = Math.Min(settings.OptimisticMaxBackoffMs, 1 << Math.Min(attempt, 10));
+                await Task.Delay(Random.Shared.Next(1, window + 1), ct);
             }
         }
 

@@ -1,5 +1,4 @@
 using ExBuy.Infrastructure.Locking;
-using JasperFx;
 using Marten;
 using Medallion.Threading;
 using Microsoft.Extensions.Options;
@@ -58,10 +57,10 @@ public sealed class RedisLockStockStrategy(
 
                     return outcome;
                 }
-                catch (ConcurrencyException) when (attempt < AttemptsUnderLock)
+                catch (Exception e) when (ConcurrencyConflicts.IsConflict(e) && attempt < AttemptsUnderLock)
                 {
                 }
-                catch (ConcurrencyException)
+                catch (Exception e) when (ConcurrencyConflicts.IsConflict(e))
                 {
                     return new StockOutcome.Busy($"{type.ToWire()}: writers without the lock kept changing the products");
                 }
@@ -76,13 +75,20 @@ public sealed class RedisLockStockStrategy(
         }
     }
 
+    private static bool IsRedisUnavailable(Exception e) => e switch
+    {
+        StackExchange.Redis.RedisException or TimeoutException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsRedisUnavailable),
+        _ => false,
+    };
+
     private async Task<IDistributedSynchronizationHandle?> TryAcquireAsync(IDistributedLock distributedLock, CancellationToken ct)
     {
         try
         {
             return await distributedLock.TryAcquireAsync(options.Value.LockTimeout, ct);
         }
-        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        catch (Exception e) when (IsRedisUnavailable(e))
         {
             // No quorum reachable (or the single node is down): refuse rather than go ahead unprotected.
             return null;

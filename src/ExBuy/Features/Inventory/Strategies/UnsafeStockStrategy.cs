@@ -36,6 +36,7 @@ public sealed class UnsafeStockStrategy(IDocumentStore store, RedisStock redisSt
         }
 
         work(session, products);
+        ProductStockSql.EnsureCommit(session);
         await session.SaveChangesAsync(ct);
         await redisStock.MirrorTakenAsync(demand);
         return new StockOutcome.Taken(products);

@@ -2,7 +2,6 @@ using ExBuy.Features.Inventory;
 using ExBuy.Infrastructure.Http;
 using FastEndpoints;
 using FluentValidation;
-using JasperFx;
 using Marten;
 
 namespace ExBuy.Features.Orders.ChangeOrderStatus;
@@ -45,7 +44,7 @@ public sealed class ChangeOrderStatusEndpoint(IDocumentStore store, RedisStock r
                 await ChangeAsync(req, ct);
                 return;
             }
-            catch (ConcurrencyException)
+            catch (Exception e) when (ConcurrencyConflicts.IsConflict(e))
             {
                 await Task.Delay(Random.Shared.Next(1, 10), ct);
             }

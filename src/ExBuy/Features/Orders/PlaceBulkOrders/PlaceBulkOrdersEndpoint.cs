@@ -2,6 +2,7 @@ using ExBuy.Features.Inventory;
 using ExBuy.Features.Orders.PlaceOrder;
 using FastEndpoints;
 using FluentValidation;
+using Marten;
 
 namespace ExBuy.Features.Orders.PlaceBulkOrders;
 
@@ -27,7 +28,7 @@ public sealed class PlaceBulkOrdersRequest
         public Validator()
         {
             RuleFor(x => x.Orders).NotEmpty()
-                .Must(o => o!.Count <= MaxOrders).WithMessage($"At most {MaxOrders} orders per request.");
+                .Must(o => o is null || o.Count <= MaxOrders).WithMessage($"At most {MaxOrders} orders per request.");
             RuleForEach(x => x.Orders).NotNull().SetValidator(new BulkOrderBody.Validator());
             RuleFor(x => x.LockTypeName).Must(LockTypeParameter.IsValid).WithMessage(LockTypeParameter.Message).OverridePropertyName(LockTypeParameter.Name);
         }
@@ -40,7 +41,7 @@ public sealed record PlaceBulkOrdersResponse(int Created, IReadOnlyList<long> Or
 /// <c>POST /api/orders/bulk</c>: up to 1,000 orders, all or nothing. The stock of every order is summed per
 /// product and taken in one strategy run, so one short product refuses the whole batch.
 /// </summary>
-public sealed class PlaceBulkOrdersEndpoint(StockStrategies strategies, TimeProvider clock) : Endpoint<PlaceBulkOrdersRequest, PlaceBulkOrdersResponse>
+public sealed class PlaceBulkOrdersEndpoint(StockStrategies strategies, IDocumentStore store, TimeProvider clock) : Endpoint<PlaceBulkOrdersRequest, PlaceBulkOrdersResponse>
 {
     public override void Configure()
     {
@@ -52,11 +53,11 @@ public sealed class PlaceBulkOrdersEndpoint(StockStrategies strategies, TimeProv
     {
         var strategy = strategies.For(LockTypeParameter.Parse(req.LockTypeName));
         var newOrders = req.Orders!.Select(o => o.ToNewOrder()).ToList();
-        List<Order> placed = [];
+        var placed = await OrderWriter.AllocateAsync(store, newOrders, ct);
 
         var outcome = await strategy.TakeAsync(
             StockDecider.Demand(newOrders.SelectMany(o => o.Lines)),
-            (session, products) => placed = OrderWriter.Record(session, newOrders, products, strategy.Type, clock.GetUtcNow()),
+            (session, products) => OrderWriter.Record(session, placed, newOrders, products, strategy.Type, clock.GetUtcNow()),
             ct);
 
         if (outcome is not StockOutcome.Taken)

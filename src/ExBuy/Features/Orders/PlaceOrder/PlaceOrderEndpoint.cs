@@ -1,5 +1,6 @@
 using ExBuy.Features.Inventory;
 using FastEndpoints;
+using Marten;
 
 namespace ExBuy.Features.Orders.PlaceOrder;
 
@@ -7,7 +8,7 @@ namespace ExBuy.Features.Orders.PlaceOrder;
 /// <c>POST /api/orders</c>: takes the stock of every item or none with the requested strategy, and records the
 /// order (price captured now) and its event in the same transaction. Status starts <c>pending</c>.
 /// </summary>
-public sealed class PlaceOrderEndpoint(StockStrategies strategies, TimeProvider clock) : Endpoint<PlaceOrderRequest, OrderResponse>
+public sealed class PlaceOrderEndpoint(StockStrategies strategies, IDocumentStore store, TimeProvider clock) : Endpoint<PlaceOrderRequest, OrderResponse>
 {
     public override void Configure()
     {
@@ -18,12 +19,12 @@ public sealed class PlaceOrderEndpoint(StockStrategies strategies, TimeProvider 
     public override async Task HandleAsync(PlaceOrderRequest req, CancellationToken ct)
     {
         var strategy = strategies.For(LockTypeParameter.Parse(req.LockTypeName));
-        var newOrder = req.ToNewOrder();
-        Order? placed = null;
+        NewOrder[] newOrders = [req.ToNewOrder()];
+        var orders = await OrderWriter.AllocateAsync(store, newOrders, ct);
 
         var outcome = await strategy.TakeAsync(
-            StockDecider.Demand(newOrder.Lines),
-            (session, products) => placed = OrderWriter.Record(session, [newOrder], products, strategy.Type, clock.GetUtcNow())[0],
+            StockDecider.Demand(newOrders[0].Lines),
+            (session, products) => OrderWriter.Record(session, orders, newOrders, products, strategy.Type, clock.GetUtcNow()),
             ct);
 
         if (outcome is not StockOutcome.Taken)
@@ -32,6 +33,6 @@ public sealed class PlaceOrderEndpoint(StockStrategies strategies, TimeProvider 
             return;
         }
 
-        await Send.ResponseAsync(OrderResponse.From(placed!), StatusCodes.Status201Created, ct);
+        await Send.ResponseAsync(OrderResponse.From(orders[0]), StatusCodes.Status201Created, ct);
     }
 }

@@ -35,7 +35,7 @@ public class OrderRequestBody
     {
         validator.RuleFor(x => x.UserId).NotNull().GreaterThanOrEqualTo(1);
         validator.RuleFor(x => x.Items).NotEmpty()
-            .Must(items => items!.Count <= Order.MaxLines).WithMessage($"An order has at most {Order.MaxLines} items.");
+            .Must(items => items is null || items.Count <= Order.MaxLines).WithMessage($"An order has at most {Order.MaxLines} items.");
         validator.RuleForEach(x => x.Items).NotNull().SetValidator(new OrderItemRequest.Validator());
     }
 }

@@ -29,6 +29,7 @@ public sealed class CreateReviewEndpoint(IDocumentSession session, TimeProvider 
 
         var review = new Review
         {
+            Id = await IdSequences.NextAsync<Review>(session.DocumentStore, ct),
             ProductId = product.Id,
             UserId = req.UserId!.Value,
             Rating = req.Rating!.Value,

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using ExBuy.Infrastructure;
+using ExBuy.Infrastructure.Marten;
 using FastEndpoints;
 using Marten;
 using Microsoft.AspNetCore.Http.Features;
@@ -80,6 +81,7 @@ public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyO
         }
 
         var stored = await Store(file, ct);
+        stored.Id = await IdSequences.NextAsync<UploadedFile>(session.DocumentStore, ct);
         session.Insert(stored);
         await session.SaveChangesAsync(ct);
 

@@ -1,0 +1,56 @@
+using Marten;
+using Marten.Schema.Identity;
+using Npgsql;
+using Weasel.Postgresql;
+
+namespace ExBuy.Infrastructure.Marten;
+
+/// <summary>
+/// Public ids come from one PostgreSQL sequence per document type, taken asynchronously before a document is
+/// stored. Marten's HiLo would also number them, but it fetches a new block synchronously, under a lock,
+/// on whichever request needs it: under load, with the pool busy with transactions that hold row locks,
+/// that request waits for a connection while holding a thread and the HiLo lock, other requests pile up
+/// behind it, and the lock holders never get a thread back to commit. A sequence also keeps ids increasing
+/// across processes, as the contract asks.
+/// </summary>
+public static class IdSequences
+{
+    public static string SequenceName<T>() => $"{typeof(T).Name.ToLowerInvariant()}_ids";
+
+    /// <summary>Registers the sequence with Marten's schema management and turns Marten's own id assignment off.</summary>
+    public static void Register<T>(StoreOptions opts)
+    {
+        opts.Storage.ExtendedSchemaObjects.Add(new Sequence(new PostgresqlObjectName(opts.DatabaseSchemaName, SequenceName<T>(), Weasel.Postgresql.SchemaUtils.IdentifierUsage.General)));
+        opts.Schema.For<T>().IdStrategy(new NoOpIdGeneration());
+    }
+
+    public static async Task<long> NextAsync<T>(IDocumentStore store, CancellationToken ct = default) =>
+        (await NextAsync<T>(store, 1, ct))[0];
+
+    /// <summary><paramref name="count"/> new ids, ascending.</summary>
+    public static async Task<long[]> NextAsync<T>(IDocumentStore store, int count, CancellationToken ct = default)
+    {
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"select nextval('{store.Options.DatabaseSchemaName}.{SequenceName<T>()}') from generate_series(1, $1) order by 1", connection);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });
+        var ids = new long[count];
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        for (var i = 0; await reader.ReadAsync(ct); i++)
+        {
+            ids[i] = reader.GetInt64(0);
+        }
+
+        return ids;
+    }
+
+    /// <summary>Starts the sequence over at 1 (a seed with --reset).</summary>
+    public static async Task RestartAsync<T>(IDocumentStore store, CancellationToken ct = default)
+    {
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand($"alter sequence {store.Options.DatabaseSchemaName}.{SequenceName<T>()} restart with 1", connection);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}

@@ -1,0 +1,35 @@
+using Marten;
+using Npgsql;
+
+namespace ExBuy.Tests.Infrastructure;
+
+/// <summary>
+/// Waits until the sales projection has applied every event committed so far. Marten's own
+/// WaitForNonStaleProjectionData compares against the high-water mark, which itself trails new events by a
+/// polling interval, so right after an append it can report "not stale" too early.
+/// </summary>
+public static class ProjectionWaits
+{
+    public static async Task CatchUpAsync(this IDocumentStore store, NpgsqlDataSource db, TimeSpan? timeout = null)
+    {
+        await using var command = db.CreateCommand($"select coalesce(max(seq_id), 0) from {store.Options.Events.DatabaseSchemaName}.mt_events");
+        var target = (long)(await command.ExecuteScalarAsync())!;
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var progress = await store.Advanced.AllProjectionProgress();
+            var sales = progress.Where(p => p.ShardName.StartsWith("ProductSales", StringComparison.Ordinal)).ToList();
+            if (sales.Count > 0 && sales.All(p => p.Sequence >= target))
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The sales projection did not reach event {target}: {string.Join(", ", progress.Select(p => $"{p.ShardName}={p.Sequence}"))}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}

@@ -9,7 +9,8 @@ public sealed record TimedResponse(int Status, string Body, double Milliseconds)
 /// <summary>Real concurrency against the in-process server: every request is built first, then all are released at once.</summary>
 public static class ConcurrentRequests
 {
-    public static async Task<List<TimedResponse>> FireAsync(this IAlbaHost host, int count, Func<int, (HttpMethod Method, string Url, string? Json)> request)
+    public static async Task<List<TimedResponse>> FireAsync(
+        this IAlbaHost host, int count, Func<int, (HttpMethod Method, string Url, string? Json)> request, (string Name, string Value)[]? headers = null)
     {
         using var client = host.Server.CreateClient();
         client.Timeout = TimeSpan.FromSeconds(60);
@@ -18,6 +19,11 @@ public static class ConcurrentRequests
         {
             var (method, url, json) = request(i);
             using var message = new HttpRequestMessage(method, url);
+            foreach (var (name, value) in headers ?? [])
+            {
+                message.Headers.Add(name, value);
+            }
+
             if (json is not null)
             {
                 message.Content = new StringContent(json, Encoding.UTF8, "application/json");
@@ -37,10 +43,8 @@ public static class ConcurrentRequests
         return results;
     }
 
-    [ThreadStatic]
-    private static TimeSpan _lastWallClock;
-
-    public static TimeSpan LastWallClock { get => _lastWallClock; private set => _lastWallClock = value; }
+    /// <summary>Wall-clock time of the last burst (tests run one at a time, so one value is enough).</summary>
+    public static TimeSpan LastWallClock { get; private set; }
 
     public static double Percentile(this IEnumerable<TimedResponse> responses, double p)
     {

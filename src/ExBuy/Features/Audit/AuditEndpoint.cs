@@ -1,4 +1,5 @@
 using ExBuy.Features.Inventory;
+using ExBuy.Features.ShopFlow.Coupons;
 using FastEndpoints;
 using Marten;
 using Npgsql;
@@ -14,7 +15,7 @@ public sealed record AuditResponse(bool Ok, IReadOnlyDictionary<string, long> Ch
 /// Run it after a load test: while requests are in flight, Redis and PostgreSQL are compared at slightly
 /// different instants. At most <see cref="MaxListed"/> violations are listed; the count is complete.
 /// </summary>
-public sealed class AuditEndpoint(NpgsqlDataSource db, IDocumentStore store, RedisStock redisStock) : EndpointWithoutRequest<AuditResponse>
+public sealed class AuditEndpoint(NpgsqlDataSource db, IDocumentStore store, RedisStock redisStock, CouponGate couponGate) : EndpointWithoutRequest<AuditResponse>
 {
     public const int MaxListed = 200;
 
@@ -55,11 +56,12 @@ public sealed class AuditEndpoint(NpgsqlDataSource db, IDocumentStore store, Red
         }
 
         var orders = await CheckOrderTotalsAsync(violations, ct);
+        var balances = await ShopFlowChecks.RunAsync(db, store, couponGate, violations, ct);
 
         await Send.OkAsync(
             new AuditResponse(
                 violations.Count == 0,
-                new Dictionary<string, long> { ["products"] = ledger.Count, ["redis_stock_keys"] = redis.Count, ["orders"] = orders },
+                new Dictionary<string, long> { ["products"] = ledger.Count, ["redis_stock_keys"] = redis.Count, ["orders"] = orders, ["balances"] = balances },
                 violations.Count,
                 violations.Take(MaxListed).ToList()),
             ct);

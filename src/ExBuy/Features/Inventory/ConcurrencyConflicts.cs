@@ -11,6 +11,9 @@ public static class ConcurrencyConflicts
     public static bool IsConflict(Exception exception) => exception switch
     {
         ConcurrencyException => true,
+        // An event append at an expected version that someone else took (or a first append racing another
+        // stream start): Marten's names for it have moved between versions, so they are matched by name.
+        _ when exception.GetType().Name is "EventStreamUnexpectedMaxEventIdException" or "ExistingStreamIdCollisionException" => true,
         AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(IsConflict),
         _ => false,
     };

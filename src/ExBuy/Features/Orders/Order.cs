@@ -22,6 +22,15 @@ public sealed class Order : IRevisioned
     public long UserId { get; set; }
     public string Status { get; set; } = OrderStatuses.Pending;
     public decimal TotalPrice { get; set; }
+
+    /// <summary>A coupon's discount on a paid shop-flow order: total = Σ subtotals − discount.</summary>
+    public decimal Discount { get; set; }
+
+    public long? CouponId { get; set; }
+
+    /// <summary>True for shop-flow orders paid from the user's balance (exactly one <c>BalanceDebited</c> each).</summary>
+    public bool Paid { get; set; }
+
     public List<OrderLine> Items { get; set; } = [];
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }

@@ -50,6 +50,13 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock)
         return await session.Query<Product>().AnyAsync(ct);
     }
 
+    public async Task AlignSequencesAsync(CancellationToken ct = default)
+    {
+        await IdSequences.AlignAsync<Product>(store, ct);
+        await IdSequences.AlignAsync<Order>(store, ct);
+        await IdSequences.AlignAsync<Review>(store, ct);
+    }
+
     /// <summary>Deletes every document and event and rewinds the id sequences, so the next seed starts at id 1.</summary>
     public async Task ResetAsync(CancellationToken ct = default)
     {

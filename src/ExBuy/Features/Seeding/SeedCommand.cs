@@ -50,6 +50,7 @@ public sealed class SeedCommand : JasperFxAsyncCommand<SeedInput>
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         var seeder = new CatalogSeeder(store, TimeProvider.System);
 
+        await seeder.AlignSequencesAsync();
         if (input.ResetFlag)
         {
             await seeder.ResetAsync();

@@ -1,4 +1,5 @@
 using ExBuy.Features.Inventory;
+using ExBuy.Features.ShopFlow;
 using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Locking;
 using ExBuy.Infrastructure.Marten;
@@ -25,6 +26,7 @@ public static class ExBuyHosting
         builder.AddExBuyMessaging();
         builder.AddExBuyLocking();
         builder.Services.AddInventory(builder.Configuration);
+        builder.Services.AddShopFlow();
 
         builder.Services.AddFastEndpoints();
         builder.Services.AddOpenApi();

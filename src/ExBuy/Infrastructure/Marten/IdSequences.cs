@@ -45,6 +45,27 @@ public static class IdSequences
         return ids;
     }
 
+    /// <summary>
+    /// Moves the sequence past the highest id already stored (a database filled before the sequence existed,
+    /// or by hand), so the next id can never collide.
+    /// </summary>
+    public static async Task AlignAsync<T>(IDocumentStore store, CancellationToken ct = default)
+    {
+        var schema = store.Options.DatabaseSchemaName;
+        var table = $"{schema}.mt_doc_{typeof(T).Name.ToLowerInvariant()}";
+        var sequence = $"{schema}.{SequenceName<T>()}";
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"""
+             select setval('{sequence}', t.top + 1, false)
+             from (select coalesce(max(id), 0) as top from {table}) t
+             where t.top >= (select last_value from {sequence})
+             """,
+            connection);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>Starts the sequence over at 1 (a seed with --reset).</summary>
     public static async Task RestartAsync<T>(IDocumentStore store, CancellationToken ct = default)
     {

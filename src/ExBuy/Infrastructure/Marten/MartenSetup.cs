@@ -1,6 +1,7 @@
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Inventory;
 using ExBuy.Features.Orders;
+using ExBuy.Features.ShopFlow;
 using ExBuy.Features.Stats;
 using ExBuy.Features.Reviews;
 using ExBuy.Features.Uploads;
@@ -38,6 +39,7 @@ public static class MartenSetup
                 opts.ConfigureOrders();
                 opts.ConfigureInventoryEvents();
                 opts.ConfigureStats();
+                opts.ConfigureShopFlow();
                 opts.ConfigureUploads();
                 return opts;
             })

@@ -1,3 +1,4 @@
+using ExBuy.Features.ShopFlow;
 using Wolverine;
 
 namespace ExBuy.Infrastructure.Messaging;
@@ -8,9 +9,12 @@ public static class WolverineSetup
     {
         builder.Host.UseWolverine(opts =>
         {
+            // Pinned: under a test host the entry assembly is the test project, and Wolverine would scan that.
+            opts.ApplicationAssembly = typeof(WolverineSetup).Assembly;
             opts.UseRuntimeCompilation();
             opts.Policies.AutoApplyTransactions();
             opts.Policies.UseDurableLocalQueues();
+            opts.ConfigureShopFlow();
         });
         return builder;
     }

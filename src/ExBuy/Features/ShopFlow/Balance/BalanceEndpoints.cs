@@ -1,0 +1,100 @@
+using System.Text.Json.Serialization;
+using ExBuy.Features.Inventory;
+using ExBuy.Infrastructure.Http;
+using FastEndpoints;
+using FluentValidation;
+using Marten;
+
+namespace ExBuy.Features.ShopFlow.Balance;
+
+public sealed class UserBalanceRequest
+{
+    public long UserId { get; init; }
+}
+
+public sealed record BalanceResponse([property: JsonPropertyName("userId")] long UserId, [property: JsonPropertyName("balance")] long Balance);
+
+/// <summary><c>GET /users/{userId}/balance</c>.</summary>
+public sealed class GetBalanceEndpoint(IQuerySession session) : Endpoint<UserBalanceRequest, BalanceResponse>
+{
+    public override void Configure()
+    {
+        Get("/users/{user_id:long}/balance");
+        Tags("shop-flow");
+    }
+
+    public override async Task HandleAsync(UserBalanceRequest req, CancellationToken ct)
+    {
+        if (await session.LoadAsync<ShopUser>(req.UserId, ct) is null)
+        {
+            await Send.ResultAsync(TypedResults.Json(new ErrorMessage($"User {req.UserId} does not exist."), ExBuyJson.Options, statusCode: 404));
+            return;
+        }
+
+        var balance = await BalanceStreams.CurrentAsync(session, req.UserId, ct);
+        await Send.OkAsync(new BalanceResponse(req.UserId, balance.Balance), ct);
+    }
+}
+
+public sealed class ChargeBalanceRequest
+{
+    /// <summary>The most one charge may add (a typo guard; balances are whole won).</summary>
+    public const long MaxAmount = 10_000_000;
+
+    public long UserId { get; init; }
+
+    [JsonPropertyName("amount")]
+    public long? Amount { get; init; }
+
+    public sealed class Validator : Validator<ChargeBalanceRequest>
+    {
+        public Validator() => RuleFor(x => x.Amount).NotNull().InclusiveBetween(1, MaxAmount).OverridePropertyName("amount");
+    }
+}
+
+/// <summary>
+/// <c>POST /users/{userId}/balance</c> <c>{"amount":10000}</c> → 201 with the balance after the charge. The charge is
+/// appended to the user's ledger stream at the version the balance was read at; a concurrent append makes it
+/// retry, so no charge is lost and the balance always equals the sum of its ledger.
+/// </summary>
+public sealed class ChargeBalanceEndpoint(IDocumentStore store, TimeProvider clock) : Endpoint<ChargeBalanceRequest, BalanceResponse>
+{
+    private const int MaxAttempts = 20;
+
+    public override void Configure()
+    {
+        Post("/users/{user_id:long}/balance");
+        Tags("shop-flow");
+    }
+
+    public override async Task HandleAsync(ChargeBalanceRequest req, CancellationToken ct)
+    {
+        await using (var query = store.QuerySession())
+        {
+            if (await query.LoadAsync<ShopUser>(req.UserId, ct) is null)
+            {
+                await Send.ResultAsync(TypedResults.Json(new ErrorMessage($"User {req.UserId} does not exist."), ExBuyJson.Options, statusCode: 404));
+                return;
+            }
+        }
+
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            await using var session = store.LightweightSession();
+            var current = await BalanceStreams.CurrentAsync(session, req.UserId, ct);
+            session.Events.Append(BalanceStreams.Key(req.UserId), current.Version + 1, new BalanceCharged(req.UserId, req.Amount!.Value, clock.GetUtcNow()));
+            try
+            {
+                await session.SaveChangesAsync(ct);
+                await Send.ResponseAsync(new BalanceResponse(req.UserId, current.Balance + req.Amount!.Value), StatusCodes.Status201Created, ct);
+                return;
+            }
+            catch (Exception e) when (ConcurrencyConflicts.IsConflict(e))
+            {
+                await Task.Delay(Random.Shared.Next(1, 5 * attempt), ct);
+            }
+        }
+
+        await Send.ResultAsync(TypedResults.Json(new ErrorMessage("The balance kept changing; try again."), ExBuyJson.Options, statusCode: 409));
+    }
+}

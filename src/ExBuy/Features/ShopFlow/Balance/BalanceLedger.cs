@@ -1,0 +1,65 @@
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Events.Aggregation;
+
+namespace ExBuy.Features.ShopFlow.Balance;
+
+public sealed record BalanceCharged(long UserId, long Amount, DateTimeOffset At);
+
+public sealed record BalanceDebited(long UserId, long Amount, long OrderId, DateTimeOffset At);
+
+public sealed record BalanceRefunded(long UserId, long Amount, long OrderId, DateTimeOffset At);
+
+/// <summary>The current balance: an inline projection of the user's ledger stream, so it commits with every append.</summary>
+public sealed class UserBalance
+{
+    public string Id { get; set; } = string.Empty;
+    public long UserId { get; set; }
+    public long Balance { get; set; }
+
+    /// <summary>The stream version this balance reflects; appends name it as their expected version.</summary>
+    public long Version { get; set; }
+}
+
+public sealed partial class UserBalanceProjection : SingleStreamProjection<UserBalance, string>
+{
+    public override UserBalance Evolve(UserBalance? snapshot, string id, IEvent e)
+    {
+        var balance = snapshot ?? new UserBalance { Id = id };
+        switch (e.Data)
+        {
+            case BalanceCharged charged:
+                balance.UserId = charged.UserId;
+                balance.Balance += charged.Amount;
+                break;
+            case BalanceDebited debited:
+                balance.UserId = debited.UserId;
+                balance.Balance -= debited.Amount;
+                break;
+            case BalanceRefunded refunded:
+                balance.UserId = refunded.UserId;
+                balance.Balance += refunded.Amount;
+                break;
+        }
+
+        balance.Version = e.Version;
+        return balance;
+    }
+}
+
+public static class BalanceStreams
+{
+    public static string Key(long userId) => $"balance-{userId}";
+
+    public static async Task<UserBalance> CurrentAsync(IQuerySession session, long userId, CancellationToken ct) =>
+        await session.LoadAsync<UserBalance>(Key(userId), ct) ?? new UserBalance { Id = Key(userId), UserId = userId };
+
+    public static void Register(StoreOptions opts)
+    {
+        opts.Events.AddEventType<BalanceCharged>();
+        opts.Events.AddEventType<BalanceDebited>();
+        opts.Events.AddEventType<BalanceRefunded>();
+        opts.Projections.Add<UserBalanceProjection>(ProjectionLifecycle.Inline);
+    }
+}

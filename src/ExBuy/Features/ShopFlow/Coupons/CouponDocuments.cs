@@ -1,0 +1,36 @@
+using JasperFx;
+
+namespace ExBuy.Features.ShopFlow.Coupons;
+
+/// <summary>A first-come coupon policy: <see cref="Quantity"/> coupons of <see cref="Discount"/>, issued while active.</summary>
+public sealed class CouponPolicy
+{
+    public long Id { get; set; }
+    public long Discount { get; set; }
+    public int Quantity { get; set; }
+
+    /// <summary>The database's count, raised only by a conditional update: the final authority (seed 003, stage 3).</summary>
+    public int Issued { get; set; }
+
+    public DateTimeOffset StartsAt { get; set; }
+    public DateTimeOffset EndsAt { get; set; }
+    public int ValidDays { get; set; } = 3;
+
+    public bool IsActive(DateTimeOffset now) => now >= StartsAt && now < EndsAt;
+}
+
+/// <summary>An issued coupon. At most one per user and policy (unique index); used by at most one order.</summary>
+public sealed class Coupon : IRevisioned
+{
+    public long Id { get; set; }
+    public long PolicyId { get; set; }
+    public long UserId { get; set; }
+    public long Discount { get; set; }
+    public DateTimeOffset IssuedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public long? UsedByOrderId { get; set; }
+    public int Version { get; set; }
+}
+
+/// <summary>The Wolverine message that hands an admitted claim to the database (durable local queue).</summary>
+public sealed record IssueCoupon(long PolicyId, long UserId);

@@ -1,0 +1,186 @@
+using System.Text.Json.Serialization;
+using ExBuy.Features.Catalog;
+using ExBuy.Features.Inventory;
+using ExBuy.Features.ShopFlow.Balance;
+using ExBuy.Features.ShopFlow.Coupons;
+using ExBuy.Features.ShopFlow.PlaceShopOrder;
+using ExBuy.Features.ShopFlow.Rankings;
+using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Security;
+using FastEndpoints;
+using FluentValidation;
+using Marten;
+using Weasel.Core;
+
+namespace ExBuy.Features.ShopFlow.Init;
+
+/// <summary>Optional body of <c>POST /init</c>; every number has the scenario's default.</summary>
+public sealed class InitRequest
+{
+    [JsonPropertyName("userCount")] public int? UserCount { get; init; }
+    [JsonPropertyName("productCount")] public int? ProductCount { get; init; }
+    [JsonPropertyName("stock")] public int? Stock { get; init; }
+    [JsonPropertyName("price")] public long? Price { get; init; }
+    [JsonPropertyName("policyCount")] public int? PolicyCount { get; init; }
+    [JsonPropertyName("couponQuantity")] public int? CouponQuantity { get; init; }
+    [JsonPropertyName("discount")] public long? Discount { get; init; }
+
+    public sealed class Validator : AbstractValidator<InitRequest>
+    {
+        public Validator()
+        {
+            RuleFor(x => x.UserCount).InclusiveBetween(0, 200_000).OverridePropertyName("userCount");
+            RuleFor(x => x.ProductCount).InclusiveBetween(1, 100).OverridePropertyName("productCount");
+            RuleFor(x => x.Stock).InclusiveBetween(0, 100_000_000).OverridePropertyName("stock");
+            RuleFor(x => x.Price).InclusiveBetween(1, 100_000_000).OverridePropertyName("price");
+            RuleFor(x => x.PolicyCount).InclusiveBetween(0, 100).OverridePropertyName("policyCount");
+            RuleFor(x => x.CouponQuantity).InclusiveBetween(0, 10_000_000).OverridePropertyName("couponQuantity");
+            RuleFor(x => x.Discount).InclusiveBetween(0, 100_000_000).OverridePropertyName("discount");
+        }
+    }
+}
+
+public sealed record InitResponse(
+    [property: JsonPropertyName("message")] string Message,
+    [property: JsonPropertyName("policyIds")] IReadOnlyList<long> PolicyIds,
+    [property: JsonPropertyName("productIds")] IReadOnlyList<long> ProductIds,
+    [property: JsonPropertyName("userCount")] int UserCount);
+
+/// <summary>
+/// <c>POST /init</c> (seed 001's BootDataInitializer as a route): clears the previous shop-flow state and sets up
+/// users u1..uN, products p1..p5 (price 2,000, ample stock), five coupon policies (discount 2,000, a limited
+/// quantity, open in Redis too) and a three-day ranking (500, 400, 300, 200, 100 per day for p1..p5).
+/// Admin-only outside the local profile.
+/// </summary>
+public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRanking ranking, RedisStock redisStock, TimeProvider clock)
+    : EndpointWithoutRequest<InitResponse>
+{
+    public const int DefaultUsers = 300;
+    public const int DefaultProducts = 5;
+    public const int DefaultStock = 1_000_000;
+    public const long DefaultPrice = 2_000;
+    public const int DefaultPolicies = 5;
+    public const int DefaultCouponQuantity = 100;
+    public const long DefaultDiscount = 2_000;
+    private static readonly int[] RankScores = [500, 400, 300, 200, 100];
+
+    public override void Configure()
+    {
+        Post("/init");
+        PreProcessor<AdminOnly<EmptyRequest>>();
+        Tags("shop-flow", "admin");
+    }
+
+    // The scenario posts no body at all; a JSON body, when there is one, overrides the numbers.
+    public override async Task HandleAsync(CancellationToken ct)
+    {
+        var req = await ReadOverridesAsync(ct);
+        if (req is null)
+        {
+            await Send.ErrorsAsync(cancellation: ct);
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        await ClearAsync(ct);
+
+        var productCount = req.ProductCount ?? DefaultProducts;
+        var stock = req.Stock ?? DefaultStock;
+        var productIds = await IdSequences.NextAsync<Product>(store, productCount, ct);
+        var products = productIds.Select((id, i) => new Product
+        {
+            Id = id, Name = $"p{i + 1}", Description = "Shop-flow product", Category = "electronics",
+            Price = req.Price ?? DefaultPrice, Stock = stock, InitialStock = stock, CreatedAt = now, UpdatedAt = now,
+        }).ToList();
+
+        var policyCount = req.PolicyCount ?? DefaultPolicies;
+        var quantity = req.CouponQuantity ?? DefaultCouponQuantity;
+        var policyIds = await IdSequences.NextAsync<CouponPolicy>(store, policyCount, ct);
+        var policies = policyIds.Select(id => new CouponPolicy
+        {
+            Id = id, Discount = req.Discount ?? DefaultDiscount, Quantity = quantity, Issued = 0,
+            StartsAt = now.AddMinutes(-1), EndsAt = now.AddDays(3),
+        }).ToList();
+
+        var userCount = req.UserCount ?? DefaultUsers;
+        var userIds = await IdSequences.NextAsync<ShopUser>(store, Math.Max(userCount, 1), ct);
+        var users = Enumerable.Range(0, userCount).Select(i => new ShopUser { Id = userIds[i], Name = $"u{i + 1}", CreatedAt = now }).ToList();
+
+        await using (var session = store.LightweightSession())
+        {
+            session.Insert(products.ToArray());
+            session.Insert(policies.ToArray());
+            session.Store(new ShopFlowState { ProductIds = [.. productIds], PolicyIds = [.. policyIds], InitializedAt = now });
+            await session.SaveChangesAsync(ct);
+        }
+
+        if (users.Count > 0)
+        {
+            await store.BulkInsertAsync(users, BulkInsertMode.InsertsOnly, 5_000, ct);
+        }
+
+        foreach (var policy in policies)
+        {
+            await gate.OpenAsync(policy.Id, policy.Quantity);
+        }
+
+        foreach (var product in products)
+        {
+            await redisStock.InitializeAsync(product.Id, product.Stock, overwrite: true);
+        }
+
+        for (var day = 0; day < SalesRanking.Days; day++)
+        {
+            await ranking.RecordAsync(ranking.Today.AddDays(-day), products.Take(RankScores.Length).Select((p, i) => new SoldItem(p.Id, RankScores[i])));
+        }
+
+        await Send.OkAsync(new InitResponse("Shop flow initialized.", policyIds, productIds, userCount), ct);
+    }
+
+    private async Task<InitRequest?> ReadOverridesAsync(CancellationToken ct)
+    {
+        var body = await new StreamReader(HttpContext.Request.Body).ReadToEndAsync(ct);
+        InitRequest request;
+        try
+        {
+            request = string.IsNullOrWhiteSpace(body) || body.Trim() == "null"
+                ? new InitRequest()
+                : System.Text.Json.JsonSerializer.Deserialize<InitRequest>(body, ExBuy.Infrastructure.Http.ExBuyJson.Options) ?? new InitRequest();
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            AddError(new FluentValidation.Results.ValidationFailure("body", $"Not valid JSON for the init overrides: {e.Message}"));
+            return null;
+        }
+
+        var result = await new InitRequest.Validator().ValidateAsync(request, ct);
+        foreach (var failure in result.Errors)
+        {
+            AddError(failure);
+        }
+
+        return result.IsValid ? request : null;
+    }
+
+    // The previous run's users, coupons, balances and products go; orders and events stay as history.
+    private async Task ClearAsync(CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        var previous = await session.LoadAsync<ShopFlowState>(ShopFlowState.CurrentId, ct);
+        session.DeleteWhere<ShopUser>(_ => true);
+        session.DeleteWhere<Coupon>(_ => true);
+        session.DeleteWhere<CouponPolicy>(_ => true);
+        session.DeleteWhere<UserBalance>(_ => true);
+        session.DeleteWhere<IdempotencyRecord>(_ => true);
+        if (previous is not null)
+        {
+            foreach (var id in previous.ProductIds)
+            {
+                session.Delete<Product>(id);
+            }
+        }
+
+        await session.SaveChangesAsync(ct);
+        await ranking.ClearAsync();
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text.Json.Serialization;
+using ExBuy.Features.Catalog;
+using ExBuy.Infrastructure.Http;
+using FastEndpoints;
+using Marten;
+
+namespace ExBuy.Features.ShopFlow.Products;
+
+public sealed record ShopProduct(
+    [property: JsonPropertyName("id")] long Id,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("price")] long Price,
+    [property: JsonPropertyName("stock")] int Stock)
+{
+    public static ShopProduct From(Product p) => new(p.Id, p.Name, (long)p.Price, p.Stock);
+}
+
+/// <summary><c>GET /products</c>: the shop-flow products <c>/init</c> created, as a plain array.</summary>
+public sealed class ListShopProductsEndpoint(IQuerySession session) : EndpointWithoutRequest<List<ShopProduct>>
+{
+    public override void Configure()
+    {
+        Get("/products");
+        Tags("shop-flow");
+    }
+
+    public override async Task HandleAsync(CancellationToken ct)
+    {
+        var state = await session.LoadAsync<ShopFlowState>(ShopFlowState.CurrentId, ct);
+        if (state is null || state.ProductIds.Count == 0)
+        {
+            await Send.OkAsync([], ct);
+            return;
+        }
+
+        var products = await session.LoadManyAsync<Product>(ct, state.ProductIds);
+        await Send.OkAsync(products.OrderBy(p => p.Id).Select(ShopProduct.From).ToList(), ct);
+    }
+}
+
+public sealed class GetShopProductRequest
+{
+    public long Id { get; init; }
+}
+
+/// <summary><c>GET /products/{id}</c>.</summary>
+public sealed class GetShopProductEndpoint(IQuerySession session) : Endpoint<GetShopProductRequest, ShopProduct>
+{
+    public override void Configure()
+    {
+        Get("/products/{id:long}");
+        Tags("shop-flow");
+    }
+
+    public override async Task HandleAsync(GetShopProductRequest req, CancellationToken ct)
+    {
+        var product = await session.LoadAsync<Product>(req.Id, ct);
+        if (product is null)
+        {
+            await Send.ResultAsync(TypedResults.NotFound(new ErrorDetail("Not found.")));
+            return;
+        }
+
+        await Send.OkAsync(ShopProduct.From(product), ct);
+    }
+}

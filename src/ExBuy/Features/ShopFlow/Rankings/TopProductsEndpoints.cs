@@ -1,0 +1,41 @@
+using FastEndpoints;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace ExBuy.Features.ShopFlow.Rankings;
+
+/// <summary><c>GET /products/top/realtime</c>: the last three days including today's live orders, highest first, at most five.</summary>
+public sealed class TopRealtimeEndpoint(SalesRanking ranking) : EndpointWithoutRequest<List<TopProductEntry>>
+{
+    public override void Configure()
+    {
+        Get("/products/top/realtime");
+        Tags("shop-flow");
+    }
+
+    public override async Task HandleAsync(CancellationToken ct) => await Send.OkAsync(await ranking.TopAsync(ct), ct);
+}
+
+/// <summary>
+/// <c>GET /products/top</c>: the same ranking from a cache refreshed at most every <see cref="Freshness"/> (seed 002
+/// cached it daily; a few seconds keeps it useful during a run while sparing Redis the union per request).
+/// </summary>
+public sealed class TopCachedEndpoint(SalesRanking ranking, IMemoryCache cache) : EndpointWithoutRequest<List<TopProductEntry>>
+{
+    public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(10);
+
+    public override void Configure()
+    {
+        Get("/products/top");
+        Tags("shop-flow");
+    }
+
+    public override async Task HandleAsync(CancellationToken ct)
+    {
+        var top = await cache.GetOrCreateAsync("exbuy:top-products", entry =>
+        {
+            entry.AbsoluteExpirationRelativeToNow = Freshness;
+            return ranking.TopAsync(ct);
+        });
+        await Send.OkAsync(top ?? [], ct);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Text.Json.Nodes;
+using Alba;
+using Wolverine.Tracking;
+
+namespace ExBuy.Tests.Infrastructure;
+
+public sealed record ShopSetup(IReadOnlyList<long> PolicyIds, IReadOnlyList<long> ProductIds);
+
+public static class ShopFlowScenarios
+{
+    public static async Task<ShopSetup> InitShop(this IAlbaHost host, string body = "")
+    {
+        var result = await host.Scenario(s =>
+        {
+            if (body.Length > 0)
+            {
+                s.Post.RawJson(body).ToUrl("/init");
+            }
+            else
+            {
+                s.Post.Url("/init");
+            }
+
+            s.StatusCodeShouldBe(200);
+        });
+        var node = HttpScenarios.Parse(await result.ReadAsTextAsync());
+        return new ShopSetup(
+            node["policyIds"]!.AsArray().Select(p => p!.GetValue<long>()).ToList(),
+            node["productIds"]!.AsArray().Select(p => p!.GetValue<long>()).ToList());
+    }
+
+    public static async Task<long> UserId(this IAlbaHost host, string name) =>
+        long.Parse(await host.GetText($"/users/id?name={name}"), System.Globalization.CultureInfo.InvariantCulture);
+
+    public static async Task<long> Balance(this IAlbaHost host, long userId) =>
+        (await host.GetJson($"/users/{userId}/balance"))["balance"]!.GetValue<long>();
+
+    public static Task<JsonNode> Charge(this IAlbaHost host, long userId, long amount, int status = 201) =>
+        host.PostJson($"/users/{userId}/balance", $$"""{"amount":{{amount}}}""", status);
+
+    /// <summary>Claims and waits, with Wolverine's message tracking, until the issuance handler has run.</summary>
+    public static async Task<int> ClaimAndWait(this IAlbaHost host, long userId, long policyId)
+    {
+        var status = 0;
+        await host.ExecuteAndWaitAsync(async () =>
+        {
+            var result = await host.Scenario(s =>
+            {
+                HttpScenarios.WithQuery(s.Post.Url("/coupons"), $"/coupons?userId={userId}&policyId={policyId}");
+                s.IgnoreStatusCode();
+            });
+            status = result.Context.Response.StatusCode;
+        }, 30_000);
+        return status;
+    }
+
+    public static async Task<List<long>> Coupons(this IAlbaHost host, long userId) =>
+        (await host.GetJson($"/users/{userId}/coupons")).AsArray().Select(c => c!["couponId"]!.GetValue<long>()).ToList();
+
+    public static string Items(IEnumerable<long> productIds, int quantity = 1) =>
+        "[" + string.Join(",", productIds.Select(id => $$"""{"productId":{{id}},"quantity":{{quantity}}}""")) + "]";
+
+    public static string OrderBody(long userId, long? couponId, string items) =>
+        $$"""{"userId":{{userId}},"couponId":{{(couponId is null ? "null" : couponId.ToString())}},"items":{{items}}}""";
+}

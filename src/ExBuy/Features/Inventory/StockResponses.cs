@@ -14,7 +14,7 @@ public static class StockResponses
             new ErrorMessage($"Not enough stock for product {i.ProductId}: {i.Available} left, {i.Requested} requested."),
             ExBuyJson.Options,
             statusCode: insufficientStatus),
-        StockOutcome.Busy b => TypedResults.Json(new ErrorMessage($"Busy, try again: {b.Reason}."), ExBuyJson.Options, statusCode: StatusCodes.Status409Conflict),
+        StockOutcome.Busy b => ErrorMessage.Result(StatusCodes.Status409Conflict, $"Busy, try again: {b.Reason}."),
         _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "a taken outcome is not a refusal"),
     };
 }

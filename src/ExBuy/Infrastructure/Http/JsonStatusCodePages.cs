@@ -21,7 +21,10 @@ public static class JsonStatusCodePages
 public sealed record ErrorDetail(string Detail);
 
 /// <summary>The contract's business-rule refusal shape: <c>{"error": "..."}</c>.</summary>
-public sealed record ErrorMessage(string Error);
+public sealed record ErrorMessage(string Error)
+{
+    public static IResult Result(int status, string message) => TypedResults.Json(new ErrorMessage(message), ExBuyJson.Options, statusCode: status);
+}
 
 /// <summary>Turns what escapes the endpoints into JSON: client faults keep their 4xx, the rest is a logged 500.</summary>
 public sealed partial class UnhandledExceptionHandler(ILogger<UnhandledExceptionHandler> logger) : IExceptionHandler

@@ -20,6 +20,15 @@ internal static class RevisionedStockWrite
             return StockOutcome.From(StockDecider.Decide(demand, products));
         }
 
+        QueueStockChanges(session, products, take, now);
+        work(session, products);
+        await session.SaveChangesAsync(ct);
+        return new StockOutcome.Taken(products);
+    }
+
+    /// <summary>Sets each product's new stock and queues it with the next revision (checked at commit).</summary>
+    public static void QueueStockChanges(IDocumentSession session, Dictionary<long, Product> products, StockDecision.Take take, DateTimeOffset now)
+    {
         foreach (var (id, remaining) in take.Remaining)
         {
             var product = products[id];
@@ -27,9 +36,5 @@ internal static class RevisionedStockWrite
             product.UpdatedAt = now;
             session.UpdateRevision(product, product.Version + 1);
         }
-
-        work(session, products);
-        await session.SaveChangesAsync(ct);
-        return new StockOutcome.Taken(products);
     }
 }

@@ -48,15 +48,8 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
             return StockOutcome.From(decision);
         }
 
-        var now = clock.GetUtcNow();
-        foreach (var (id, remaining) in take.Remaining)
-        {
-            var product = products[id];
-            product.Stock = remaining;
-            product.UpdatedAt = now;
-            // Under the row lock nobody can have moved the revision: this check cannot fail, it only keeps the bump.
-            session.UpdateRevision(product, product.Version + 1);
-        }
+        // Under the row lock nobody can have moved the revision: the check cannot fail, it only keeps the bump.
+        RevisionedStockWrite.QueueStockChanges(session, products, take, clock.GetUtcNow());
 
         work(session, products);
         await session.SaveChangesAsync(ct);

@@ -50,7 +50,7 @@ public sealed class ChangeOrderStatusEndpoint(IDocumentStore store, RedisStock r
             }
         }
 
-        await Send.ResultAsync(TypedResults.Json(new ErrorMessage("The order kept changing; try again."), ExBuyJson.Options, statusCode: StatusCodes.Status409Conflict));
+        await Send.ResultAsync(ErrorMessage.Result(StatusCodes.Status409Conflict, "The order kept changing; try again."));
     }
 
     private async Task ChangeAsync(ChangeOrderStatusRequest req, CancellationToken ct)
@@ -73,7 +73,7 @@ public sealed class ChangeOrderStatusEndpoint(IDocumentStore store, RedisStock r
 
         if (order.Status == OrderStatuses.Cancelled)
         {
-            await Send.ResultAsync(TypedResults.Json(new ErrorMessage("A cancelled order cannot change status."), ExBuyJson.Options, statusCode: StatusCodes.Status400BadRequest));
+            await Send.ResultAsync(ErrorMessage.Result(StatusCodes.Status400BadRequest, "A cancelled order cannot change status."));
             return;
         }
 

@@ -27,7 +27,7 @@ public sealed class GetBalanceEndpoint(IQuerySession session) : Endpoint<UserBal
     {
         if (await session.LoadAsync<ShopUser>(req.UserId, ct) is null)
         {
-            await Send.ResultAsync(TypedResults.Json(new ErrorMessage($"User {req.UserId} does not exist."), ExBuyJson.Options, statusCode: 404));
+            await Send.ResultAsync(ErrorMessage.Result(404, $"User {req.UserId} does not exist."));
             return;
         }
 
@@ -73,7 +73,7 @@ public sealed class ChargeBalanceEndpoint(IDocumentStore store, TimeProvider clo
         {
             if (await query.LoadAsync<ShopUser>(req.UserId, ct) is null)
             {
-                await Send.ResultAsync(TypedResults.Json(new ErrorMessage($"User {req.UserId} does not exist."), ExBuyJson.Options, statusCode: 404));
+                await Send.ResultAsync(ErrorMessage.Result(404, $"User {req.UserId} does not exist."));
                 return;
             }
         }
@@ -95,6 +95,6 @@ public sealed class ChargeBalanceEndpoint(IDocumentStore store, TimeProvider clo
             }
         }
 
-        await Send.ResultAsync(TypedResults.Json(new ErrorMessage("The balance kept changing; try again."), ExBuyJson.Options, statusCode: 409));
+        await Send.ResultAsync(ErrorMessage.Result(409, "The balance kept changing; try again."));
     }
 }

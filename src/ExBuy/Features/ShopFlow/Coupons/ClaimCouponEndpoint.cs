@@ -75,5 +75,5 @@ public sealed class ClaimCouponEndpoint(IQuerySession session, CouponGate gate, 
     }
 
     private async Task Refuse(int status, string message) =>
-        await Send.ResultAsync(TypedResults.Json(new ErrorMessage(message), ExBuyJson.Options, statusCode: status));
+        await Send.ResultAsync(ErrorMessage.Result(status, message));
 }

@@ -177,7 +177,7 @@ public sealed class PlaceShopOrderEndpoint(
     }
 
     private async Task Refuse(int status, string message) =>
-        await Send.ResultAsync(TypedResults.Json(new ErrorMessage(message), ExBuyJson.Options, statusCode: status));
+        await Send.ResultAsync(ErrorMessage.Result(status, message));
 
     private sealed class PriceChangedException : Exception;
 }

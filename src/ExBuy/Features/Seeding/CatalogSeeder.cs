@@ -4,6 +4,8 @@ using ExBuy.Features.Orders;
 using ExBuy.Features.Reviews;
 using JasperFx.Events;
 using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Redis;
+using IConnectionMultiplexer = StackExchange.Redis.IConnectionMultiplexer;
 using Marten;
 using Weasel.Core;
 
@@ -16,7 +18,7 @@ public sealed record SeedResult(int Products, int Orders, int Reviews);
 /// PostgreSQL sequences the API uses, so a fresh database numbers everything from 1 and a running API never collides with a seed.
 /// Products 1–100 get ample stock: the k6 suites order them for minutes on end.
 /// </summary>
-public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock)
+public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, IConnectionMultiplexer? redis = null)
 {
     public const int DefaultBatchSize = 5_000;
     public const int AmpleStock = 1_000_000;
@@ -57,9 +59,17 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock)
         await IdSequences.AlignAsync<Review>(store, ct);
     }
 
-    /// <summary>Deletes every document and event and rewinds the id sequences, so the next seed starts at id 1.</summary>
+    /// <summary>
+    /// Deletes every document and event, rewinds the id sequences so the next seed starts at id 1, and deletes the
+    /// ExBuy keys in Redis (stock copies, coupon gates, rankings), which describe the rows just deleted.
+    /// </summary>
     public async Task ResetAsync(CancellationToken ct = default)
     {
+        if (redis is not null)
+        {
+            await RedisSetup.DeleteExBuyKeysAsync(redis);
+        }
+
         await store.Advanced.Clean.DeleteAllDocumentsAsync(ct);
         await store.Advanced.Clean.DeleteAllEventDataAsync(ct);
         await IdSequences.RestartAsync<Product>(store, ct);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using JasperFx.CommandLine;
 using Marten;
+using StackExchange.Redis;
 
 namespace ExBuy.Features.Seeding;
 
@@ -21,7 +22,7 @@ public sealed class SeedInput : NetCoreInput
     [Description("Rows per bulk COPY batch")]
     public int BatchSizeFlag { get; set; } = CatalogSeeder.DefaultBatchSize;
 
-    [Description("Delete all ExBuy data first, so ids start again at 1")]
+    [Description("Delete all ExBuy data (and its Redis keys) first, so ids start again at 1")]
     public bool ResetFlag { get; set; }
 
     [Description("Do nothing when the catalogue already has products")]
@@ -48,7 +49,7 @@ public sealed class SeedCommand : JasperFxAsyncCommand<SeedInput>
         using var host = input.BuildHost();
         var store = host.Services.GetRequiredService<IDocumentStore>();
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        var seeder = new CatalogSeeder(store, TimeProvider.System);
+        var seeder = new CatalogSeeder(store, TimeProvider.System, host.Services.GetRequiredService<IConnectionMultiplexer>());
 
         await seeder.AlignSequencesAsync();
         if (input.ResetFlag)

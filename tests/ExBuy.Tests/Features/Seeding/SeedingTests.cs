@@ -20,6 +20,7 @@ public sealed class SeedingTests(AppFixture app) : IntegrationContext(app)
         await using var session = Store.QuerySession();
         var products = (await session.Query<Product>().ToListAsync(Ct)).OrderBy(p => p.Id).ToList();
         products.Count.ShouldBe(250);
+        (await session.Events.QueryAllRawEvents().CountAsync(Ct)).ShouldBe(300, "one OrderPlaced per historical order");
         (products[^1].Id - products[0].Id).ShouldBe(249, "ids are contiguous");
         products.Take(CatalogSeeder.HotProducts).ShouldAllBe(p => p.Stock == CatalogSeeder.AmpleStock);
         products.ShouldAllBe(p => p.Stock >= 0 && p.Stock == p.InitialStock && p.Price > 0 && ProductCategories.IsValid(p.Category));
@@ -52,17 +53,28 @@ public sealed class SeedingTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Fact]
-    public async Task reset_removes_everything()
+    public async Task reset_removes_everything_and_numbers_from_one_again()
     {
-        var seeder = new CatalogSeeder(Store, TimeProvider.System);
+        var redis = Host.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>();
+        var seeder = new CatalogSeeder(Store, TimeProvider.System, redis);
         await seeder.SeedAsync(new SeedPlan(10, 5, 5, 100), _ => { }, Ct);
         (await seeder.HasProductsAsync(Ct)).ShouldBeTrue();
+        await redis.GetDatabase().StringSetAsync("exbuy:stock:3", 7);
 
         await seeder.ResetAsync(Ct);
 
         (await seeder.HasProductsAsync(Ct)).ShouldBeFalse();
-        await using var session = Store.QuerySession();
-        (await session.Query<Order>().CountAsync(Ct)).ShouldBe(0);
+        (await redis.GetDatabase().KeyExistsAsync("exbuy:stock:3")).ShouldBeFalse();
+        await using (var session = Store.QuerySession())
+        {
+            (await session.Query<Order>().CountAsync(Ct)).ShouldBe(0);
+            (await session.Events.QueryAllRawEvents().CountAsync(Ct)).ShouldBe(0);
+        }
+
+        await seeder.SeedAsync(new SeedPlan(3, 2, 1, 100), _ => { }, Ct);
+        await using var after = Store.QuerySession();
+        (await after.Query<Product>().OrderBy(p => p.Id).Select(p => p.Id).ToListAsync(Ct)).ShouldBe([1, 2, 3]);
+        (await after.Query<Order>().OrderBy(o => o.Id).Select(o => o.Id).ToListAsync(Ct)).ShouldBe([1, 2]);
     }
 
     [Theory]

@@ -24,7 +24,7 @@ public sealed class StockStrategies
             new AtomicStockStrategy(store, redisStock, clock),
             new UnsafeStockStrategy(store, redisStock, options, clock),
         ];
-        _strategies = all.ToDictionary(s => s.Type);
+        _strategies = all.ToDictionary(s => s.Type, s => (IStockStrategy)new MeasuredStockStrategy(s));
     }
 
     public LockType Default => _options.Value.DefaultLockType;

@@ -6,6 +6,7 @@ using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Redis;
 using ExBuy.Infrastructure.Messaging;
 using FastEndpoints;
+using Prometheus;
 using Scalar.AspNetCore;
 
 namespace ExBuy.Infrastructure.Hosting;
@@ -41,7 +42,9 @@ public static class ExBuyHosting
         app.UseStatusCodePages(JsonStatusCodePages.WriteAsync);
         app.UseMiddleware<TrailingSlashMiddleware>();
         app.UseRouting();
+        app.UseHttpMetrics();
         app.UseFastEndpoints(ExBuyJson.ConfigureFastEndpoints);
+        app.MapMetrics("/metrics");
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs");
         return app;

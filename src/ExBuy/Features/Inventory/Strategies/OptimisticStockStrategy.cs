@@ -29,6 +29,7 @@ public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock red
             }
             catch (Exception e) when (ConcurrencyConflicts.IsConflict(e))
             {
+                ExBuy.Infrastructure.Observability.ExBuyMetrics.OptimisticRetries.Inc();
                 // Safe to retry: the failed attempt committed nothing, and the next one re-reads everything.
                 // Full jitter over an exponentially growing window spreads the losers out instead of
                 // sending them back in lockstep.

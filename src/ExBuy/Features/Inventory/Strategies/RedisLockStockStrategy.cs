@@ -84,14 +84,23 @@ public sealed class RedisLockStockStrategy(
 
     private async Task<IDistributedSynchronizationHandle?> TryAcquireAsync(IDistributedLock distributedLock, CancellationToken ct)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        IDistributedSynchronizationHandle? handle = null;
         try
         {
-            return await distributedLock.TryAcquireAsync(options.Value.LockTimeout, ct);
+            handle = await distributedLock.TryAcquireAsync(options.Value.LockTimeout, ct);
+            return handle;
         }
         catch (Exception e) when (IsRedisUnavailable(e))
         {
             // No quorum reachable (or the single node is down): refuse rather than go ahead unprotected.
             return null;
+        }
+        finally
+        {
+            ExBuy.Infrastructure.Observability.ExBuyMetrics.LockWait
+                .WithLabels(type.ToWire(), handle is null ? "false" : "true")
+                .Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 }

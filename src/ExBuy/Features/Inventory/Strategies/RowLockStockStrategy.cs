@@ -39,7 +39,19 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
     {
         await using var session = store.LightweightSession();
         await session.BeginTransactionAsync(ct);
-        await ProductStockSql.LockRowsAsync(session, demand.Select(d => d.ProductId).ToList(), options.Value.LockTimeout, ct);
+        var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        var acquired = false;
+        try
+        {
+            await ProductStockSql.LockRowsAsync(session, demand.Select(d => d.ProductId).ToList(), options.Value.LockTimeout, ct);
+            acquired = true;
+        }
+        finally
+        {
+            ExBuy.Infrastructure.Observability.ExBuyMetrics.LockWait
+                .WithLabels("row", acquired ? "true" : "false")
+                .Observe(System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
+        }
 
         var products = (await session.LoadManyAsync<Product>(ct, demand.Select(d => d.ProductId))).ToDictionary(p => p.Id);
         var decision = StockDecider.Decide(demand, products);

@@ -1,4 +1,5 @@
 using ExBuy.Infrastructure.Http;
+using ExBuy.Infrastructure.Observability;
 using FastEndpoints;
 using Marten;
 using Wolverine;
@@ -48,7 +49,9 @@ public sealed class ClaimCouponEndpoint(IQuerySession session, CouponGate gate, 
             return;
         }
 
-        switch (await gate.AdmitAsync(policyId, userId))
+        var admission = await gate.AdmitAsync(policyId, userId);
+        ExBuyMetrics.Coupons.WithLabels(admission switch { Admission.Duplicate => "duplicate", Admission.SoldOut => "sold_out", _ => "admitted" }).Inc();
+        switch (admission)
         {
             case Admission.Duplicate:
                 await Refuse(StatusCodes.Status409Conflict, "This user already claimed a coupon of this policy.");

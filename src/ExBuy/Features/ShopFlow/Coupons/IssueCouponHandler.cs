@@ -1,4 +1,5 @@
 using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Observability;
 using Marten;
 using Npgsql;
 
@@ -23,6 +24,7 @@ public static class IssueCouponHandler
         if (policy is null)
         {
             await gate.ReleaseAsync(message.PolicyId, message.UserId, soldOut: true);
+            ExBuyMetrics.Coupons.WithLabels("compensated").Inc();
             return;
         }
 
@@ -40,9 +42,11 @@ public static class IssueCouponHandler
         try
         {
             await session.SaveChangesAsync(ct);
+            ExBuyMetrics.Coupons.WithLabels("issued").Inc();
         }
         catch (Exception e) when (PostgresErrors.IsUniqueViolation(e))
         {
+            ExBuyMetrics.Coupons.WithLabels("compensated").Inc();
             // The user already holds one (the Redis set was lost or flushed): the database said no.
             await gate.ReleaseAsync(message.PolicyId, message.UserId, soldOut: false);
         }

@@ -7,6 +7,7 @@ using ExBuy.Features.ShopFlow.Rankings;
 using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Locking;
 using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Observability;
 using FastEndpoints;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -50,7 +51,9 @@ public sealed class PlaceShopOrderEndpoint(
             }
         }
 
+        var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var userLock = await locks.SingleNode.CreateLock($"exbuy:lock:user:{userId}").TryAcquireAsync(options.Value.LockTimeout, ct);
+        ExBuyMetrics.LockWait.WithLabels("user", userLock is null ? "false" : "true").Observe(System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
         if (userLock is null)
         {
             await Refuse(409, "Another order of this user is still being placed; try again.");

@@ -26,13 +26,17 @@ public static class StockLedger
                 from {events}.mt_events e, jsonb_array_elements(e.data -> 'Items') i
                 where e.type = 'order_placed' and (e.data ->> 'TookStock')::boolean
                 union all
+                select (i ->> 'ProductId')::bigint, (i ->> 'Quantity')::bigint
+                from {events}.mt_events e, jsonb_array_elements(e.data -> 'Items') i
+                where e.type = 'order_revived' and (e.data ->> 'TookStock')::boolean
+                union all
                 select (data ->> 'ProductId')::bigint, (data ->> 'Quantity')::bigint
                 from {events}.mt_events where type = 'stock_reserved'
             ),
             returned as (
                 select (i ->> 'ProductId')::bigint as product_id, (i ->> 'Quantity')::bigint as quantity
                 from {events}.mt_events e, jsonb_array_elements(e.data -> 'Items') i
-                where e.type = 'order_cancelled'
+                where e.type = 'order_cancelled' and (e.data ->> 'ReturnedStock')::boolean
             ),
             sold as (select product_id, sum(quantity) as quantity from taken group by product_id),
             back as (select product_id, sum(quantity) as quantity from returned group by product_id)

@@ -28,6 +28,7 @@ public static class InventoryRegistration
         opts.Events.AddEventType<OrderPlaced>();
         opts.Events.AddEventType<OrderStatusChanged>();
         opts.Events.AddEventType<OrderCancelled>();
+        opts.Events.AddEventType<OrderRevived>();
         return opts;
     }
 }

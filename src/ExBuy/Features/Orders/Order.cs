@@ -31,6 +31,12 @@ public sealed class Order : IRevisioned
     /// <summary>True for shop-flow orders paid from the user's balance (exactly one <c>BalanceDebited</c> each).</summary>
     public bool Paid { get; set; }
 
+    /// <summary>Placed through the API, so it took stock (historical seeded orders did not).</summary>
+    public bool PlacedWithStock { get; set; }
+
+    /// <summary>Its items' stock is currently taken: false after a cancellation returned it.</summary>
+    public bool HoldsStock { get; set; }
+
     public List<OrderLine> Items { get; set; } = [];
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }

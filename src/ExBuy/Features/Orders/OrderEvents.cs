@@ -14,8 +14,11 @@ public sealed record OrderPlaced(long OrderId, long UserId, IReadOnlyList<Ordere
 
 public sealed record OrderStatusChanged(long OrderId, string From, string To, DateTimeOffset At);
 
-/// <summary>An order was cancelled and its items' stock went back to the products.</summary>
-public sealed record OrderCancelled(long OrderId, IReadOnlyList<OrderedItem> Items, DateTimeOffset At);
+/// <summary>An order was cancelled; <see cref="ReturnedStock"/> when its items' stock went back to the products.</summary>
+public sealed record OrderCancelled(long OrderId, IReadOnlyList<OrderedItem> Items, bool ReturnedStock, DateTimeOffset At);
+
+/// <summary>A cancelled order was set to a live status again; <see cref="TookStock"/> when its stock was taken again.</summary>
+public sealed record OrderRevived(long OrderId, string To, IReadOnlyList<OrderedItem> Items, bool TookStock, string LockType, DateTimeOffset At);
 
 public static class OrderStreams
 {

@@ -43,6 +43,8 @@ public static class OrderWriter
                 Subtotal = item.Subtotal,
             }).ToList();
             order.TotalPrice = order.Items.Sum(l => l.Subtotal);
+            order.PlacedWithStock = true;
+            order.HoldsStock = true;
             order.CreatedAt = now;
             order.UpdatedAt = now;
             order.Version = 0;

@@ -28,6 +28,7 @@ public sealed partial class ProductSalesProjection : MultiStreamProjection<Produ
     {
         Identities<OrderPlaced>(e => e.Items.Select(i => i.ProductId).Distinct().ToList());
         Identities<OrderCancelled>(e => e.Items.Select(i => i.ProductId).Distinct().ToList());
+        Identities<OrderRevived>(e => e.Items.Select(i => i.ProductId).Distinct().ToList());
     }
 
     // Evolve rather than Apply methods: a fanned-out event needs the product id it is being applied to, and a
@@ -42,6 +43,9 @@ public sealed partial class ProductSalesProjection : MultiStreamProjection<Produ
                 break;
             case OrderCancelled cancelled:
                 Add(sales, id, cancelled.Items, -1);
+                break;
+            case OrderRevived revived:
+                Add(sales, id, revived.Items, +1);
                 break;
         }
 

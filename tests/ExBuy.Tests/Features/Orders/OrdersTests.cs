@@ -152,8 +152,45 @@ public sealed class OrdersTests(AppFixture app) : IntegrationContext(app)
         (await Store.Reload(product.Id)).Stock.ShouldBe(10);
 
         (await Host.PatchJson(url, """{"status":"cancelled"}""", 200))["status"]!.GetValue<string>().ShouldBe("cancelled");
-        (await Host.PatchJson(url, """{"status":"shipped"}""", 400))["error"]!.GetValue<string>().ShouldContain("cancelled");
         (await Store.Reload(product.Id)).Stock.ShouldBe(10);
+        await Host.ShouldPassAudit();
+
+        // Live again: the stock is taken again, and a second cancellation returns it again.
+        (await Host.PatchJson(url, """{"status":"shipped"}""", 200))["status"]!.GetValue<string>().ShouldBe("shipped");
+        (await Store.Reload(product.Id)).Stock.ShouldBe(6);
+        await Host.PatchJson(url, """{"status":"cancelled"}""", 200);
+        (await Store.Reload(product.Id)).Stock.ShouldBe(10);
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task reviving_a_cancelled_order_needs_its_stock_back()
+    {
+        var product = await Store.AddProduct(stock: 5);
+        var order = await Host.PlaceOrder(3, $$"""[{"product_id":{{product.Id}},"quantity":4}]""");
+        var url = $"/api/orders/{order["id"]}";
+        await Host.PatchJson(url, """{"status":"cancelled"}""", 200);
+        await Host.PlaceOrder(4, $$"""[{"product_id":{{product.Id}},"quantity":3}]""");
+
+        (await Host.PatchJson(url, """{"status":"pending"}""", 400))["error"]!.GetValue<string>().ShouldContain("Not enough stock");
+
+        (await Host.GetJson(url))["status"]!.GetValue<string>().ShouldBe("cancelled");
+        (await Store.Reload(product.Id)).Stock.ShouldBe(2);
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task historical_seeded_orders_change_status_without_moving_stock()
+    {
+        await new ExBuy.Features.Seeding.CatalogSeeder(Store, TimeProvider.System).SeedAsync(new ExBuy.Features.Seeding.SeedPlan(5, 20, 0, 100), _ => { }, Ct);
+        await using var session = Store.QuerySession();
+        var seeded = await session.Query<Order>().Where(o => o.Status != OrderStatuses.Cancelled).FirstAsync(Ct);
+        var stockBefore = (await Store.Reload(seeded.Items[0].ProductId)).Stock;
+
+        await Host.PatchJson($"/api/orders/{seeded.Id}", """{"status":"cancelled"}""", 200);
+        await Host.PatchJson($"/api/orders/{seeded.Id}", """{"status":"delivered"}""", 200);
+
+        (await Store.Reload(seeded.Items[0].ProductId)).Stock.ShouldBe(stockBefore);
         await Host.ShouldPassAudit();
     }
 

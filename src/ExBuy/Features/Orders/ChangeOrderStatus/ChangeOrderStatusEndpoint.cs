@@ -11,20 +11,28 @@ public sealed class ChangeOrderStatusRequest
     public long Id { get; init; }
     public string? Status { get; init; }
 
+    [BindFrom(LockTypeParameter.Name)]
+    public string? LockTypeName { get; init; }
+
     public sealed class Validator : Validator<ChangeOrderStatusRequest>
     {
-        public Validator() =>
+        public Validator()
+        {
             RuleFor(x => x.Status).NotEmpty().Must(OrderStatuses.IsValid)
                 .WithMessage($"status must be one of: {string.Join(", ", OrderStatuses.All)}.");
+            RuleFor(x => x.LockTypeName).Must(LockTypeParameter.IsValid).WithMessage(LockTypeParameter.Message).OverridePropertyName(LockTypeParameter.Name);
+        }
     }
 }
 
 /// <summary>
-/// <c>PATCH /api/orders/{id}</c>. Cancelling puts the items' stock back, exactly once: the order's revision is
-/// checked at commit, so of two concurrent cancellations one commits and the other retries, sees the order
-/// cancelled, and changes nothing. A cancelled order stays cancelled (reviving it would need its stock again).
+/// <c>PATCH /api/orders/{id}</c>. Any valid status may follow any other, as in the original. Cancelling puts the
+/// items' stock back, exactly once; setting a cancelled order live again takes the stock again with the
+/// configured strategy (refused with 400 when it is no longer there). Historical seeded orders never took stock,
+/// so their status changes move none. The order's revision is checked at commit: of two concurrent changes one
+/// commits and the other retries against the new state.
 /// </summary>
-public sealed class ChangeOrderStatusEndpoint(IDocumentStore store, RedisStock redisStock, TimeProvider clock)
+public sealed class ChangeOrderStatusEndpoint(IDocumentStore store, StockStrategies strategies, RedisStock redisStock, TimeProvider clock)
     : Endpoint<ChangeOrderStatusRequest, OrderResponse>
 {
     private const int MaxAttempts = 20;
@@ -55,9 +63,12 @@ public sealed class ChangeOrderStatusEndpoint(IDocumentStore store, RedisStock r
 
     private async Task ChangeAsync(ChangeOrderStatusRequest req, CancellationToken ct)
     {
-        await using var session = store.LightweightSession();
-        await session.BeginTransactionAsync(ct);
-        var order = await session.LoadAsync<Order>(req.Id, ct);
+        Order? order;
+        await using (var query = store.QuerySession())
+        {
+            order = await query.LoadAsync<Order>(req.Id, ct);
+        }
+
         if (order is null)
         {
             await Send.ResultAsync(TypedResults.NotFound(new ErrorDetail("Not found.")));
@@ -71,34 +82,51 @@ public sealed class ChangeOrderStatusEndpoint(IDocumentStore store, RedisStock r
             return;
         }
 
-        if (order.Status == OrderStatuses.Cancelled)
+        if (order.Status == OrderStatuses.Cancelled && order.PlacedWithStock)
         {
-            await Send.ResultAsync(ErrorMessage.Result(StatusCodes.Status400BadRequest, "A cancelled order cannot change status."));
+            await ReviveAsync(order, status, LockTypeParameter.Parse(req.LockTypeName), ct);
             return;
         }
 
+        await ChangeWithoutTakingAsync(order, status, ct);
+    }
+
+    // Status changes that take no stock: ordinary moves, cancellations (returning stock the order holds), and
+    // reviving a historical order that never held any.
+    private async Task ChangeWithoutTakingAsync(Order order, string status, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        await session.BeginTransactionAsync(ct);
         var now = clock.GetUtcNow();
         var stream = OrderStreams.Key(order.Id);
         var from = order.Status;
+        var items = Items(order);
+        IReadOnlyList<StockLine> returned = [];
+
+        if (status == OrderStatuses.Cancelled)
+        {
+            if (order.HoldsStock)
+            {
+                returned = Demand(order);
+                foreach (var line in returned)
+                {
+                    // A product deleted since the order has no stock to return to; the event still records the items.
+                    await ProductStockSql.ReturnAsync(session, line.ProductId, line.Quantity, now, ct);
+                }
+            }
+
+            order.HoldsStock = false;
+            session.Events.Append(stream, new OrderCancelled(order.Id, items, ReturnedStock: returned.Count > 0, now));
+        }
+        else if (from == OrderStatuses.Cancelled)
+        {
+            session.Events.Append(stream, new OrderRevived(order.Id, status, items, TookStock: false, "none", now));
+        }
+
         order.Status = status;
         order.UpdatedAt = now;
         session.UpdateRevision(order, order.Version + 1);
         session.Events.Append(stream, new OrderStatusChanged(order.Id, from, status, now));
-
-        IReadOnlyList<StockLine> returned = [];
-        if (status == OrderStatuses.Cancelled)
-        {
-            returned = StockDecider.Demand(order.Items.Select(l => new StockLine(l.ProductId, l.Quantity)));
-            foreach (var line in returned)
-            {
-                // A product deleted since the order has no stock to return to; the event still records the items.
-                await ProductStockSql.ReturnAsync(session, line.ProductId, line.Quantity, now, ct);
-            }
-
-            session.Events.Append(stream, new OrderCancelled(
-                order.Id, order.Items.Select(l => new OrderedItem(l.ProductId, l.ProductName, l.Quantity, l.UnitPrice)).ToList(), now));
-        }
-
         await session.SaveChangesAsync(ct);
         if (returned.Count > 0)
         {
@@ -107,4 +135,35 @@ public sealed class ChangeOrderStatusEndpoint(IDocumentStore store, RedisStock r
 
         await Send.OkAsync(OrderResponse.From(order), ct);
     }
+
+    private async Task ReviveAsync(Order order, string status, LockType? lockType, CancellationToken ct)
+    {
+        var strategy = strategies.For(lockType);
+        var now = clock.GetUtcNow();
+        var (from, version) = (order.Status, order.Version);
+        var outcome = await strategy.TakeAsync(Demand(order), (session, _) =>
+        {
+            var stream = OrderStreams.Key(order.Id);
+            session.Events.Append(stream, new OrderRevived(order.Id, status, Items(order), TookStock: true, strategy.Type.ToWire(), now));
+            session.Events.Append(stream, new OrderStatusChanged(order.Id, from, status, now));
+            order.Status = status;
+            order.HoldsStock = true;
+            order.UpdatedAt = now;
+            session.UpdateRevision(order, version + 1);
+        }, ct);
+
+        if (outcome is not StockOutcome.Taken)
+        {
+            await Send.ResultAsync(StockResponses.Refusal(outcome));
+            return;
+        }
+
+        await Send.OkAsync(OrderResponse.From(order), ct);
+    }
+
+    private static IReadOnlyList<StockLine> Demand(Order order) =>
+        StockDecider.Demand(order.Items.Select(l => new StockLine(l.ProductId, l.Quantity)));
+
+    private static List<OrderedItem> Items(Order order) =>
+        order.Items.Select(l => new OrderedItem(l.ProductId, l.ProductName, l.Quantity, l.UnitPrice)).ToList();
 }

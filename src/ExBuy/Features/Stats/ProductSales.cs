@@ -29,6 +29,9 @@ public sealed partial class ProductSalesProjection : MultiStreamProjection<Produ
         Identities<OrderPlaced>(e => e.Items.Select(i => i.ProductId).Distinct().ToList());
         Identities<OrderCancelled>(e => e.Items.Select(i => i.ProductId).Distinct().ToList());
         Identities<OrderRevived>(e => e.Items.Select(i => i.ProductId).Distinct().ToList());
+        IncludeType<OrderPlaced>();
+        IncludeType<OrderCancelled>();
+        IncludeType<OrderRevived>();
     }
 
     // Evolve rather than Apply methods: a fanned-out event needs the product id it is being applied to, and a

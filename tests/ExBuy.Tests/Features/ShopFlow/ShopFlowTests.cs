@@ -84,6 +84,12 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
         responses.ShouldAllBe(r => r.Status == 201);
         (await Host.Balance(user)).ShouldBe(20_000);
         await Host.ShouldPassAudit();
+
+        // Only ledger streams have balances: an order stream must not grow one.
+        var product = await Store.AddProduct(stock: 5);
+        await Host.PlaceOrder(user, $$"""[{"product_id":{{product.Id}},"quantity":1}]""");
+        await using var session = Store.QuerySession();
+        (await session.Query<ExBuy.Features.ShopFlow.Balance.UserBalance>().CountAsync(Ct)).ShouldBe(1);
     }
 
     [Theory]

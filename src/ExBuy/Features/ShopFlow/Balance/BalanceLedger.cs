@@ -24,6 +24,15 @@ public sealed class UserBalance
 
 public sealed partial class UserBalanceProjection : SingleStreamProjection<UserBalance, string>
 {
+    // Evolve does not tell Marten which events matter: without this filter every order and reservation
+    // stream would get a (zero) balance document too.
+    public UserBalanceProjection()
+    {
+        IncludeType<BalanceCharged>();
+        IncludeType<BalanceDebited>();
+        IncludeType<BalanceRefunded>();
+    }
+
     public override UserBalance Evolve(UserBalance? snapshot, string id, IEvent e)
     {
         var balance = snapshot ?? new UserBalance { Id = id };

@@ -10,11 +10,11 @@ public sealed class ConcurrencyOptions
     /// <summary>Used when a request names no <c>lock_type</c>. <c>none</c> is refused here.</summary>
     public LockType DefaultLockType { get; set; } = LockType.Row;
 
-    /// <summary>How long a request may wait for a Redis lock or a PostgreSQL row lock before answering 409.</summary>
+    /// <summary>How long a request may wait for a Redis lock or a PostgreSQL row lock, or keep retrying optimistically, before answering 409.</summary>
     [Range(1, 60_000)]
     public int LockTimeoutMs { get; set; } = 5_000;
 
-    /// <summary>Attempts the optimistic strategy makes before answering 409.</summary>
+    /// <summary>Attempts the optimistic strategy makes before answering 409 — once <see cref="LockTimeoutMs"/> has passed too.</summary>
     [Range(1, 1_000)]
     public int OptimisticMaxAttempts { get; set; } = 100;
 

@@ -5,7 +5,8 @@ namespace ExBuy.Features.Inventory.Strategies;
 
 /// <summary>
 /// No lock at all: every attempt reads the products with their revision and writes only if nobody else did
-/// in between. A lost race retries after a short random back-off, a bounded number of times.
+/// in between. A lost race retries after a short random back-off until it has made <c>OptimisticMaxAttempts</c>
+/// attempts and spent <c>LockTimeoutMs</c> (the budget the lock strategies wait), whichever ends later.
 /// </summary>
 public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock redisStock, IOptions<ConcurrencyOptions> options, TimeProvider clock)
     : IStockStrategy
@@ -15,7 +16,8 @@ public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock red
     public async Task<StockOutcome> TakeAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
     {
         var settings = options.Value;
-        for (var attempt = 1; attempt <= settings.OptimisticMaxAttempts; attempt++)
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var attempt = 1; attempt <= settings.OptimisticMaxAttempts || System.Diagnostics.Stopwatch.GetElapsedTime(started) < settings.LockTimeout; attempt++)
         {
             try
             {
@@ -38,6 +40,6 @@ public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock red
             }
         }
 
-        return new StockOutcome.Busy($"optimistic: still conflicting after {settings.OptimisticMaxAttempts} attempts");
+        return new StockOutcome.Busy($"optimistic: still conflicting after {settings.OptimisticMaxAttempts} attempts and {settings.LockTimeoutMs} ms");
     }
 }

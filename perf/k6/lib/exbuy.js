@@ -9,6 +9,9 @@ const DURATION = __ENV.DURATION || "5m";
 const RAMP_UP = __ENV.RAMP_UP || "30s";
 const RAMP_DOWN = __ENV.RAMP_DOWN || "30s";
 const THINK = parseFloat(__ENV.THINK_TIME || "0.15");
+// LOCK_TYPE (set by `./exbuy perf --lock-type`) is added to every stock-taking request; unset, the server's default applies.
+const LOCK = __ENV.LOCK_TYPE ? `lock_type=${__ENV.LOCK_TYPE}` : "";
+const withLock = (url) => (LOCK ? `${url}${url.includes("?") ? "&" : "?"}${LOCK}` : url);
 
 export function options(name) {
   return {
@@ -70,10 +73,10 @@ export const reads = [
 ];
 
 export const writes = [
-  () => send("POST", "/api/orders", orderBody(), "06_create_order", 201),
+  () => send("POST", withLock("/api/orders"), orderBody(), "06_create_order", 201),
   () => send("PATCH", `/api/orders/${between(1, 500)}`, { status: pick(STATUSES) }, "08_order_status", 200),
-  () => send("POST", "/api/orders/bulk", { orders: [orderBody(), orderBody(), orderBody()] }, "09_bulk_orders", 201),
-  () => send("POST", `/api/inventory/reserve?lock_type=${pick(["optimistic", "pessimistic"])}`, { product_id: between(1, 100), quantity: 1 }, "10_reserve", 200),
+  () => send("POST", withLock("/api/orders/bulk"), { orders: [orderBody(), orderBody(), orderBody()] }, "09_bulk_orders", 201),
+  () => send("POST", LOCK ? withLock("/api/inventory/reserve") : `/api/inventory/reserve?lock_type=${pick(["optimistic", "pessimistic"])}`, { product_id: between(1, 100), quantity: 1 }, "10_reserve", 200),
   () => send("POST", "/api/reviews", { product: between(1, 100), user_id: between(1, 10000), rating: between(1, 5), body: "Load test review" }, "12_create_review", 201),
 ];
 

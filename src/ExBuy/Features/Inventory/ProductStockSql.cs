@@ -65,20 +65,31 @@ public static class ProductStockSql
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary><c>SELECT … FOR UPDATE</c> in id order, waiting at most <paramref name="timeout"/> for each row.</summary>
-    public static async Task LockRowsAsync(IDocumentSession session, IReadOnlyList<long> orderedIds, TimeSpan timeout, CancellationToken ct)
+    /// <summary>
+    /// <c>SELECT … FOR UPDATE</c> in id order, waiting at most <paramref name="timeout"/> for each row, and returns
+    /// the locked products as they are now: one round trip (timeout and select batched), so the locks are held
+    /// for as little time as possible.
+    /// </summary>
+    public static async Task<Dictionary<long, Product>> LockRowsAsync(IDocumentSession session, IReadOnlyList<long> orderedIds, TimeSpan timeout, CancellationToken ct)
     {
-        await using (var setTimeout = Command(session, $"set local lock_timeout = {(int)timeout.TotalMilliseconds}"))
-        {
-            await setTimeout.ExecuteNonQueryAsync(ct);
-        }
+        var connection = session.Connection ?? throw new InvalidOperationException("Begin the session's transaction first.");
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"set local lock_timeout = {(int)timeout.TotalMilliseconds}"));
+        var select = new NpgsqlBatchCommand($"select data, mt_version from {Table(session)} where id = any($1) order by id for update");
+        select.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = orderedIds.ToArray() });
+        batch.BatchCommands.Add(select);
 
-        await using var command = Command(session, $"select id from {Table(session)} where id = any($1) order by id for update");
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = orderedIds.ToArray() });
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        var serializer = session.DocumentStore.Options.Serializer();
+        var products = new Dictionary<long, Product>(orderedIds.Count);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
+            var product = serializer.FromJson<Product>(reader, 0);
+            product.Version = reader.GetInt32(1);
+            products[product.Id] = product;
         }
+
+        return products;
     }
 
     /// <summary>

@@ -41,9 +41,10 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
         await session.BeginTransactionAsync(ct);
         var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         var acquired = false;
+        Dictionary<long, Product> products;
         try
         {
-            await ProductStockSql.LockRowsAsync(session, demand.Select(d => d.ProductId).ToList(), options.Value.LockTimeout, ct);
+            products = await ProductStockSql.LockRowsAsync(session, demand.Select(d => d.ProductId).ToList(), options.Value.LockTimeout, ct);
             acquired = true;
         }
         finally
@@ -53,7 +54,6 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
                 .Observe(System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
         }
 
-        var products = (await session.LoadManyAsync<Product>(ct, demand.Select(d => d.ProductId))).ToDictionary(p => p.Id);
         var decision = StockDecider.Decide(demand, products);
         if (decision is not StockDecision.Take take)
         {

@@ -13,8 +13,6 @@ namespace ExBuy.Tests.Features.Inventory;
 /// </summary>
 public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
 {
-    public static TheoryData<string> SafeLockTypes => ["optimistic", "pessimistic", "redlock", "row", "atomic"];
-
     private async Task<(List<TimedResponse> Responses, JsonNode Stock)> Rush(long productId, int buyers, string lockType)
     {
         var responses = await Host.FireAsync(buyers, i => (HttpMethod.Post, $"/api/flash-sales/{productId}/purchase?lock_type={lockType}", $$"""{"user_id":{{i + 1}}}"""));
@@ -23,7 +21,7 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Theory]
-    [MemberData(nameof(SafeLockTypes))]
+    [MemberData(nameof(LockTypeData.Safe), MemberType = typeof(LockTypeData))]
     public async Task one_hundred_buyers_for_one_hundred_units_all_succeed(string lockType)
     {
         var productId = await Host.SetUpFlashSale(100);
@@ -39,7 +37,7 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Theory]
-    [MemberData(nameof(SafeLockTypes))]
+    [MemberData(nameof(LockTypeData.Safe), MemberType = typeof(LockTypeData))]
     public async Task three_hundred_buyers_for_one_hundred_units_sell_exactly_one_hundred(string lockType)
     {
         var productId = await Host.SetUpFlashSale(100);
@@ -73,7 +71,7 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Theory]
-    [MemberData(nameof(SafeLockTypes))]
+    [MemberData(nameof(LockTypeData.Safe), MemberType = typeof(LockTypeData))]
     public async Task orders_naming_shared_products_in_opposite_orders_never_deadlock(string lockType)
     {
         var a = await Store.AddProduct(name: "A", stock: 1_000);
@@ -105,7 +103,7 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Theory]
-    [MemberData(nameof(SafeLockTypes))]
+    [MemberData(nameof(LockTypeData.Safe), MemberType = typeof(LockTypeData))]
     public async Task without_contention_every_order_succeeds(string lockType)
     {
         var products = await Store.AddProducts(200, i => new ExBuy.Features.Catalog.Product

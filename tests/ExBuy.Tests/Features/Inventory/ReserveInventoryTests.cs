@@ -6,12 +6,7 @@ namespace ExBuy.Tests.Features.Inventory;
 public sealed class ReserveInventoryTests(AppFixture app) : IntegrationContext(app)
 {
     [Theory]
-    [InlineData("optimistic")]
-    [InlineData("pessimistic")]
-    [InlineData("redlock")]
-    [InlineData("row")]
-    [InlineData("atomic")]
-    [InlineData("none")]
+    [MemberData(nameof(LockTypeData.All), MemberType = typeof(LockTypeData))]
     public async Task reserving_takes_stock_with_every_strategy(string lockType)
     {
         var product = await Store.AddProduct(stock: 10);
@@ -24,11 +19,7 @@ public sealed class ReserveInventoryTests(AppFixture app) : IntegrationContext(a
     }
 
     [Theory]
-    [InlineData("optimistic")]
-    [InlineData("pessimistic")]
-    [InlineData("redlock")]
-    [InlineData("row")]
-    [InlineData("atomic")]
+    [MemberData(nameof(LockTypeData.Safe), MemberType = typeof(LockTypeData))]
     public async Task too_much_is_a_400_and_unknown_is_a_404(string lockType)
     {
         var product = await Store.AddProduct(stock: 3);

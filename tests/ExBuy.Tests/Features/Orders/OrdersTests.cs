@@ -15,12 +15,7 @@ public sealed class OrdersTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Theory]
-    [InlineData("optimistic")]
-    [InlineData("pessimistic")]
-    [InlineData("redlock")]
-    [InlineData("row")]
-    [InlineData("atomic")]
-    [InlineData("none")]
+    [MemberData(nameof(LockTypeData.All), MemberType = typeof(LockTypeData))]
     public async Task placing_an_order_takes_stock_and_captures_prices(string lockType)
     {
         var laptop = await Store.AddProduct(name: "Laptop", price: 1200m, stock: 10);

@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using System.Text.Json.Serialization;
 using ExBuy.Infrastructure.Http;
 
@@ -16,8 +17,13 @@ public sealed class ProductSummary
     public string Category { get; set; } = string.Empty;
     public DateTimeOffset UpdatedAt { get; set; }
 
-    public static ProductSummary From(Product p) => new()
+    /// <summary>The projection as an expression, so Marten can run it in SQL (<c>Select(ProductSummary.Projection)</c>).</summary>
+    public static readonly Expression<Func<Product, ProductSummary>> Projection = p => new ProductSummary
     {
         Id = p.Id, Name = p.Name, Price = p.Price, Stock = p.Stock, Category = p.Category, UpdatedAt = p.UpdatedAt,
     };
+
+    private static readonly Func<Product, ProductSummary> Compiled = Projection.Compile();
+
+    public static ProductSummary From(Product p) => Compiled(p);
 }

@@ -1,4 +1,6 @@
+using System.Linq.Expressions;
 using ExBuy.Features.Orders;
+using FluentValidation;
 using JasperFx.Events;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -43,4 +45,8 @@ public static class LockTypeParameter
     public static bool IsValid(string? value) => string.IsNullOrEmpty(value) || LockTypes.TryParse(value, out _);
 
     public static LockType? Parse(string? value) => LockTypes.TryParse(value, out var type) ? type : null;
+
+    /// <summary>The rule every stock-taking request validates its <c>lock_type</c> with.</summary>
+    public static void AddRule<T>(AbstractValidator<T> validator, Expression<Func<T, string?>> lockType) =>
+        validator.RuleFor(lockType).Must(IsValid).WithMessage(Message).OverridePropertyName(Name);
 }

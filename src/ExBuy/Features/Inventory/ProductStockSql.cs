@@ -12,9 +12,6 @@ namespace ExBuy.Features.Inventory;
 /// </summary>
 public static class ProductStockSql
 {
-    /// <summary>PostgreSQL's "lock_not_available", raised when <c>lock_timeout</c> expires.</summary>
-    public const string LockNotAvailable = "55P03";
-
     /// <summary>The conditional update: takes the stock only if enough is left; null when the row refused.</summary>
     public static async Task<Product?> TryTakeAsync(IDocumentSession session, long productId, int quantity, DateTimeOffset now, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Redis;
 using StackExchange.Redis;
 
 namespace ExBuy.Features.Inventory;
@@ -74,21 +75,12 @@ public sealed class RedisStock(IConnectionMultiplexer redis)
     public async Task<IReadOnlyDictionary<long, int>> AllAsync()
     {
         var result = new Dictionary<long, int>();
-        foreach (var endpoint in redis.GetEndPoints())
+        await foreach (var key in RedisSetup.ScanAsync(redis, "exbuy:stock:*"))
         {
-            var server = redis.GetServer(endpoint);
-            if (server.IsReplica)
+            var value = await Db.StringGetAsync(key);
+            if (!value.IsNull && long.TryParse(key.ToString()["exbuy:stock:".Length..], out var id))
             {
-                continue;
-            }
-
-            await foreach (var key in server.KeysAsync(pattern: "exbuy:stock:*", pageSize: 1000))
-            {
-                var value = await Db.StringGetAsync(key);
-                if (!value.IsNull && long.TryParse(key.ToString()["exbuy:stock:".Length..], out var id))
-                {
-                    result[id] = (int)value;
-                }
+                result[id] = (int)value;
             }
         }
 

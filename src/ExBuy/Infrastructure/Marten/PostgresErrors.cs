@@ -9,6 +9,9 @@ public static class PostgresErrors
 
     public static bool IsUniqueViolation(Exception exception) => Find(exception)?.SqlState == PostgresErrorCodes.UniqueViolation;
 
+    /// <summary>PostgreSQL's "lock_not_available", raised when <c>lock_timeout</c> expires.</summary>
+    public static bool IsLockTimeout(Exception exception) => Find(exception)?.SqlState == PostgresErrorCodes.LockNotAvailable;
+
     private static PostgresException? Find(Exception? exception)
     {
         for (; exception is not null; exception = exception.InnerException)

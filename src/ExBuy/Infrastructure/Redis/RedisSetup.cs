@@ -13,10 +13,9 @@ public static class RedisSetup
         return builder;
     }
 
-    /// <summary>Deletes every ExBuy key (<c>exbuy:*</c>: stock copies, coupon gates, rankings, locks) from the data Redis.</summary>
-    public static async Task DeleteExBuyKeysAsync(IConnectionMultiplexer redis)
+    /// <summary>Every key matching <paramref name="pattern"/> on the primaries, scanned (never KEYS) a page at a time.</summary>
+    public static async IAsyncEnumerable<RedisKey> ScanAsync(IConnectionMultiplexer redis, string pattern)
     {
-        var db = redis.GetDatabase();
         foreach (var endpoint in redis.GetEndPoints())
         {
             var server = redis.GetServer(endpoint);
@@ -25,21 +24,31 @@ public static class RedisSetup
                 continue;
             }
 
-            var batch = new List<RedisKey>(1000);
-            await foreach (var key in server.KeysAsync(pattern: "exbuy:*", pageSize: 1000))
+            await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 1000))
             {
-                batch.Add(key);
-                if (batch.Count == 1000)
-                {
-                    await db.KeyDeleteAsync(batch.ToArray());
-                    batch.Clear();
-                }
+                yield return key;
             }
+        }
+    }
 
-            if (batch.Count > 0)
+    /// <summary>Deletes every ExBuy key (<c>exbuy:*</c>: stock copies, coupon gates, rankings, locks) from the data Redis.</summary>
+    public static async Task DeleteExBuyKeysAsync(IConnectionMultiplexer redis)
+    {
+        var db = redis.GetDatabase();
+        var batch = new List<RedisKey>(1000);
+        await foreach (var key in ScanAsync(redis, "exbuy:*"))
+        {
+            batch.Add(key);
+            if (batch.Count == 1000)
             {
                 await db.KeyDeleteAsync(batch.ToArray());
+                batch.Clear();
             }
+        }
+
+        if (batch.Count > 0)
+        {
+            await db.KeyDeleteAsync(batch.ToArray());
         }
     }
 }

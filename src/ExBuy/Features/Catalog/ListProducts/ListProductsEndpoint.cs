@@ -44,10 +44,7 @@ public sealed class ListProductsEndpoint(IQuerySession session) : Endpoint<ListP
     private static async Task<(long, IReadOnlyList<ProductSummary>)> Optimized(IQueryable<Product> query, int page, CancellationToken ct)
     {
         var summaries = await query
-            .Select(p => new ProductSummary
-            {
-                Id = p.Id, Name = p.Name, Price = p.Price, Stock = p.Stock, Category = p.Category, UpdatedAt = p.UpdatedAt,
-            })
+            .Select(ProductSummary.Projection)
             .ToPagedListAsync(page, PageNumberPagination.PageSize, ct);
         return (summaries.TotalItemCount, summaries.ToList());
     }

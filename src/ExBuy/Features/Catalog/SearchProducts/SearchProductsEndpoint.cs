@@ -48,10 +48,7 @@ public sealed class SearchProductsEndpoint(IQuerySession session) : Endpoint<Sea
         var products = await query
             .OrderBy(p => p.Id)
             .Take(req.Limit ?? SearchProductsRequest.DefaultLimit)
-            .Select(p => new ProductSummary
-            {
-                Id = p.Id, Name = p.Name, Price = p.Price, Stock = p.Stock, Category = p.Category, UpdatedAt = p.UpdatedAt,
-            })
+            .Select(ProductSummary.Projection)
             .ToListAsync(ct);
         await Send.OkAsync(products.ToList(), ct);
     }

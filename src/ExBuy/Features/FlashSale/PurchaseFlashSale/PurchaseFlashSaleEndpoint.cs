@@ -21,7 +21,7 @@ public sealed class PurchaseFlashSaleRequest
         {
             RuleFor(x => x.UserId).NotNull().GreaterThanOrEqualTo(1);
             RuleFor(x => x.Quantity).InclusiveBetween(1, MaxQuantity).When(x => x.Quantity is not null);
-            RuleFor(x => x.LockTypeName).Must(LockTypeParameter.IsValid).WithMessage(LockTypeParameter.Message).OverridePropertyName(LockTypeParameter.Name);
+            LockTypeParameter.AddRule(this, x => x.LockTypeName);
         }
     }
 }

@@ -19,7 +19,7 @@ public sealed class ReserveInventoryRequest
         {
             RuleFor(x => x.ProductId).NotNull().GreaterThanOrEqualTo(1);
             RuleFor(x => x.Quantity).NotNull().InclusiveBetween(1, MaxQuantity);
-            RuleFor(x => x.LockTypeName).Must(LockTypeParameter.IsValid).WithMessage(LockTypeParameter.Message).OverridePropertyName(LockTypeParameter.Name);
+            LockTypeParameter.AddRule(this, x => x.LockTypeName);
         }
     }
 }

@@ -1,7 +1,7 @@
 using ExBuy.Features.Catalog;
 using Marten;
 using Microsoft.Extensions.Options;
-using Npgsql;
+using ExBuy.Infrastructure.Marten;
 
 namespace ExBuy.Features.Inventory.Strategies;
 
@@ -22,7 +22,7 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
         {
             outcome = await TakeLockedAsync(demand, work, ct);
         }
-        catch (Exception e) when (e.FindPostgresError() == ProductStockSql.LockNotAvailable)
+        catch (Exception e) when (PostgresErrors.IsLockTimeout(e))
         {
             return new StockOutcome.Busy($"row: a product row stayed locked for more than {options.Value.LockTimeoutMs} ms");
         }
@@ -66,21 +66,5 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
         work(session, products);
         await session.SaveChangesAsync(ct);
         return new StockOutcome.Taken(products);
-    }
-}
-
-internal static class PostgresErrorLookup
-{
-    public static string? FindPostgresError(this Exception? exception)
-    {
-        for (; exception is not null; exception = exception.InnerException)
-        {
-            if (exception is PostgresException postgres)
-            {
-                return postgres.SqlState;
-            }
-        }
-
-        return null;
     }
 }

@@ -20,7 +20,7 @@ public sealed class ChangeOrderStatusRequest
         {
             RuleFor(x => x.Status).NotEmpty().Must(OrderStatuses.IsValid)
                 .WithMessage($"status must be one of: {string.Join(", ", OrderStatuses.All)}.");
-            RuleFor(x => x.LockTypeName).Must(LockTypeParameter.IsValid).WithMessage(LockTypeParameter.Message).OverridePropertyName(LockTypeParameter.Name);
+            LockTypeParameter.AddRule(this, x => x.LockTypeName);
         }
     }
 }

@@ -30,7 +30,7 @@ public sealed class PlaceBulkOrdersRequest
             RuleFor(x => x.Orders).NotEmpty()
                 .Must(o => o is null || o.Count <= MaxOrders).WithMessage($"At most {MaxOrders} orders per request.");
             RuleForEach(x => x.Orders).NotNull().SetValidator(new BulkOrderBody.Validator());
-            RuleFor(x => x.LockTypeName).Must(LockTypeParameter.IsValid).WithMessage(LockTypeParameter.Message).OverridePropertyName(LockTypeParameter.Name);
+            LockTypeParameter.AddRule(this, x => x.LockTypeName);
         }
     }
 }

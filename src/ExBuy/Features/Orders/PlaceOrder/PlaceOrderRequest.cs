@@ -50,7 +50,7 @@ public sealed class PlaceOrderRequest : OrderRequestBody
         public Validator()
         {
             AddRules(this);
-            RuleFor(x => x.LockTypeName).Must(LockTypeParameter.IsValid).WithMessage(LockTypeParameter.Message).OverridePropertyName(LockTypeParameter.Name);
+            LockTypeParameter.AddRule(this, x => x.LockTypeName);
         }
     }
 }

@@ -40,7 +40,7 @@ public sealed class PlaceShopOrderRequest
                 item.RuleFor(i => i.Quantity).NotNull().InclusiveBetween(1, MaxQuantity).OverridePropertyName("quantity");
             }).OverridePropertyName("items");
             RuleFor(x => x.IdempotencyKey).MaximumLength(200).OverridePropertyName("Idempotency-Key");
-            RuleFor(x => x.LockTypeName).Must(LockTypeParameter.IsValid).WithMessage(LockTypeParameter.Message).OverridePropertyName(LockTypeParameter.Name);
+            LockTypeParameter.AddRule(this, x => x.LockTypeName);
         }
     }
 }

@@ -123,11 +123,11 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
 
             if (batch.Count == plan.BatchSize)
             {
-                await FlushAsync(batch, all, ct);
+                await FlushAsync(batch, (p, id) => p.Id = id, ct, keep: all);
             }
         }
 
-        await FlushAsync(batch, all, ct);
+        await FlushAsync(batch, (p, id) => p.Id = id, ct, keep: all);
         return all;
     }
 
@@ -188,53 +188,46 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
 
             if (batch.Count == plan.BatchSize)
             {
-                await FlushAsync(batch, null, ct);
+                await FlushAsync(batch, (r, id) => r.Id = id, ct);
             }
         }
 
-        await FlushAsync(batch, null, ct);
+        await FlushAsync(batch, (r, id) => r.Id = id, ct);
         return plan.Reviews;
     }
 
-    // Line ids derive from the order id, so ids are assigned before the lines are numbered.
-    private async Task FlushOrdersAsync(List<Order> batch, CancellationToken ct)
-    {
-        if (batch.Count == 0)
-        {
-            return;
-        }
-
-        var ids = await IdSequences.NextAsync<Order>(store, batch.Count, ct);
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var order = batch[i];
-            order.Id = ids[i];
-            for (var line = 0; line < order.Items.Count; line++)
+    // Line ids derive from the order id, so the lines are numbered as each order gets its id. The historical
+    // orders' OrderPlaced events feed the sales projection but say they took no stock.
+    private Task FlushOrdersAsync(List<Order> batch, CancellationToken ct) =>
+        FlushAsync(
+            batch,
+            (order, id) =>
             {
-                order.Items[line].Id = Order.LineId(order.Id, line + 1);
-            }
-        }
+                order.Id = id;
+                for (var line = 0; line < order.Items.Count; line++)
+                {
+                    order.Items[line].Id = Order.LineId(id, line + 1);
+                }
+            },
+            ct,
+            afterInsert: orders => store.BulkInsertEventsAsync(
+                orders.Select(order => StreamAction.Start(
+                    (IEventRegistry)store.Options.Events,
+                    OrderStreams.Key(order.Id),
+                    new OrderPlaced(
+                        order.Id,
+                        order.UserId,
+                        order.Items.Select(i => new OrderedItem(i.ProductId, i.ProductName, i.Quantity, i.UnitPrice)).ToList(),
+                        order.TotalPrice,
+                        LockType: "seed",
+                        TookStock: false,
+                        order.CreatedAt))).ToList(),
+                orders.Count,
+                ct));
 
-        // Historical orders: their OrderPlaced events feed the sales projection but say they took no stock.
-        var streams = batch
-            .Select(order => StreamAction.Start(
-                (IEventRegistry)store.Options.Events,
-                OrderStreams.Key(order.Id),
-                new OrderPlaced(
-                    order.Id,
-                    order.UserId,
-                    order.Items.Select(i => new OrderedItem(i.ProductId, i.ProductName, i.Quantity, i.UnitPrice)).ToList(),
-                    order.TotalPrice,
-                    LockType: "seed",
-                    TookStock: false,
-                    order.CreatedAt)))
-            .ToList();
-
-        await FlushAsync(batch, null, ct);
-        await store.BulkInsertEventsAsync(streams, streams.Count, ct);
-    }
-
-    private async Task FlushAsync<T>(List<T> batch, List<T>? keep, CancellationToken ct)
+    /// <summary>Numbers the batch from its type's sequence, COPYs it in, and empties it for the next one.</summary>
+    private async Task FlushAsync<T>(
+        List<T> batch, Action<T, long> assignId, CancellationToken ct, List<T>? keep = null, Func<List<T>, Task>? afterInsert = null)
         where T : notnull
     {
         if (batch.Count == 0)
@@ -242,24 +235,18 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
             return;
         }
 
-        if (batch is List<Product> products)
+        var ids = await IdSequences.NextAsync<T>(store, batch.Count, ct);
+        for (var i = 0; i < batch.Count; i++)
         {
-            var ids = await IdSequences.NextAsync<Product>(store, products.Count, ct);
-            for (var i = 0; i < products.Count; i++)
-            {
-                products[i].Id = ids[i];
-            }
-        }
-        else if (batch is List<Review> reviews)
-        {
-            var ids = await IdSequences.NextAsync<Review>(store, reviews.Count, ct);
-            for (var i = 0; i < reviews.Count; i++)
-            {
-                reviews[i].Id = ids[i];
-            }
+            assignId(batch[i], ids[i]);
         }
 
         await store.BulkInsertAsync(batch, BulkInsertMode.InsertsOnly, batch.Count, ct);
+        if (afterInsert is not null)
+        {
+            await afterInsert(batch);
+        }
+
         keep?.AddRange(batch);
         batch.Clear();
     }

@@ -2,7 +2,11 @@
 """Turns one k6 run (its --out json stream) into a history line and a short table.
 
 usage: summarize.py POINTS.json --scenario S --lock-type T --vus N --duration D --base-url U --audit AUDIT.json
-                    --k6-exit CODE --history perf/results/history.jsonl
+                    --k6-exit CODE --history perf/results/history.jsonl [--summary SUMMARY.json] [--rss RSS.kb]
+                    [--env KEY=VALUE ...]
+
+SUMMARY.json is k6's --summary-export (thresholds and the scenario's own counters); RSS.kb holds the API's resident
+memory in kB, one sample a second.
 """
 import argparse
 import datetime
@@ -39,11 +43,39 @@ def git_commit():
         return None
 
 
+def read_summary(path):
+    """Crossed thresholds ("metric: expression") and the scenario's own counters from k6's --summary-export."""
+    if not path or not os.path.exists(path):
+        return [], {}
+    try:
+        with open(path) as f:
+            metrics = json.load(f).get("metrics", {})
+    except (OSError, json.JSONDecodeError):
+        return [], {}
+    crossed = sorted(f"{name}: {expr}" for name, m in metrics.items() for expr, failed in (m.get("thresholds") or {}).items() if failed)
+    builtin = ("checks", "data_", "http_", "iteration", "vus", "group_duration")
+    counters = {name: m["count"] for name, m in sorted(metrics.items())
+                if "count" in m and "{" not in name and not name.startswith(builtin)}
+    return crossed, counters
+
+
+def read_rss(path):
+    """The highest resident memory sample, in MB."""
+    if not path or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        samples = [int(line) for line in f if line.strip().isdigit()]
+    return round(max(samples) / 1024, 1) if samples else None
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("points")
     for flag in ("scenario", "lock-type", "vus", "duration", "base-url", "audit", "k6-exit", "history"):
         parser.add_argument(f"--{flag}", required=True)
+    parser.add_argument("--summary")
+    parser.add_argument("--rss")
+    parser.add_argument("--env", action="append", default=[])
     args = parser.parse_args()
 
     durations = defaultdict(list)
@@ -86,10 +118,13 @@ def main():
             audit = {"ok": False, "violations": ["the audit answered no JSON"]}
 
     steps = {
-        name: {"requests": len(values), "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95),
+        name: {"requests": len(values), "req_per_s": round(len(values) / elapsed, 1) if elapsed and not name.startswith(("0_setup", "99_", "9_audit")) else None,
+               "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95),
                "p99_ms": percentile(values, 99), "failed": failed.get(name, 0)}
         for name, values in sorted(durations.items())
     }
+    thresholds_failed, counters = read_summary(args.summary)
+    rss = read_rss(args.rss)
     line = {
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "scenario": args.scenario,
@@ -109,6 +144,10 @@ def main():
         "checks_passed": checks_passed,
         "audit_ok": bool(audit.get("ok")),
         "k6_exit": int(args.k6_exit),
+        "thresholds_failed": thresholds_failed,
+        "counters": counters,
+        "api_rss_mb_max": rss,
+        "env": dict(kv.split("=", 1) for kv in args.env),
         "steps": steps,
     }
     os.makedirs(os.path.dirname(args.history) or ".", exist_ok=True)
@@ -120,7 +159,11 @@ def main():
     for name, step in steps.items():
         print(f"{name:<28}{step['requests']:>10}{step['p50_ms']:>10}{step['p95_ms']:>10}{step['p99_ms']:>10}{step['failed']:>8}")
     print(f"{'all (measured steps)':<28}{total:>10}{line['p50_ms']:>10}{line['p95_ms']:>10}{line['p99_ms']:>10}{sum(failed.get(n, 0) for n in measured):>8}")
-    print(f"req/s {line['req_per_s']}  error rate {line['error_rate']}  checks failed {checks_failed}  audit {'ok' if line['audit_ok'] else 'VIOLATIONS'}")
+    print(f"req/s {line['req_per_s']}  error rate {line['error_rate']}  checks failed {checks_failed}  audit {'ok' if line['audit_ok'] else 'VIOLATIONS'}"
+          + (f"  API RSS max {rss} MB" if rss else ""))
+    if counters:
+        print("counters: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
+    print("thresholds: " + ("all met" if not thresholds_failed else "CROSSED " + "; ".join(thresholds_failed)))
     print(f"history: {args.history}")
     return 0 if checks_failed == 0 and line["audit_ok"] else 1
 

@@ -4,7 +4,7 @@ using Wolverine.Tracking;
 
 namespace ExBuy.Tests.Infrastructure;
 
-public sealed record ShopSetup(IReadOnlyList<long> PolicyIds, IReadOnlyList<long> ProductIds);
+public sealed record ShopSetup(IReadOnlyList<long> PolicyIds, IReadOnlyList<long> ProductIds, IReadOnlyList<long> UserIds);
 
 public static class ShopFlowScenarios
 {
@@ -26,7 +26,8 @@ public static class ShopFlowScenarios
         var node = HttpScenarios.Parse(await result.ReadAsTextAsync());
         return new ShopSetup(
             node["policyIds"]!.AsArray().Select(p => p!.GetValue<long>()).ToList(),
-            node["productIds"]!.AsArray().Select(p => p!.GetValue<long>()).ToList());
+            node["productIds"]!.AsArray().Select(p => p!.GetValue<long>()).ToList(),
+            node["userIds"]!.AsArray().Select(p => p!.GetValue<long>()).ToList());
     }
 
     public static async Task<long> UserId(this IAlbaHost host, string name) =>

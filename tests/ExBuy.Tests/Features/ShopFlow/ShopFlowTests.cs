@@ -29,6 +29,7 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
         (await Host.GetJson("/products/top")).AsArray().Count.ShouldBe(5);
 
         var u300 = await Host.UserId("u300");
+        shop.UserIds.ShouldBe([await Host.UserId("u1"), u300], "one run of consecutive ids, first and last");
         (await Host.UserId("u300")).ShouldBe(u300);
         (await Host.Balance(u300)).ShouldBe(0);
 
@@ -36,6 +37,14 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
         again.PolicyIds.Count.ShouldBe(2);
         again.PolicyIds.ShouldNotContain(shop.PolicyIds[0]);
         (await Host.GetJson("/products")).AsArray().Count.ShouldBe(5);
+    }
+
+    [Fact]
+    public void init_reports_user_ids_as_runs_of_consecutive_ids()
+    {
+        var users = new long[] { 7, 8, 9, 12, 13, 20 }.Select(id => new ExBuy.Features.ShopFlow.ShopUser { Id = id, Name = $"u{id}" }).ToList();
+        ExBuy.Features.ShopFlow.Init.InitEndpoint.UserIdRanges(users).ShouldBe([7, 9, 12, 13, 20, 20]);
+        ExBuy.Features.ShopFlow.Init.InitEndpoint.UserIdRanges([]).ShouldBeEmpty();
     }
 
     [Fact]
@@ -163,7 +172,39 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
         coupons.Count.ShouldBe(50);
         coupons.Select(c => c.UserId).Distinct().Count().ShouldBe(50);
         (await session.LoadAsync<CouponPolicy>(shop.PolicyIds[0], Ct))!.Issued.ShouldBe(50);
+        var stock = await Host.GetJson($"/api/coupon-policies/{shop.PolicyIds[0]}/stock");
+        stock["quantity"]!.GetValue<int>().ShouldBe(50);
+        stock["issued"]!.GetValue<int>().ShouldBe(50);
+        stock["coupons"]!.GetValue<long>().ShouldBe(50);
+        stock["redis_remaining"]!.GetValue<long>().ShouldBe(0);
+        stock["in_flight"]!.GetValue<long>().ShouldBe(0);
+        stock["settled"]!.GetValue<bool>().ShouldBeTrue();
+        stock["consistent"]!.GetValue<bool>().ShouldBeTrue();
         await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task the_coupon_policy_stock_shows_claims_in_flight_and_a_broken_counter()
+    {
+        var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":5,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var db = Host.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
+        // Admitted in Redis, not yet issued by the queue: in flight, not a violation.
+        await Host.Services.GetRequiredService<CouponGate>().AdmitAsync(policy, await Host.UserId("u1"));
+        var stock = await Host.GetJson($"/api/coupon-policies/{policy}/stock");
+        stock["in_flight"]!.GetValue<long>().ShouldBe(1);
+        stock["settled"]!.GetValue<bool>().ShouldBeFalse();
+        stock["redis_remaining"]!.GetValue<long>().ShouldBe(4);
+        stock["consistent"]!.GetValue<bool>().ShouldBeTrue();
+
+        // Settled, but the Redis counter drifted: inconsistent.
+        await db.KeyDeleteAsync(CouponGate.Requested(policy));
+        await db.StringSetAsync(CouponGate.Remaining(policy), 3);
+        stock = await Host.GetJson($"/api/coupon-policies/{policy}/stock");
+        stock["settled"]!.GetValue<bool>().ShouldBeTrue();
+        stock["consistent"]!.GetValue<bool>().ShouldBeFalse();
+
+        await Host.GetJson("/api/coupon-policies/999999/stock", 404);
     }
 
     [Fact]

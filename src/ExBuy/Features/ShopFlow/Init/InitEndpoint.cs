@@ -44,7 +44,8 @@ public sealed record InitResponse(
     [property: JsonPropertyName("message")] string Message,
     [property: JsonPropertyName("policyIds")] IReadOnlyList<long> PolicyIds,
     [property: JsonPropertyName("productIds")] IReadOnlyList<long> ProductIds,
-    [property: JsonPropertyName("userCount")] int UserCount);
+    [property: JsonPropertyName("userCount")] int UserCount,
+    [property: JsonPropertyName("userIds")] IReadOnlyList<long> UserIds);
 
 /// <summary>
 /// <c>POST /init</c> (seed 001's BootDataInitializer as a route): clears the previous shop-flow state and sets up
@@ -134,7 +135,30 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
             await ranking.RecordAsync(ranking.Today.AddDays(-day), products.Take(RankScores.Length).Select((p, i) => new SoldItem(p.Id, RankScores[i])));
         }
 
-        await Send.OkAsync(new InitResponse("Shop flow initialized.", policyIds, productIds, userCount), ct);
+        await Send.OkAsync(new InitResponse("Shop flow initialized.", policyIds, productIds, userCount, UserIdRanges(users)), ct);
+    }
+
+    /// <summary>
+    /// The new users' ids as [first, last] pairs of consecutive runs (one pair unless another request took ids from
+    /// the sequence meanwhile), so a load script can pick users at random without asking for each one.
+    /// </summary>
+    internal static List<long> UserIdRanges(IReadOnlyList<ShopUser> users)
+    {
+        var ranges = new List<long>();
+        for (var i = 0; i < users.Count; i++)
+        {
+            if (i == 0 || users[i].Id != users[i - 1].Id + 1)
+            {
+                ranges.Add(users[i].Id);
+                ranges.Add(users[i].Id);
+            }
+            else
+            {
+                ranges[^1] = users[i].Id;
+            }
+        }
+
+        return ranges;
     }
 
     private async Task<InitRequest?> ReadOverridesAsync(CancellationToken ct)

@@ -1,0 +1,65 @@
+// Flash sale (seed 004): many buyers, STOCK units (default 100). Buyers keep trying, as the seed's locust users did,
+// until the end; exactly STOCK purchases may succeed, the rest are 409 sold out. Shapes:
+//   SCENARIO=v1_basic   100 buyers arriving 10/s, 60 s    SCENARIO=v1_stress 300 buyers arriving 30/s, 2 min
+// MAX_VU / DURATION override the shape's numbers; LOCK_TYPE picks the strategy (seed 004's redlock is
+// LOCK_TYPE=redlock). The teardown reads the DB and Redis stock side by side and runs the audit.
+import http from "k6/http";
+import { check, sleep } from "k6";
+import { Counter, Trend } from "k6/metrics";
+import { BASE_URL, expectStatus, auditTeardown } from "./lib/shop.js";
+
+const SHAPES = { v1_basic: { vus: 100, rampUp: "10s", duration: "50s" }, v1_stress: { vus: 300, rampUp: "10s", duration: "110s" } };
+const SHAPE_NAME = __ENV.SCENARIO || "v1_stress";
+const SHAPE = SHAPES[SHAPE_NAME];
+if (!SHAPE) throw new Error(`SCENARIO must be one of ${Object.keys(SHAPES).join(", ")}`);
+const VUS = parseInt(__ENV.MAX_VU || String(SHAPE.vus), 10);
+const STOCK = parseInt(__ENV.STOCK || "100", 10);
+const THINK = parseFloat(__ENV.THINK_TIME || "0.1");
+const LOCK = __ENV.LOCK_TYPE ? `?lock_type=${__ENV.LOCK_TYPE}` : "";
+
+const sold = new Counter("flash_sale_sold");
+const soldOut = new Counter("flash_sale_sold_out");
+const purchaseTime = new Trend("purchase_time", true);
+
+export const options = {
+  scenarios: {
+    [SHAPE_NAME]: {
+      executor: "ramping-vus",
+      startVUs: 0,
+      stages: [{ duration: __ENV.RAMP_UP || SHAPE.rampUp, target: VUS }, { duration: __ENV.DURATION || SHAPE.duration, target: VUS }],
+      gracefulRampDown: "5s",
+    },
+  },
+  thresholds: {
+    checks: ["rate==1.0"],
+    "http_req_duration{name:1_purchase}": ["p(99)<100"],
+    flash_sale_sold: [`count==${STOCK}`],
+  },
+};
+
+export function setup() {
+  const res = http.post(`${BASE_URL}/api/flash-sales`, JSON.stringify({ stock: STOCK, price: "10.00" }), { headers: { "Content-Type": "application/json" }, tags: { name: "0_setup_flash_sale" } });
+  if (res.status !== 201) throw new Error(`POST /api/flash-sales answered ${res.status}: ${String(res.body).slice(0, 300)}`);
+  return { productId: res.json().product_id };
+}
+
+export default function (data) {
+  const res = http.post(`${BASE_URL}/api/flash-sales/${data.productId}/purchase${LOCK}`, JSON.stringify({ user_id: __VU, quantity: 1 }), { headers: { "Content-Type": "application/json" }, tags: { name: "1_purchase" }, responseCallback: http.expectedStatuses(201, 409) });
+  purchaseTime.add(res.timings.duration);
+  expectStatus(res, "1_purchase", [201, 409]);
+  if (res.status === 201) sold.add(1);
+  if (res.status === 409) soldOut.add(1);
+  sleep(THINK);
+}
+
+export function teardown(data) {
+  const res = http.get(`${BASE_URL}/api/flash-sales/${data.productId}/stock`, { tags: { name: "99_stock" } });
+  const stock = res.json();
+  console.log(`flash sale stock: ${res.body}`);
+  check(stock, {
+    "stock consistent (DB = initial - sold, Redis = DB)": (s) => s.consistent === true,
+    "nothing oversold": (s) => s.oversold === 0 && s.db_stock >= 0,
+    "sold out exactly": (s) => s.sold === STOCK && s.db_stock === 0,
+  });
+  auditTeardown();
+}

@@ -1,3 +1,5 @@
+using ExBuy.Features.Inventory;
+using Microsoft.Extensions.Options;
 using Medallion.Threading;
 using Medallion.Threading.Redis;
 using StackExchange.Redis;
@@ -26,7 +28,15 @@ public static class LockingSetup
         builder.Services.AddSingleton(sp =>
         {
             var main = sp.GetRequiredService<IConnectionMultiplexer>();
-            var singleNode = new RedisDistributedSynchronizationProvider(main.GetDatabase());
+            var concurrency = sp.GetRequiredService<IOptions<ConcurrencyOptions>>().Value;
+            if (concurrency.LockPollMaxMs < concurrency.LockPollMinMs)
+            {
+                throw new OptionsValidationException(ConcurrencyOptions.Section, typeof(ConcurrencyOptions), ["LockPollMaxMs must not be below LockPollMinMs."]);
+            }
+
+            Action<RedisDistributedSynchronizationOptionsBuilder> poll = o => o.BusyWaitSleepTime(
+                TimeSpan.FromMilliseconds(concurrency.LockPollMinMs), TimeSpan.FromMilliseconds(concurrency.LockPollMaxMs));
+            var singleNode = new RedisDistributedSynchronizationProvider(main.GetDatabase(), poll);
             if (nodes.Length == 0)
             {
                 return new RedisLockProviders(singleNode, null, []);
@@ -39,7 +49,7 @@ public static class LockingSetup
                 options.BacklogPolicy = BacklogPolicy.FailFast;
                 return (IConnectionMultiplexer)ConnectionMultiplexer.Connect(options);
             }).ToList();
-            return new RedisLockProviders(singleNode, new RedisDistributedSynchronizationProvider(connections.Select(c => c.GetDatabase())), connections);
+            return new RedisLockProviders(singleNode, new RedisDistributedSynchronizationProvider(connections.Select(c => c.GetDatabase()), poll), connections);
         });
         return builder;
     }

@@ -16,6 +16,7 @@ public static class WolverineSetup
             opts.Policies.UseDurableLocalQueues();
             opts.ConfigureShopFlow();
         });
+        builder.Services.AddHostedService<HandlerWarmUp>();
         return builder;
     }
 }

@@ -1,12 +1,14 @@
+using ExBuy.Features.Inventory;
 using Marten;
 using Npgsql;
 
 namespace ExBuy.Features.Audit;
 
 /// <summary>A product's stock beside what its events say it should be.</summary>
-public sealed record StockLedgerRow(long ProductId, int Stock, int InitialStock, long Sold, long Returned)
+public sealed record StockLedgerRow(long ProductId, int Stock, int InitialStock, long Sold, long Returned, long Held = 0)
 {
-    public long Expected => InitialStock - Sold + Returned;
+    /// <summary>Held: taken by the atomic strategy for a sale that is being recorded right now (<see cref="StockHolds"/>).</summary>
+    public long Expected => InitialStock - Sold + Returned - Held;
 }
 
 /// <summary>
@@ -39,12 +41,14 @@ public static class StockLedger
                 where e.type = 'order_cancelled' and (e.data ->> 'ReturnedStock')::boolean
             ),
             sold as (select product_id, sum(quantity) as quantity from taken group by product_id),
-            back as (select product_id, sum(quantity) as quantity from returned group by product_id)
+            back as (select product_id, sum(quantity) as quantity from returned group by product_id),
+            held as (select product_id, sum(quantity) as quantity from {StockHolds.Table(store)} group by product_id)
             select p.id, (p.data ->> 'Stock')::int, (p.data ->> 'InitialStock')::int,
-                   coalesce(s.quantity, 0), coalesce(b.quantity, 0)
+                   coalesce(s.quantity, 0), coalesce(b.quantity, 0), coalesce(h.quantity, 0)
             from {schema}.mt_doc_product p
             left join sold s on s.product_id = p.id
             left join back b on b.product_id = p.id
+            left join held h on h.product_id = p.id
             where $1::bigint[] is null or p.id = any($1)
             order by p.id
             """);
@@ -53,7 +57,7 @@ public static class StockLedger
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            rows.Add(new StockLedgerRow(reader.GetInt64(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4)));
+            rows.Add(new StockLedgerRow(reader.GetInt64(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)));
         }
 
         return rows;

@@ -18,6 +18,8 @@ public static class InventoryRegistration
             .ValidateOnStart();
         services.AddSingleton<RedisStock>();
         services.AddSingleton<StockStrategies>();
+        services.AddSingleton<StockHoldSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<StockHoldSweeper>());
         return services;
     }
 
@@ -31,6 +33,7 @@ public static class InventoryRegistration
         opts.Events.AddEventType<OrderStatusChanged>();
         opts.Events.AddEventType<OrderCancelled>();
         opts.Events.AddEventType<OrderRevived>();
+        StockHolds.Register(opts);
         return opts;
     }
 }

@@ -72,6 +72,7 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
 
         await store.Advanced.Clean.DeleteAllDocumentsAsync(ct);
         await store.Advanced.Clean.DeleteAllEventDataAsync(ct);
+        await ExBuy.Features.Inventory.StockHolds.ClearAsync(store, ct);
         await IdSequences.RestartAsync<Product>(store, ct);
         await IdSequences.RestartAsync<Order>(store, ct);
         await IdSequences.RestartAsync<Review>(store, ct);

@@ -45,6 +45,7 @@ public static class ExBuyHosting
         app.UseHttpMetrics();
         app.UseFastEndpoints(ExBuyJson.ConfigureFastEndpoints);
         app.MapMetrics("/metrics");
+        ExBuy.Infrastructure.Observability.ScrapeTimeGauges.Register(app.Services);
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs");
         return app;

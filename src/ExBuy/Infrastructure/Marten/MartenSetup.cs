@@ -33,6 +33,7 @@ public static class MartenSetup
                 opts.DatabaseSchemaName = settings.DatabaseSchema;
                 opts.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.Default);
                 opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+                opts.Logger(new ExBuy.Infrastructure.Observability.MartenTimingLogger());
 
                 opts.ConfigureCatalog();
                 opts.ConfigureReviews();

@@ -31,4 +31,24 @@ public static class ExBuyMetrics
         "exbuy_coupon_claims_total",
         "Coupon claims by result: admitted, duplicate, sold_out (Redis gate); issued, compensated (database).",
         new CounterConfiguration { LabelNames = ["result"] });
+
+    /// <summary>Every statement and batch Marten sends (documents, events, hand-written SQL on a session's connection).</summary>
+    public static readonly Histogram DbCommand = Metrics.CreateHistogram(
+        "exbuy_db_command_seconds",
+        "PostgreSQL round trips made through Marten sessions, by kind (command, batch) and outcome (ok, failed).",
+        new HistogramConfiguration { LabelNames = ["kind", "outcome"], Buckets = LatencyBuckets });
+
+    /// <summary>Units of work committed by Marten sessions.</summary>
+    public static readonly Counter SavedChanges = Metrics.CreateCounter(
+        "exbuy_db_saved_changes_total", "Marten units of work committed.");
+
+    /// <summary>Wolverine's durable inbox: envelopes waiting or being handled, by status and message type (read at scrape time).</summary>
+    public static readonly Gauge QueueDepth = Metrics.CreateGauge(
+        "exbuy_wolverine_incoming_envelopes",
+        "Envelopes in Wolverine's durable inbox (the coupon issuance and ranking queues), by status and message type.",
+        new GaugeConfiguration { LabelNames = ["status", "message_type"] });
+
+    /// <summary>Open stock holds of the atomic strategy (sales being recorded; anything lasting is swept).</summary>
+    public static readonly Gauge StockHoldsOpen = Metrics.CreateGauge(
+        "exbuy_stock_holds_open", "Stock holds of the atomic strategy not yet consumed or released (read at scrape time).");
 }

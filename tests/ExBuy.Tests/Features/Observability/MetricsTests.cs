@@ -23,5 +23,36 @@ public sealed class MetricsTests(AppFixture app) : IntegrationContext(app)
         metrics.ShouldContain("exbuy_lock_wait_seconds_count{lock=\"pessimistic\",acquired=\"true\"}");
         metrics.ShouldContain("exbuy_coupon_claims_total{result=\"admitted\"}");
         metrics.ShouldContain("exbuy_coupon_claims_total{result=\"issued\"}");
+        metrics.ShouldContain("exbuy_db_command_seconds_count{kind=\"batch\",outcome=\"ok\"}");
+        metrics.ShouldContain("exbuy_db_saved_changes_total");
+        metrics.ShouldContain("exbuy_stock_holds_open 0");
+    }
+
+    [Fact]
+    public async Task the_queue_depth_gauge_counts_wolverine_inbox_envelopes()
+    {
+        var store = Store;
+        await using (var connection = store.Storage.Database.CreateConnection())
+        {
+            await connection.OpenAsync(Ct);
+            // Two envelopes parked in the durable inbox, as a stalled coupon queue would leave them.
+            await using var command = new Npgsql.NpgsqlCommand(
+                $"insert into {store.Options.DatabaseSchemaName}.wolverine_incoming_envelopes (id, status, owner_id, body, message_type, received_at) " +
+                "values (gen_random_uuid(), 'Scheduled', 0, '\\x00', 'exbuy.test', 'local://test'), (gen_random_uuid(), 'Scheduled', 0, '\\x00', 'exbuy.test', 'local://test')",
+                connection);
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+
+        try
+        {
+            (await Host.GetText("/metrics")).ShouldContain("exbuy_wolverine_incoming_envelopes{status=\"Scheduled\",message_type=\"exbuy.test\"} 2");
+        }
+        finally
+        {
+            await using var connection = store.Storage.Database.CreateConnection();
+            await connection.OpenAsync(Ct);
+            await using var command = new Npgsql.NpgsqlCommand($"delete from {store.Options.DatabaseSchemaName}.wolverine_incoming_envelopes where message_type = 'exbuy.test'", connection);
+            await command.ExecuteNonQueryAsync(Ct);
+        }
     }
 }

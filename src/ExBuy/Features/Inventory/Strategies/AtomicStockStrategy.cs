@@ -5,8 +5,9 @@ namespace ExBuy.Features.Inventory.Strategies;
 
 /// <summary>
 /// Seed 003's three stages for stock: a Lua script checks and decrements every line in Redis at once (the fast
-/// gate that turns most losers away without touching PostgreSQL), then a conditional UPDATE per product
-/// (<c>where stock &gt;= quantity</c>) decides for real inside one transaction with the caller's writes. When the
+/// gate that turns most losers away without touching PostgreSQL), then a conditional UPDATE of all lines
+/// (<c>where stock &gt;= quantity</c>) decides for real — autocommitted with a hold, so hot rows are locked for one
+/// statement only — and the caller's writes commit with the hold's consumption (<see cref="StockHolds"/>). When the
 /// database refuses or anything fails after the gate, the Redis decrement is given back.
 /// </summary>
 public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisStock, TimeProvider clock) : IStockStrategy
@@ -46,31 +47,61 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
         }
     }
 
+    private const int PriceRaceAttempts = 3;
+
+    /// <summary>
+    /// Takes the stock with a hold in one autocommitted statement (<see cref="StockHolds.TakeAsync"/>: the product rows
+    /// are locked for that statement alone), then commits the caller's writes together with the hold's consumption.
+    /// If that transaction fails, the hold is released; a refusal re-reads, and a price that moved re-prices.
+    /// </summary>
     private async Task<StockOutcome> TakeInDatabaseAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
     {
-        await using var session = store.LightweightSession();
-        await session.BeginTransactionAsync(ct);
-        var now = clock.GetUtcNow();
-        var products = new Dictionary<long, Product>(demand.Count);
-        foreach (var line in demand)
+        for (var attempt = 1; ; attempt++)
         {
-            var product = await ProductStockSql.TryTakeAsync(session, line.ProductId, line.Quantity, now, ct);
-            if (product is null)
+            var current = await ReadAsync(demand, ct);
+            var decision = StockDecider.Decide(demand, current);
+            if (decision is not StockDecision.Take)
             {
-                // Disposing the session rolls back the lines already taken.
-                var current = await session.LoadAsync<Product>(line.ProductId, ct);
-                return current is null
-                    ? new StockOutcome.Missing([line.ProductId])
-                    : new StockOutcome.Insufficient(line.ProductId, current.Stock, line.Quantity);
+                return StockOutcome.From(decision);
             }
 
-            products[line.ProductId] = product;
-        }
+            var holdId = Guid.CreateVersion7();
+            var taken = await StockHolds.TakeAsync(store, holdId, demand, current, clock.GetUtcNow(), ct);
+            if (taken is null)
+            {
+                if (attempt < PriceRaceAttempts)
+                {
+                    continue; // sold out meanwhile (the next read says so) or repriced (the next attempt prices it again)
+                }
 
-        work(session, products);
-        ProductStockSql.EnsureCommit(session);
-        await session.SaveChangesAsync(ct);
-        return new StockOutcome.Taken(products);
+                return new StockOutcome.Busy("The products kept changing while the order was being placed.");
+            }
+
+            var recorded = false;
+            try
+            {
+                await using var session = store.LightweightSession();
+                work(session, taken);
+                session.QueueOperation(new ConsumeStockHoldOperation(store, holdId, demand.Count));
+                await session.SaveChangesAsync(ct);
+                recorded = true;
+                return new StockOutcome.Taken(taken);
+            }
+            finally
+            {
+                if (!recorded)
+                {
+                    // CancellationToken.None: the stock must go back even when the request was abandoned.
+                    await StockHolds.ReleaseAsync(store, holdId, CancellationToken.None);
+                }
+            }
+        }
+    }
+
+    private async Task<Dictionary<long, Product>> ReadAsync(IReadOnlyList<StockLine> demand, CancellationToken ct)
+    {
+        await using var query = store.QuerySession();
+        return (await query.LoadManyAsync<Product>(ct, demand.Select(l => l.ProductId))).ToDictionary(p => p.Id);
     }
 
     // A product's Redis stock starts from the database the first time the gate sees it (SET NX: first writer wins).

@@ -1,0 +1,52 @@
+using ExBuy.Features.Inventory;
+using Marten;
+using Npgsql;
+using Prometheus;
+
+namespace ExBuy.Infrastructure.Observability;
+
+/// <summary>Gauges read from PostgreSQL when Prometheus scrapes: Wolverine's inbox depth and the open stock holds.</summary>
+public static class ScrapeTimeGauges
+{
+    public static void Register(IServiceProvider services)
+    {
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(async ct =>
+        {
+            var store = services.GetRequiredService<IDocumentStore>();
+            var schema = store.Options.DatabaseSchemaName;
+            try
+            {
+                await using var connection = store.Storage.Database.CreateConnection();
+                await connection.OpenAsync(ct);
+                await using var batch = new NpgsqlBatch(connection)
+                {
+                    BatchCommands =
+                    {
+                        new NpgsqlBatchCommand($"select status, message_type, count(*) from {schema}.wolverine_incoming_envelopes group by 1, 2"),
+                        new NpgsqlBatchCommand($"select count(distinct hold_id) from {StockHolds.Table(store)}"),
+                    },
+                };
+                await using var reader = await batch.ExecuteReaderAsync(ct);
+                foreach (var labels in ExBuyMetrics.QueueDepth.GetAllLabelValues().ToList())
+                {
+                    ExBuyMetrics.QueueDepth.WithLabels(labels).Set(0);
+                }
+
+                while (await reader.ReadAsync(ct))
+                {
+                    ExBuyMetrics.QueueDepth.WithLabels(reader.GetString(0), reader.GetString(1)).Set(reader.GetInt64(2));
+                }
+
+                await reader.NextResultAsync(ct);
+                if (await reader.ReadAsync(ct))
+                {
+                    ExBuyMetrics.StockHoldsOpen.Set(reader.GetInt64(0));
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or ObjectDisposedException)
+            {
+                // The database is unreachable: /metrics still answers, with the last values.
+            }
+        });
+    }
+}

@@ -8,7 +8,7 @@ public sealed class ConcurrencyOptions
     public const string Section = "ExBuy:Concurrency";
 
     /// <summary>Used when a request names no <c>lock_type</c>. <c>none</c> is refused here.</summary>
-    public LockType DefaultLockType { get; set; } = LockType.Row;
+    public LockType DefaultLockType { get; set; } = LockType.Atomic;
 
     /// <summary>How long a request may wait for a Redis lock or a PostgreSQL row lock, or keep retrying optimistically, before answering 409.</summary>
     [Range(1, 60_000)]

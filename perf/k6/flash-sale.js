@@ -6,7 +6,7 @@
 import http from "k6/http";
 import { check, sleep } from "k6";
 import { Counter, Trend } from "k6/metrics";
-import { BASE_URL, expectStatus, auditTeardown } from "./lib/shop.js";
+import { BASE_URL, ADMIN_HEADERS, expectStatus, auditTeardown } from "./lib/shop.js";
 
 const SHAPES = { v1_basic: { vus: 100, rampUp: "10s", duration: "50s" }, v1_stress: { vus: 300, rampUp: "10s", duration: "110s" } };
 const SHAPE_NAME = __ENV.SCENARIO || "v1_stress";
@@ -38,7 +38,7 @@ export const options = {
 };
 
 export function setup() {
-  const res = http.post(`${BASE_URL}/api/flash-sales`, JSON.stringify({ stock: STOCK, price: "10.00" }), { headers: { "Content-Type": "application/json" }, tags: { name: "0_setup_flash_sale" } });
+  const res = http.post(`${BASE_URL}/api/flash-sales`, JSON.stringify({ stock: STOCK, price: "10.00" }), { headers: ADMIN_HEADERS, tags: { name: "0_setup_flash_sale" } });
   if (res.status !== 201) throw new Error(`POST /api/flash-sales answered ${res.status}: ${String(res.body).slice(0, 300)}`);
   return { productId: res.json().product_id };
 }

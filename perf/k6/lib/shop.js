@@ -7,6 +7,8 @@ import { Trend } from "k6/metrics";
 
 export const BASE_URL = __ENV.BASE_URL || "http://localhost:8080";
 const JSON_HEADERS = { "Content-Type": "application/json" };
+// Admin routes (/init, /api/flash-sales) need X-Admin-Key outside the API's local profile (e.g. under Docker).
+export const ADMIN_HEADERS = __ENV.ADMIN_KEY ? { "Content-Type": "application/json", "X-Admin-Key": __ENV.ADMIN_KEY } : JSON_HEADERS;
 // LOCK_TYPE (set by `./exbuy perf --lock-type`) picks the stock strategy of paid orders; unset, the server default.
 const LOCK = __ENV.LOCK_TYPE ? `?lock_type=${__ENV.LOCK_TYPE}` : "";
 // Answers a step expects are not HTTP errors (http_req_failed): a sold-out 409 in a rush is the system working.
@@ -66,7 +68,7 @@ export function expectStatus(res, step, statuses) {
 }
 
 export function init(overrides) {
-  const res = http.post(`${BASE_URL}/init`, overrides ? JSON.stringify(overrides) : null, { headers: JSON_HEADERS, tags: { name: "0_setup_init_data" }, timeout: "120s" });
+  const res = http.post(`${BASE_URL}/init`, overrides ? JSON.stringify(overrides) : null, { headers: ADMIN_HEADERS, tags: { name: "0_setup_init_data" }, timeout: "120s" });
   if (res.status !== 200) throw new Error(`POST /init answered ${res.status}: ${String(res.body).slice(0, 300)}`);
   return res.json();
 }

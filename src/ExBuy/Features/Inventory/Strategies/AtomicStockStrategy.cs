@@ -77,26 +77,35 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
                 return new StockOutcome.Busy("The products kept changing while the order was being placed.");
             }
 
-            var recorded = false;
             try
             {
                 await using var session = store.LightweightSession();
                 work(session, taken);
                 session.QueueOperation(new ConsumeStockHoldOperation(store, holdId, demand.Count));
-                await session.SaveChangesAsync(ct);
-                recorded = true;
+                // Not the request's token: the stock is taken, so the sale is finished even if the client has gone.
+                await session.SaveChangesAsync(CancellationToken.None);
                 return new StockOutcome.Taken(taken);
             }
-            finally
+            catch (Exception e)
             {
-                if (!recorded)
+                // Rolled back (the hold is still there and goes back now) — or the hold was gone already: swept as
+                // abandoned (this request took minutes), which the consume operation reports and which fails the sale.
+                if (e is StockHoldGoneException || (e is AggregateException a && a.InnerExceptions.Any(i => i is StockHoldGoneException))
+                    || await ReleasedAsync(holdId))
                 {
-                    // CancellationToken.None: the stock must go back even when the request was abandoned.
-                    await StockHolds.ReleaseAsync(store, holdId, CancellationToken.None);
+                    throw;
                 }
+
+                // Nothing to give back because the sale consumed the hold: the unit of work committed although the
+                // client saw an error (the connection was lost after COMMIT). The sale stands, and Redis with it.
+                return new StockOutcome.Taken(taken);
             }
         }
     }
+
+    /// <summary>Gives the hold back; false when there was nothing to give back because the sale consumed it.</summary>
+    private async Task<bool> ReleasedAsync(Guid holdId) =>
+        (await StockHolds.ReleaseAsync(store, holdId, CancellationToken.None)).Count > 0;
 
     private async Task<Dictionary<long, Product>> ReadAsync(IReadOnlyList<StockLine> demand, CancellationToken ct)
     {

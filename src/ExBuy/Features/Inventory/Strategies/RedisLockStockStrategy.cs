@@ -1,3 +1,4 @@
+using ExBuy.Features.Catalog;
 using ExBuy.Infrastructure.Locking;
 using Marten;
 using Medallion.Threading;
@@ -9,7 +10,8 @@ namespace ExBuy.Features.Inventory.Strategies;
 /// Medallion <c>RedisDistributedLock</c> per product — one Redis node (<c>pessimistic</c>) or a RedLock quorum
 /// (<c>redlock</c>). Locks are taken in ascending product id, so two orders sharing products cannot deadlock, and
 /// held only around the stock transaction (seed 001's lesson); they are released after the commit, by disposal,
-/// whatever happens. A lock not had within the timeout is a fast refusal, never a hang.
+/// whatever happens. A lock not had within the timeout is a fast refusal, never a hang. Inside, the stock change is a
+/// conditional UPDATE, so writers of other strategies that took no lock cannot be overwritten.
 /// </summary>
 public sealed class RedisLockStockStrategy(
     LockType type,
@@ -19,9 +21,6 @@ public sealed class RedisLockStockStrategy(
     IOptions<ConcurrencyOptions> options,
     TimeProvider clock) : IStockStrategy
 {
-    // Inside the lock the only possible conflict is a writer that took no lock (another strategy); re-reading settles it.
-    private const int AttemptsUnderLock = 3;
-
     public LockType Type => type;
 
     public async Task<StockOutcome> TakeAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
@@ -45,26 +44,13 @@ public sealed class RedisLockStockStrategy(
                 handles.Add(handle);
             }
 
-            for (var attempt = 1; ; attempt++)
+            var outcome = await TakeUnderLockAsync(demand, work, ct);
+            if (outcome is StockOutcome.Taken)
             {
-                try
-                {
-                    var outcome = await RevisionedStockWrite.RunAsync(store, demand, work, clock.GetUtcNow(), ct);
-                    if (outcome is StockOutcome.Taken)
-                    {
-                        await redisStock.MirrorTakenAsync(demand);
-                    }
-
-                    return outcome;
-                }
-                catch (Exception e) when (ConcurrencyConflicts.IsConflict(e) && attempt < AttemptsUnderLock)
-                {
-                }
-                catch (Exception e) when (ConcurrencyConflicts.IsConflict(e))
-                {
-                    return new StockOutcome.Busy($"{type.ToWire()}: writers without the lock kept changing the products");
-                }
+                await redisStock.MirrorTakenAsync(demand);
             }
+
+            return outcome;
         }
         finally
         {
@@ -73,6 +59,40 @@ public sealed class RedisLockStockStrategy(
                 await handles[i].DisposeAsync();
             }
         }
+    }
+
+    /// <summary>
+    /// Under the lock, each line is a conditional UPDATE (<c>stock &gt;= quantity</c>) in one transaction with the
+    /// caller's writes. The lock serialises the writers that take it; the condition keeps a writer that took none
+    /// (another strategy on the same product) from ever being overwritten — it only makes this one wait on the row
+    /// for a moment. (A load-and-revision-check write lost to such writers again and again under load: at 500 VUs
+    /// write-heavy 321 reservations answered 409.)
+    /// </summary>
+    private async Task<StockOutcome> TakeUnderLockAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        await session.BeginTransactionAsync(ct);
+        var now = clock.GetUtcNow();
+        var products = new Dictionary<long, Product>(demand.Count);
+        foreach (var line in demand)
+        {
+            var product = await ProductStockSql.TryTakeAsync(session, line.ProductId, line.Quantity, now, ct);
+            if (product is null)
+            {
+                var current = await session.LoadAsync<Product>(line.ProductId, ct);
+                return current is null
+                    ? new StockOutcome.Missing([line.ProductId])
+                    : new StockOutcome.Insufficient(line.ProductId, current.Stock, line.Quantity);
+            }
+
+            products[line.ProductId] = product;
+        }
+
+        work(session, products);
+        ProductStockSql.EnsureCommit(session);
+        // Not the request's token: once the stock is taken under the lock, the unit of work is finished.
+        await session.SaveChangesAsync(CancellationToken.None);
+        return new StockOutcome.Taken(products);
     }
 
     private static bool IsRedisUnavailable(Exception e) => e switch

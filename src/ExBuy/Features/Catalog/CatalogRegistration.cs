@@ -7,14 +7,16 @@ public static class CatalogRegistration
 {
     public static StoreOptions ConfigureCatalog(this StoreOptions opts)
     {
-        // Columns for what the list filters and sorts on, so paging a 100k catalogue stays an index scan.
+        // Columns for what the list filters and sorts on, so paging a 100k catalogue stays an index scan; the name
+        // as a column too, so search's ILIKE reads plain text first instead of taking every document's JSON apart
+        // (the search statement was the read suites' most expensive one by pg_stat_statements).
         IdSequences.Register<Product>(opts);
         opts.Schema.For<Product>()
             .UseNumericRevisions(true)
             .Duplicate(x => x.Category)
             .Duplicate(x => x.Price)
             .Duplicate(x => x.CreatedAt)
-            .Index(x => x.Name);
+            .Duplicate(x => x.Name);
         return opts;
     }
 }

@@ -23,7 +23,20 @@ public static class MartenSetup
             ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set.");
 
         // One pool for Marten and for the few hand-written SQL statements (conditional updates, aggregates).
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        builder.Services.AddSingleton(_ =>
+        {
+            var dataSource = new NpgsqlDataSourceBuilder(connectionString);
+            // Automatic preparation: a statement used twice on a connection becomes a server-side prepared statement,
+            // so PostgreSQL stops parsing and planning it on every call (planning the catalogue search took 0.9 ms,
+            // longer than running it). Set Max Auto Prepare in the connection string to override; 0 turns it off.
+            if (!connectionString.Contains("Max Auto Prepare", StringComparison.OrdinalIgnoreCase))
+            {
+                dataSource.ConnectionStringBuilder.MaxAutoPrepare = 256;
+                dataSource.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+            }
+
+            return dataSource.Build();
+        });
 
         builder.Services.AddMarten(sp =>
             {

@@ -41,11 +41,24 @@ public sealed class ListProductsEndpoint(IQuerySession session) : Endpoint<ListP
         return (products.TotalItemCount, products.Select(ProductSummary.From).ToList());
     }
 
+    /// <summary>
+    /// The count and the page as two statements: Marten's paged list counts with <c>count(*) over()</c>, which makes
+    /// PostgreSQL build the projected JSON for every matching row, not just the page's hundred (pg_stat_statements:
+    /// 1.2 ms a call, the most expensive statement of the read-only suite at 500 VUs).
+    /// </summary>
     private static async Task<(long, IReadOnlyList<ProductSummary>)> Optimized(IQueryable<Product> query, int page, CancellationToken ct)
     {
+        var count = await query.CountAsync(ct);
+        if (!PageNumberPagination.PageExists(page, count))
+        {
+            return (count, []);
+        }
+
         var summaries = await query
+            .Skip((page - 1) * PageNumberPagination.PageSize)
+            .Take(PageNumberPagination.PageSize)
             .Select(ProductSummary.Projection)
-            .ToPagedListAsync(page, PageNumberPagination.PageSize, ct);
-        return (summaries.TotalItemCount, summaries.ToList());
+            .ToListAsync(ct);
+        return (count, summaries);
     }
 }

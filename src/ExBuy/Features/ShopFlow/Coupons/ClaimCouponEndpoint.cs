@@ -36,14 +36,19 @@ public sealed class ClaimCouponEndpoint(IQuerySession session, CouponGate gate, 
             return;
         }
 
-        var policy = await session.LoadAsync<CouponPolicy>(policyId, ct);
+        // Policy and user in one round trip.
+        var batch = session.CreateBatchQuery();
+        var policyLoad = batch.Load<CouponPolicy>(policyId);
+        var userLoad = batch.Load<ShopUser>(userId);
+        await batch.Execute(ct);
+        var policy = await policyLoad;
         if (policy is null || !policy.IsActive(clock.GetUtcNow()))
         {
             await Refuse(StatusCodes.Status400BadRequest, policy is null ? $"Coupon policy {policyId} does not exist." : $"Coupon policy {policyId} is not active.");
             return;
         }
 
-        if (await session.LoadAsync<ShopUser>(userId, ct) is null)
+        if (await userLoad is null)
         {
             await Refuse(StatusCodes.Status400BadRequest, $"User {userId} does not exist.");
             return;

@@ -10,8 +10,11 @@ public sealed record ReviewResponse(
         new(r.Id, r.ProductId, productName, r.UserId, r.Rating, r.Body, r.CreatedAt);
 
     /// <summary>
-    /// The unoptimised path looks the product up once per review (the N+1 the DRF original shows without
-    /// <c>select_related</c>); the optimised path loads every product on the page in one query.
+    /// The unoptimised path looks the products up one at a time as it walks the reviews, the way a lazy-loading ORM
+    /// with an identity map does: one query per distinct product, in sequence (the DRF original without
+    /// <c>select_related</c> also repeated the query for a product it had already loaded; with a hundred reviews of one
+    /// product that was a hundred identical round trips, which under the write suites grew to p95 5 s at 500 VUs). The
+    /// optimised path loads every product on the page in one batched query.
     /// </summary>
     public static async Task<List<ReviewResponse>> WithProductNames(
         IQuerySession session, IReadOnlyList<Review> reviews, bool optimize, CancellationToken ct)
@@ -23,11 +26,17 @@ public sealed record ReviewResponse(
             return reviews.Select(r => From(r, names.GetValueOrDefault(r.ProductId, string.Empty))).ToList();
         }
 
+        var loaded = new Dictionary<long, string>();
         var responses = new List<ReviewResponse>(reviews.Count);
         foreach (var review in reviews)
         {
-            var product = await session.LoadAsync<Product>(review.ProductId, ct);
-            responses.Add(From(review, product?.Name ?? string.Empty));
+            if (!loaded.TryGetValue(review.ProductId, out var name))
+            {
+                name = (await session.LoadAsync<Product>(review.ProductId, ct))?.Name ?? string.Empty;
+                loaded[review.ProductId] = name;
+            }
+
+            responses.Add(From(review, name));
         }
 
         return responses;

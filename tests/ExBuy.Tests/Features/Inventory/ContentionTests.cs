@@ -163,6 +163,27 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
         (await Host.GetJson($"/api/flash-sales/{productId}/stock"))["db_stock"]!.GetValue<int>().ShouldBe(9);
     }
 
+    [Theory]
+    [InlineData("pessimistic")]
+    [InlineData("row")]
+    public async Task a_sold_out_product_is_refused_without_queueing_for_its_lock(string lockType)
+    {
+        var productId = await Host.SetUpFlashSale(1);
+        await Host.PostJson($"/api/flash-sales/{productId}/purchase?lock_type={lockType}", """{"user_id":1}""", 201);
+        var locks = Host.Services.GetRequiredService<ExBuy.Infrastructure.Locking.RedisLockProviders>();
+
+        // Someone holds both the Redis lock and the row lock for as long as this test runs.
+        await using var redisLock = await locks.SingleNode.CreateLock(ExBuy.Infrastructure.Locking.LockingSetup.ProductLockName(productId)).AcquireAsync(cancellationToken: Ct);
+        await using var session = Store.LightweightSession();
+        await session.BeginTransactionAsync(Ct);
+        await ProductStockSql.LockRowsAsync(session, [productId], TimeSpan.FromSeconds(5), Ct);
+
+        var refused = await Host.PostJson($"/api/flash-sales/{productId}/purchase?lock_type={lockType}", """{"user_id":2}""", 409);
+
+        // Refused as sold out; had it queued for the lock it would have answered "busy: … lock …" after the timeout.
+        refused["error"]!.GetValue<string>().ShouldNotContain("lock", Case.Insensitive);
+    }
+
     [Fact]
     public async Task the_atomic_gate_gives_back_what_the_database_refused()
     {

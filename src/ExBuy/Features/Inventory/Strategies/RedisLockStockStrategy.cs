@@ -30,6 +30,11 @@ public sealed class RedisLockStockStrategy(
             return new StockOutcome.Busy($"{type.ToWire()}: no Redis nodes are configured for it");
         }
 
+        if (await StockPrecheck.RefusalAsync(store, demand, ct) is { } refusal)
+        {
+            return refusal;
+        }
+
         var handles = new List<IDistributedSynchronizationHandle>(demand.Count);
         try
         {

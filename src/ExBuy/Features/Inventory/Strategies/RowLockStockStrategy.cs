@@ -17,6 +17,11 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
 
     public async Task<StockOutcome> TakeAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
     {
+        if (await StockPrecheck.RefusalAsync(store, demand, ct) is { } refusal)
+        {
+            return refusal;
+        }
+
         StockOutcome outcome;
         try
         {

@@ -62,7 +62,10 @@ public static class BalanceStreams
     public static string Key(long userId) => $"balance-{userId}";
 
     public static async Task<UserBalance> CurrentAsync(IQuerySession session, long userId, CancellationToken ct) =>
-        await session.LoadAsync<UserBalance>(Key(userId), ct) ?? new UserBalance { Id = Key(userId), UserId = userId };
+        await session.LoadAsync<UserBalance>(Key(userId), ct) ?? Empty(userId);
+
+    /// <summary>The balance of a user who was never charged (no stream yet).</summary>
+    public static UserBalance Empty(long userId) => new() { Id = Key(userId), UserId = userId };
 
     public static void Register(StoreOptions opts)
     {

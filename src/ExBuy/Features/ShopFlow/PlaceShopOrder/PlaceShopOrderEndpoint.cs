@@ -88,16 +88,24 @@ public sealed class PlaceShopOrderEndpoint(
         Dictionary<long, Product> prices;
         await using (var query = store.QuerySession())
         {
-            if (idempotencyId is not null && await query.LoadAsync<IdempotencyRecord>(idempotencyId, ct) is { } replay)
+            // Everything the decision needs in one round trip: a replay, the balance, the coupon, the prices.
+            var batch = query.CreateBatchQuery();
+            var replayLoad = idempotencyId is null ? null : batch.Load<IdempotencyRecord>(idempotencyId);
+            var balanceLoad = batch.Load<UserBalance>(BalanceStreams.Key(userId));
+            var couponLoad = req.CouponId is { } couponId ? batch.Load<Coupon>(couponId) : null;
+            var productsLoad = batch.LoadMany<Product>().ById(req.Lines.Select(l => l.ProductId).Distinct().ToArray());
+            await batch.Execute(ct);
+
+            if (replayLoad is not null && await replayLoad is { } replay)
             {
                 await Send.ResponseAsync(new PlaceShopOrderResponse(replay.OrderId, replay.TotalAmount), StatusCodes.Status201Created, ct);
                 return true;
             }
 
-            balance = await BalanceStreams.CurrentAsync(query, userId, ct);
-            if (req.CouponId is { } couponId)
+            balance = await balanceLoad ?? BalanceStreams.Empty(userId);
+            if (couponLoad is not null)
             {
-                coupon = await query.LoadAsync<Coupon>(couponId, ct);
+                coupon = await couponLoad;
                 var problem = coupon switch
                 {
                     null => "This coupon does not exist.",
@@ -113,7 +121,7 @@ public sealed class PlaceShopOrderEndpoint(
                 }
             }
 
-            prices = (await query.LoadManyAsync<Product>(ct, req.Lines.Select(l => l.ProductId).Distinct())).ToDictionary(p => p.Id);
+            prices = (await productsLoad).ToDictionary(p => p.Id);
         }
 
         var missing = req.Lines.Select(l => l.ProductId).Where(id => !prices.ContainsKey(id)).Distinct().ToList();

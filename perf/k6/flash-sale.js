@@ -65,7 +65,8 @@ export function teardown(data) {
   if (__ENV.LOCK_TYPE === "none") {
     // lock_type=none oversells by design; this run has recorded it (failed checks, audit). The product is deleted
     // so that the damage does not fail the audits of the runs that come after it.
-    const res = http.del(`${BASE_URL}/api/products/${data.productId}`, null, { headers: ADMIN_HEADERS, tags: { name: "99_cleanup" } });
+    const headers = __ENV.ADMIN_KEY ? { "X-Admin-Key": __ENV.ADMIN_KEY } : {};
+    const res = http.del(`${BASE_URL}/api/products/${data.productId}`, null, { headers, tags: { name: "99_cleanup" } });
     console.log(`lock_type=none: deleted the oversold flash-sale product ${data.productId} (${res.status})`);
   }
 }

@@ -46,7 +46,14 @@ public static class StockHolds
         await connection.OpenAsync(ct);
         // When only some lines can be taken, the final select divides by zero: the statement fails and takes nothing.
         // When none can, it returns no rows and has taken nothing either.
-        await using var command = new NpgsqlCommand(
+        // Sent as one batch, which PostgreSQL runs as one implicit transaction, with synchronous_commit off for it:
+        // the product rows are released the moment the statement ends, without waiting for the WAL flush. That is
+        // safe because nobody relies on the hold alone: the sale that consumes it commits synchronously later, and its
+        // flush covers the hold's earlier WAL; a hold lost in a crash took stock for a sale that never happened; a
+        // release lost in a crash leaves a hold the sweeper releases.
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("set local synchronous_commit = off"));
+        var command = new NpgsqlBatchCommand(
             $"""
              with wanted as (select * from unnest($1::bigint[], $2::int[], $3::numeric[]) as w(id, qty, price)),
              locked as (select p.id from {products} p where p.id in (select id from wanted) order by p.id for update),
@@ -60,8 +67,8 @@ public static class StockHolds
                  returning p.id, p.data, p.mt_version, w.qty),
              held as (insert into {Table(store)} (hold_id, product_id, quantity, created_at) select $5, id, qty, $4 from taken)
              select data, mt_version, 1 / (case when (select count(*) from taken) = cardinality($1) then 1 else 0 end) from taken
-             """,
-            connection);
+             """);
+        batch.BatchCommands.Add(command);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = demand.Select(l => l.ProductId).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = demand.Select(l => l.Quantity).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<decimal[]> { TypedValue = demand.Select(l => pricedWith[l.ProductId].Price).ToArray() });
@@ -71,7 +78,7 @@ public static class StockHolds
         try
         {
             var serializer = store.Options.Serializer();
-            await using var reader = await command.ExecuteReaderAsync(ct);
+            await using var reader = await batch.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 var product = serializer.FromJson<Product>(reader, 0);

@@ -14,9 +14,14 @@ public static class StockPrecheck
 {
     public static async Task<StockOutcome?> RefusalAsync(IDocumentStore store, IReadOnlyList<StockLine> demand, CancellationToken ct)
     {
-        await using var query = store.QuerySession();
-        var products = (await query.LoadManyAsync<Product>(ct, demand.Select(l => l.ProductId))).ToDictionary(p => p.Id);
-        var decision = StockDecider.Decide(demand, products);
+        var decision = StockDecider.Decide(demand, await CommittedAsync(store, demand, ct));
         return decision is StockDecision.Take ? null : StockOutcome.From(decision);
+    }
+
+    /// <summary>The demanded products as last committed, read without any lock.</summary>
+    public static async Task<Dictionary<long, Product>> CommittedAsync(IDocumentStore store, IReadOnlyList<StockLine> demand, CancellationToken ct)
+    {
+        await using var query = store.QuerySession();
+        return (await query.LoadManyAsync<Product>(ct, demand.Select(l => l.ProductId))).ToDictionary(p => p.Id);
     }
 }

@@ -58,7 +58,7 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
     {
         for (var attempt = 1; ; attempt++)
         {
-            var current = await ReadAsync(demand, ct);
+            var current = await StockPrecheck.CommittedAsync(store, demand, ct);
             var decision = StockDecider.Decide(demand, current);
             if (decision is not StockDecision.Take)
             {
@@ -106,12 +106,6 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
     /// <summary>Gives the hold back; false when there was nothing to give back because the sale consumed it.</summary>
     private async Task<bool> ReleasedAsync(Guid holdId) =>
         (await StockHolds.ReleaseAsync(store, holdId, CancellationToken.None)).Count > 0;
-
-    private async Task<Dictionary<long, Product>> ReadAsync(IReadOnlyList<StockLine> demand, CancellationToken ct)
-    {
-        await using var query = store.QuerySession();
-        return (await query.LoadManyAsync<Product>(ct, demand.Select(l => l.ProductId))).ToDictionary(p => p.Id);
-    }
 
     // A product's Redis stock starts from the database the first time the gate sees it (SET NX: first writer wins).
     private async Task<IReadOnlyList<long>> InitializeKeysAsync(IReadOnlyList<StockLine> demand, CancellationToken ct)

@@ -15,6 +15,7 @@ public static class InventoryRegistration
             .Bind(configuration.GetSection(ConcurrencyOptions.Section))
             .ValidateDataAnnotations()
             .Validate(o => o.DefaultLockType != LockType.None, "ExBuy:Concurrency:DefaultLockType may not be 'none': it oversells by design.")
+            .Validate(o => o.LockPollMaxMs >= o.LockPollMinMs, "ExBuy:Concurrency:LockPollMaxMs may not be below LockPollMinMs.")
             .ValidateOnStart();
         services.AddSingleton<RedisStock>();
         services.AddSingleton<StockStrategies>();

@@ -95,6 +95,14 @@ public static class ProductStockSql
     /// </summary>
     public static void EnsureCommit(IDocumentSession session) => session.QueueSqlCommand("select 1");
 
+    /// <summary>
+    /// Commits a unit of work that moves stock — deliberately not with the request's cancellation token. Once the
+    /// stock is taken (under a lock, a row lock or a hold), the unit of work is finished even if the client has gone:
+    /// a commit cut off mid-way may still land on the server, and the Redis copy of the stock must follow what
+    /// committed, not what the request believed.
+    /// </summary>
+    public static Task CommitAsync(IDocumentSession session) => session.SaveChangesAsync(CancellationToken.None);
+
     private static string Table(IDocumentSession session) => $"{session.DocumentStore.Options.DatabaseSchemaName}.mt_doc_product";
 
     private static NpgsqlCommand Command(IDocumentSession session, string sql) =>

@@ -29,11 +29,6 @@ public static class LockingSetup
         {
             var main = sp.GetRequiredService<IConnectionMultiplexer>();
             var concurrency = sp.GetRequiredService<IOptions<ConcurrencyOptions>>().Value;
-            if (concurrency.LockPollMaxMs < concurrency.LockPollMinMs)
-            {
-                throw new OptionsValidationException(ConcurrencyOptions.Section, typeof(ConcurrencyOptions), ["LockPollMaxMs must not be below LockPollMinMs."]);
-            }
-
             Action<RedisDistributedSynchronizationOptionsBuilder> poll = o => o.BusyWaitSleepTime(
                 TimeSpan.FromMilliseconds(concurrency.LockPollMinMs), TimeSpan.FromMilliseconds(concurrency.LockPollMaxMs));
             var singleNode = new RedisDistributedSynchronizationProvider(main.GetDatabase(), poll);

@@ -82,8 +82,7 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
                 await using var session = store.LightweightSession();
                 work(session, taken);
                 session.QueueOperation(new ConsumeStockHoldOperation(store, holdId, demand.Count));
-                // Not the request's token: the stock is taken, so the sale is finished even if the client has gone.
-                await session.SaveChangesAsync(CancellationToken.None);
+                await ProductStockSql.CommitAsync(session);
                 return new StockOutcome.Taken(taken);
             }
             catch (Exception e)

@@ -95,8 +95,7 @@ public sealed class RedisLockStockStrategy(
 
         work(session, products);
         ProductStockSql.EnsureCommit(session);
-        // Not the request's token: once the stock is taken under the lock, the unit of work is finished.
-        await session.SaveChangesAsync(CancellationToken.None);
+        await ProductStockSql.CommitAsync(session);
         return new StockOutcome.Taken(products);
     }
 

@@ -4,8 +4,8 @@ using Marten;
 namespace ExBuy.Features.Inventory.Strategies;
 
 /// <summary>
-/// Load, decide, write with Marten's revision check, commit. The optimistic strategy retries it; the Redis-lock
-/// strategies run it under their lock, where the revision check still guards against writers that took no lock.
+/// Load, decide, write with Marten's revision check, commit: the optimistic strategy's attempt, which it retries.
+/// (The row strategy queues its stock changes the same way, under its row locks.)
 /// </summary>
 internal static class RevisionedStockWrite
 {
@@ -15,16 +15,15 @@ internal static class RevisionedStockWrite
     {
         await using var session = store.LightweightSession();
         var products = (await session.LoadManyAsync<Product>(ct, demand.Select(d => d.ProductId))).ToDictionary(p => p.Id);
-        if (StockDecider.Decide(demand, products) is not StockDecision.Take take)
+        var decision = StockDecider.Decide(demand, products);
+        if (decision is not StockDecision.Take take)
         {
-            return StockOutcome.From(StockDecider.Decide(demand, products));
+            return StockOutcome.From(decision);
         }
 
         QueueStockChanges(session, products, take, now);
         work(session, products);
-        // Not the request's token: a commit cut off by a client that went away may still land, and the Redis copy
-        // must then follow it. Once the locks are held, the unit of work is finished.
-        await session.SaveChangesAsync(CancellationToken.None);
+        await ProductStockSql.CommitAsync(session);
         return new StockOutcome.Taken(products);
     }
 

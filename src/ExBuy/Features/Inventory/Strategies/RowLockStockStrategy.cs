@@ -69,9 +69,7 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
         RevisionedStockWrite.QueueStockChanges(session, products, take, clock.GetUtcNow());
 
         work(session, products);
-        // Not the request's token: a commit cut off by a client that went away may still land, and the Redis copy
-        // must then follow it. Once the locks are held, the unit of work is finished.
-        await session.SaveChangesAsync(CancellationToken.None);
+        await ProductStockSql.CommitAsync(session);
         return new StockOutcome.Taken(products);
     }
 }

@@ -37,9 +37,7 @@ public sealed class UnsafeStockStrategy(IDocumentStore store, RedisStock redisSt
 
         work(session, products);
         ProductStockSql.EnsureCommit(session);
-        // Not the request's token: a commit cut off by a client that went away may still land, and the Redis copy
-        // must then follow it. Once the locks are held, the unit of work is finished.
-        await session.SaveChangesAsync(CancellationToken.None);
+        await ProductStockSql.CommitAsync(session);
         await redisStock.MirrorTakenAsync(demand);
         return new StockOutcome.Taken(products);
     }

@@ -127,9 +127,7 @@ public sealed class ChangeOrderStatusEndpoint(IDocumentStore store, StockStrateg
         order.UpdatedAt = now;
         session.UpdateRevision(order, order.Version + 1);
         session.Events.Append(stream, new OrderStatusChanged(order.Id, from, status, now));
-        // Not the request's token: a commit cut off by a client that went away may still land, and the Redis copy
-        // must then follow it. Once the locks are held, the unit of work is finished.
-        await session.SaveChangesAsync(CancellationToken.None);
+        await ProductStockSql.CommitAsync(session);
         if (returned.Count > 0)
         {
             await redisStock.MirrorReturnedAsync(returned);

@@ -175,7 +175,7 @@ public sealed class PlaceShopOrderEndpoint(
             return true;
         }
 
-        // After the commit, not inside it: the ranking is Redis, fed from a durable Wolverine queue.
+        // After the commit, not inside it: the ranking is Redis, fed from an in-memory Wolverine queue (derived data).
         await bus.PublishAsync(new RecordSales(DateOnly.FromDateTime(now.UtcDateTime), req.Lines.Select(l => new SoldItem(l.ProductId, l.Quantity)).ToList()));
         await Send.ResponseAsync(new PlaceShopOrderResponse(order.Id, total), StatusCodes.Status201Created, ct);
         return true;

@@ -1,0 +1,40 @@
+using ExBuy.Features.Inventory;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using Shouldly;
+
+namespace ExBuy.Tests.Features.Inventory;
+
+/// <summary>ExBuy:Concurrency is validated when the options are first used (at start-up: ValidateOnStart).</summary>
+public sealed class ConcurrencyOptionsTests
+{
+    private static ConcurrencyOptions Bind(params (string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>($"{ConcurrencyOptions.Section}:{s.Key}", s.Value)))
+            .Build();
+        using var services = new ServiceCollection().AddInventory(configuration).BuildServiceProvider();
+        return services.GetRequiredService<IOptions<ConcurrencyOptions>>().Value;
+    }
+
+    [Fact]
+    public void the_defaults_are_valid()
+    {
+        var options = Bind();
+        options.DefaultLockType.ShouldBe(LockType.Atomic);
+        options.LockPollMinMs.ShouldBeLessThanOrEqualTo(options.LockPollMaxMs);
+    }
+
+    [Fact]
+    public void a_lock_poll_range_upside_down_is_refused()
+    {
+        Should.Throw<OptionsValidationException>(() => Bind(("LockPollMinMs", "30"), ("LockPollMaxMs", "10")))
+            .Message.ShouldContain("LockPollMaxMs");
+    }
+
+    [Fact]
+    public void none_is_refused_as_the_default_lock_type()
+    {
+        Should.Throw<OptionsValidationException>(() => Bind(("DefaultLockType", "None"))).Message.ShouldContain("none");
+    }
+}

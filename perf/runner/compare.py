@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-MEASURED_EXCLUDED = ("0_setup", "0_get_userId", "99_", "9_audit")
+from summarize import is_measured
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
 
 
@@ -53,7 +53,7 @@ def label(n, r):
 
 
 def measured_steps(runs):
-    return sorted({s for _, r in runs for s in r.get("steps", {}) if not s.startswith(MEASURED_EXCLUDED)})
+    return sorted({s for _, r in runs for s in r.get("steps", {}) if is_measured(s)})
 
 
 def markdown(runs):

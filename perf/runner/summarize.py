@@ -17,6 +17,14 @@ import subprocess
 import sys
 from collections import defaultdict
 
+# Set-up and teardown requests (init, audit, stock checks, clean-up) are reported per
+# step but kept out of a run's totals; compare.py charts the same measured steps.
+NOT_MEASURED = ("0_setup", "99_", "9_audit")
+
+
+def is_measured(step):
+    return not step.startswith(NOT_MEASURED)
+
 
 def percentile(values, p):
     if not values:
@@ -111,8 +119,7 @@ def main():
         return datetime.datetime.fromisoformat(stamp[:26] + stamp[-6:] if "." in stamp else stamp)
 
     elapsed = (parse(last) - parse(first)).total_seconds() if first and last and first != last else None
-    # Set-up and teardown requests (init, audit) are reported per step but kept out of the run's totals.
-    measured = {name: values for name, values in durations.items() if not name.startswith(("0_setup", "99_", "9_audit"))}
+    measured = {name: values for name, values in durations.items() if is_measured(name)}
     total = sum(len(v) for v in measured.values())
     everything = [v for values in measured.values() for v in values]
     with open(args.audit) as f:
@@ -122,7 +129,7 @@ def main():
             audit = {"ok": False, "violations": ["the audit answered no JSON"]}
 
     steps = {
-        name: {"requests": len(values), "req_per_s": round(len(values) / elapsed, 1) if elapsed and not name.startswith(("0_setup", "99_", "9_audit")) else None,
+        name: {"requests": len(values), "req_per_s": round(len(values) / elapsed, 1) if elapsed and is_measured(name) else None,
                "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95),
                "p99_ms": percentile(values, 99), "failed": failed.get(name, 0)}
         for name, values in sorted(durations.items())

@@ -103,7 +103,10 @@ public static class ProductStockSql
     /// </summary>
     public static Task CommitAsync(IDocumentSession session) => session.SaveChangesAsync(CancellationToken.None);
 
-    private static string Table(IDocumentSession session) => $"{session.DocumentStore.Options.DatabaseSchemaName}.mt_doc_product";
+    /// <summary>The products' Marten table, for the hand-written statements here and in <see cref="StockHolds"/>.</summary>
+    public static string Table(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.mt_doc_product";
+
+    private static string Table(IDocumentSession session) => Table(session.DocumentStore);
 
     private static NpgsqlCommand Command(IDocumentSession session, string sql) =>
         new(sql, session.Connection ?? throw new InvalidOperationException("Begin the session's transaction first."));

@@ -41,7 +41,7 @@ public static class StockHolds
     public static async Task<Dictionary<long, Product>?> TakeAsync(
         IDocumentStore store, Guid holdId, IReadOnlyList<StockLine> demand, IReadOnlyDictionary<long, Product> pricedWith, DateTimeOffset now, CancellationToken ct)
     {
-        var products = $"{store.Options.DatabaseSchemaName}.mt_doc_product";
+        var products = ProductStockSql.Table(store);
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
         // When only some lines can be taken, the final select divides by zero: the statement fails and takes nothing.
@@ -97,7 +97,7 @@ public static class StockHolds
     /// <summary>Gives a hold's stock back and deletes it, once (a second release finds nothing).</summary>
     public static async Task<IReadOnlyList<StockLine>> ReleaseAsync(IDocumentStore store, Guid holdId, CancellationToken ct)
     {
-        var products = $"{store.Options.DatabaseSchemaName}.mt_doc_product";
+        var products = ProductStockSql.Table(store);
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
         await using var command = new NpgsqlCommand(

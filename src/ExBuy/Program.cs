@@ -1,8 +1,10 @@
+using ExBuy.Features;
 using ExBuy.Infrastructure.Hosting;
 using JasperFx;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddExBuyInfrastructure();
+builder.AddExBuyModules();
 
 var app = builder.Build();
 app.UseExBuyHttp();

@@ -1,5 +1,5 @@
 using ExBuy.Features.Inventory;
-using ExBuy.Features.ShopFlow.Coupons;
+using ExBuy.Features.Coupons;
 using FastEndpoints;
 using Marten;
 using Npgsql;

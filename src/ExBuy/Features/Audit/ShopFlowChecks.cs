@@ -1,10 +1,10 @@
-using ExBuy.Features.ShopFlow.Coupons;
+using ExBuy.Features.Coupons;
 using Marten;
 using Npgsql;
 
 namespace ExBuy.Features.Audit;
 
-/// <summary>The shop-flow invariants (seed 001/003): coupons, balances, payments. Each check is one SQL statement.</summary>
+/// <summary>The shop-flow invariants: coupons, balances, payments. Each check is one SQL statement.</summary>
 public static class ShopFlowChecks
 {
     public static async Task<long> RunAsync(NpgsqlDataSource db, IDocumentStore store, CouponGate gate, List<AuditViolation> violations, CancellationToken ct)

@@ -22,14 +22,6 @@ public sealed class Product : IRevisioned
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public int Version { get; set; }
-
-    /// <summary>A copy with another stock figure (what a strategy expects the row to hold once its take commits).</summary>
-    public Product WithStock(int stock)
-    {
-        var copy = (Product)MemberwiseClone();
-        copy.Stock = stock;
-        return copy;
-    }
 }
 
 public static class ProductCategories

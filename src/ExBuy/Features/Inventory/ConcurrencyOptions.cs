@@ -29,19 +29,5 @@ public sealed class ConcurrencyOptions
     [Range(0, 1_000)]
     public int UnsafeWindowMs { get; set; } = 5;
 
-    /// <summary>
-    /// A Medallion Redis lock is waited for by polling: the sleep between attempts is drawn from
-    /// [<see cref="LockPollMinMs"/>, <see cref="LockPollMaxMs"/>]. Medallion's default, 10–800 ms, leaves a lock free
-    /// for hundreds of milliseconds while its waiters sleep (write-heavy at 30 VUs measured p99 ≈ 1.1 s for the
-    /// pessimistic and redlock strategies); a short poll hands it on within milliseconds at the cost of more
-    /// Redis round trips from waiters.
-    /// </summary>
-    [Range(1, 1_000)]
-    public int LockPollMinMs { get; set; } = 1;
-
-    /// <inheritdoc cref="LockPollMinMs"/>
-    [Range(1, 1_000)]
-    public int LockPollMaxMs { get; set; } = 20;
-
     public TimeSpan LockTimeout => TimeSpan.FromMilliseconds(LockTimeoutMs);
 }

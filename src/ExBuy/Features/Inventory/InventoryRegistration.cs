@@ -1,7 +1,6 @@
 using System.Linq.Expressions;
-using ExBuy.Features.Orders;
+using ExBuy.Infrastructure.Observability;
 using FluentValidation;
-using JasperFx.Events;
 using Marten;
 using Microsoft.Extensions.Options;
 
@@ -15,12 +14,12 @@ public static class InventoryRegistration
             .Bind(configuration.GetSection(ConcurrencyOptions.Section))
             .ValidateDataAnnotations()
             .Validate(o => o.DefaultLockType != LockType.None, "ExBuy:Concurrency:DefaultLockType may not be 'none': it oversells by design.")
-            .Validate(o => o.LockPollMaxMs >= o.LockPollMinMs, "ExBuy:Concurrency:LockPollMaxMs may not be below LockPollMinMs.")
             .ValidateOnStart();
         services.AddSingleton<RedisStock>();
         services.AddSingleton<StockStrategies>();
         services.AddSingleton<StockHoldSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<StockHoldSweeper>());
+        services.AddSingleton(new ScrapeTimeCount(store => $"select count(distinct hold_id) from {StockHolds.Table(store)}", ExBuyMetrics.StockHoldsOpen));
         return services;
     }
 
@@ -28,12 +27,7 @@ public static class InventoryRegistration
     {
         // Stock moves are recorded per operation stream (order-123, reservation-…), never per product, so the
         // event store adds no second hot row beside the product's.
-        opts.Events.StreamIdentity = StreamIdentity.AsString;
         opts.Events.AddEventType<StockReserved>();
-        opts.Events.AddEventType<OrderPlaced>();
-        opts.Events.AddEventType<OrderStatusChanged>();
-        opts.Events.AddEventType<OrderCancelled>();
-        opts.Events.AddEventType<OrderRevived>();
         StockHolds.Register(opts);
         return opts;
     }

@@ -12,6 +12,10 @@ public static class OrdersRegistration
             .UseNumericRevisions(true)
             .Duplicate(x => x.UserId)
             .Duplicate(x => x.Status);
+        opts.Events.AddEventType<OrderPlaced>();
+        opts.Events.AddEventType<OrderStatusChanged>();
+        opts.Events.AddEventType<OrderCancelled>();
+        opts.Events.AddEventType<OrderRevived>();
         return opts;
     }
 }

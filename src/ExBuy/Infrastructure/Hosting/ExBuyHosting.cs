@@ -1,5 +1,3 @@
-using ExBuy.Features.Inventory;
-using ExBuy.Features.ShopFlow;
 using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Locking;
 using ExBuy.Infrastructure.Marten;
@@ -11,7 +9,10 @@ using Scalar.AspNetCore;
 
 namespace ExBuy.Infrastructure.Hosting;
 
-/// <summary>The two calls Program.cs makes: one wires every service, one builds the HTTP pipeline.</summary>
+/// <summary>
+/// The infrastructure every module builds on (PostgreSQL through Marten, Redis, Wolverine, the lock providers, the
+/// HTTP pipeline). It knows no feature: the modules add themselves in <c>Features/Modules.cs</c>.
+/// </summary>
 public static class ExBuyHosting
 {
     public static WebApplicationBuilder AddExBuyInfrastructure(this WebApplicationBuilder builder)
@@ -26,8 +27,6 @@ public static class ExBuyHosting
         builder.AddExBuyRedis();
         builder.AddExBuyMessaging();
         builder.AddExBuyLocking();
-        builder.Services.AddInventory(builder.Configuration);
-        builder.Services.AddShopFlow();
 
         builder.Services.AddFastEndpoints();
         builder.Services.AddOpenApi();

@@ -1,11 +1,5 @@
-using ExBuy.Features.Catalog;
-using ExBuy.Features.Inventory;
-using ExBuy.Features.Orders;
-using ExBuy.Features.ShopFlow;
-using ExBuy.Features.Stats;
-using ExBuy.Features.Reviews;
-using ExBuy.Features.Uploads;
 using JasperFx;
+using JasperFx.Events;
 using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -48,13 +42,9 @@ public static class MartenSetup
                 opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
                 opts.Logger(new ExBuy.Infrastructure.Observability.MartenTimingLogger());
 
-                opts.ConfigureCatalog();
-                opts.ConfigureReviews();
-                opts.ConfigureOrders();
-                opts.ConfigureInventoryEvents();
-                opts.ConfigureStats();
-                opts.ConfigureShopFlow();
-                opts.ConfigureUploads();
+                // Streams are named by operation (order-123, balance-7, reservation-…); the modules add their
+                // documents, events and projections through ConfigureMarten (see Features/Modules.cs).
+                opts.Events.StreamIdentity = StreamIdentity.AsString;
                 return opts;
             })
             .UseLightweightSessions()

@@ -1,4 +1,3 @@
-using ExBuy.Features.ShopFlow;
 using Wolverine;
 
 namespace ExBuy.Infrastructure.Messaging;
@@ -14,7 +13,6 @@ public static class WolverineSetup
             opts.UseRuntimeCompilation();
             opts.Policies.AutoApplyTransactions();
             opts.Policies.UseDurableLocalQueues();
-            opts.ConfigureShopFlow();
         });
         builder.Services.AddHostedService<HandlerWarmUp>();
         return builder;

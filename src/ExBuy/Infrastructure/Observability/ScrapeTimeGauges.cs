@@ -1,11 +1,13 @@
-using ExBuy.Features.Inventory;
 using Marten;
 using Npgsql;
 using Prometheus;
 
 namespace ExBuy.Infrastructure.Observability;
 
-/// <summary>Gauges read from PostgreSQL when Prometheus scrapes: Wolverine's inbox depth and the open stock holds.</summary>
+/// <summary>A count a module wants read from PostgreSQL at scrape time: one scalar query and the gauge it sets.</summary>
+public sealed record ScrapeTimeCount(Func<IDocumentStore, string> Sql, Gauge Gauge);
+
+/// <summary>Gauges read from PostgreSQL when Prometheus scrapes: Wolverine's inbox depth and the modules' counts.</summary>
 public static class ScrapeTimeGauges
 {
     public static void Register(IServiceProvider services)
@@ -13,6 +15,7 @@ public static class ScrapeTimeGauges
         Metrics.DefaultRegistry.AddBeforeCollectCallback(async ct =>
         {
             var store = services.GetRequiredService<IDocumentStore>();
+            var counts = services.GetServices<ScrapeTimeCount>().ToList();
             var schema = store.Options.DatabaseSchemaName;
             try
             {
@@ -23,9 +26,13 @@ public static class ScrapeTimeGauges
                     BatchCommands =
                     {
                         new NpgsqlBatchCommand($"select status, message_type, count(*) from {schema}.wolverine_incoming_envelopes group by 1, 2"),
-                        new NpgsqlBatchCommand($"select count(distinct hold_id) from {StockHolds.Table(store)}"),
                     },
                 };
+                foreach (var count in counts)
+                {
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand(count.Sql(store)));
+                }
+
                 await using var reader = await batch.ExecuteReaderAsync(ct);
                 foreach (var labels in ExBuyMetrics.QueueDepth.GetAllLabelValues().ToList())
                 {
@@ -37,10 +44,13 @@ public static class ScrapeTimeGauges
                     ExBuyMetrics.QueueDepth.WithLabels(reader.GetString(0), reader.GetString(1)).Set(reader.GetInt64(2));
                 }
 
-                await reader.NextResultAsync(ct);
-                if (await reader.ReadAsync(ct))
+                foreach (var count in counts)
                 {
-                    ExBuyMetrics.StockHoldsOpen.Set(reader.GetInt64(0));
+                    await reader.NextResultAsync(ct);
+                    if (await reader.ReadAsync(ct))
+                    {
+                        count.Gauge.Set(reader.GetInt64(0));
+                    }
                 }
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or ObjectDisposedException)

@@ -1,4 +1,5 @@
 using ExBuy.Features.Inventory;
+using ExBuy.Infrastructure.Locking;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Shouldly;
@@ -22,14 +23,27 @@ public sealed class ConcurrencyOptionsTests
     {
         var options = Bind();
         options.DefaultLockType.ShouldBe(LockType.Atomic);
-        options.LockPollMinMs.ShouldBeLessThanOrEqualTo(options.LockPollMaxMs);
     }
 
     [Fact]
     public void a_lock_poll_range_upside_down_is_refused()
     {
-        Should.Throw<OptionsValidationException>(() => Bind(("LockPollMinMs", "30"), ("LockPollMaxMs", "10")))
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([
+                new KeyValuePair<string, string?>($"{LockPollingOptions.Section}:LockPollMinMs", "30"),
+                new KeyValuePair<string, string?>($"{LockPollingOptions.Section}:LockPollMaxMs", "10")])
+            .Build();
+        using var services = new ServiceCollection().AddLockPolling(configuration).BuildServiceProvider();
+        Should.Throw<OptionsValidationException>(() => services.GetRequiredService<IOptions<LockPollingOptions>>().Value)
             .Message.ShouldContain("LockPollMaxMs");
+    }
+
+    [Fact]
+    public void the_default_lock_poll_range_is_valid()
+    {
+        using var services = new ServiceCollection().AddLockPolling(new ConfigurationBuilder().Build()).BuildServiceProvider();
+        var options = services.GetRequiredService<IOptions<LockPollingOptions>>().Value;
+        options.LockPollMinMs.ShouldBeLessThanOrEqualTo(options.LockPollMaxMs);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ using StackExchange.Redis;
 namespace ExBuy.Tests.Features.Inventory;
 
 /// <summary>
-/// Hundreds of real concurrent requests per case (seed 004's v1_basic and v1_stress). The assertions are the
+/// Hundreds of real concurrent requests per case (perf/k6/flash-sale.js's v1_basic and v1_stress). The assertions are the
 /// invariants: exactly as many successes as units, nothing oversold, the audit clean, Redis in agreement.
 /// </summary>
 public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
@@ -145,7 +145,7 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
         var locks = Host.Services.GetRequiredService<ExBuy.Infrastructure.Locking.RedisLockProviders>();
         try
         {
-            await using (await locks.SingleNode.CreateLock(ExBuy.Infrastructure.Locking.LockingSetup.ProductLockName(productId)).AcquireAsync(cancellationToken: Ct))
+            await using (await locks.SingleNode.CreateLock(ExBuy.Features.Inventory.Strategies.RedisLockStockStrategy.LockName(productId)).AcquireAsync(cancellationToken: Ct))
             {
                 var refused = await Host.PostJson($"/api/flash-sales/{productId}/purchase?lock_type=pessimistic", """{"user_id":1}""", 409);
                 refused["error"]!.GetValue<string>().ShouldContain("lock");
@@ -159,7 +159,7 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
         }
 
         var redis = Host.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-        (await redis.KeyExistsAsync(ExBuy.Infrastructure.Locking.LockingSetup.ProductLockName(productId))).ShouldBeFalse();
+        (await redis.KeyExistsAsync(ExBuy.Features.Inventory.Strategies.RedisLockStockStrategy.LockName(productId))).ShouldBeFalse();
         (await Host.GetJson($"/api/flash-sales/{productId}/stock"))["db_stock"]!.GetValue<int>().ShouldBe(9);
     }
 
@@ -173,7 +173,7 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
         var locks = Host.Services.GetRequiredService<ExBuy.Infrastructure.Locking.RedisLockProviders>();
 
         // Someone holds both the Redis lock and the row lock for as long as this test runs.
-        await using var redisLock = await locks.SingleNode.CreateLock(ExBuy.Infrastructure.Locking.LockingSetup.ProductLockName(productId)).AcquireAsync(cancellationToken: Ct);
+        await using var redisLock = await locks.SingleNode.CreateLock(ExBuy.Features.Inventory.Strategies.RedisLockStockStrategy.LockName(productId)).AcquireAsync(cancellationToken: Ct);
         await using var session = Store.LightweightSession();
         await session.BeginTransactionAsync(Ct);
         await ProductStockSql.LockRowsAsync(session, [productId], TimeSpan.FromSeconds(5), Ct);

@@ -54,7 +54,7 @@ public sealed class RedlockTests(AppFixture app) : IntegrationContext(app)
             }
         }
 
-        var connections = Host.Services.GetRequiredService<RedisLockProviders>().RedlockConnections;
+        var connections = Host.Services.GetRequiredService<RedlockNodes>().Connections;
         for (var i = 0; i < 100 && connections.Any(c => !c.IsConnected); i++)
         {
             await Task.Delay(100, Ct);

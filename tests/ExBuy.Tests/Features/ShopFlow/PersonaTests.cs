@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using ExBuy.Features.Orders;
-using ExBuy.Features.ShopFlow.Coupons;
+using ExBuy.Features.Coupons;
 using ExBuy.Tests.Infrastructure;
 using Marten;
 using Shouldly;
@@ -12,7 +12,7 @@ using static ExBuy.Tests.Infrastructure.ShopFlowScenarios;
 namespace ExBuy.Tests.Features.ShopFlow;
 
 /// <summary>
-/// Seed 001's personas, each virtual user a concurrent task walking the scenario's steps over HTTP:
+/// The shop personas (perf/k6/persona-*.js), each virtual user a concurrent task walking the scenario's steps over HTTP:
 /// name → id, charge, claim, (wait for issuance) coupons, top 5, order, balance.
 /// </summary>
 public sealed class PersonaTests(AppFixture app) : IntegrationContext(app)

@@ -1,4 +1,4 @@
-using ExBuy.Features.ShopFlow.Coupons;
+using ExBuy.Features.Coupons;
 using ExBuy.Infrastructure;
 using ExBuy.Tests.Infrastructure;
 using Marten;
@@ -42,9 +42,9 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
     [Fact]
     public void init_reports_user_ids_as_runs_of_consecutive_ids()
     {
-        var users = new long[] { 7, 8, 9, 12, 13, 20 }.Select(id => new ExBuy.Features.ShopFlow.ShopUser { Id = id, Name = $"u{id}" }).ToList();
-        ExBuy.Features.ShopFlow.Init.InitEndpoint.UserIdRanges(users).ShouldBe([7, 9, 12, 13, 20, 20]);
-        ExBuy.Features.ShopFlow.Init.InitEndpoint.UserIdRanges([]).ShouldBeEmpty();
+        var users = new long[] { 7, 8, 9, 12, 13, 20 }.Select(id => new ExBuy.Features.Users.ShopUser { Id = id, Name = $"u{id}" }).ToList();
+        ExBuy.Features.Storefront.InitEndpoint.UserIdRanges(users).ShouldBe([7, 9, 12, 13, 20, 20]);
+        ExBuy.Features.Storefront.InitEndpoint.UserIdRanges([]).ShouldBeEmpty();
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
         responses.ShouldAllBe(r => r.Status == 200);
         responses.Select(r => r.Body).Distinct().Count().ShouldBe(1);
         await using var session = Store.QuerySession();
-        (await session.Query<ExBuy.Features.ShopFlow.ShopUser>().CountAsync(Ct)).ShouldBe(1);
+        (await session.Query<ExBuy.Features.Users.ShopUser>().CountAsync(Ct)).ShouldBe(1);
         (await Host.GetJson("/users/id", 400)).ErrorFields().ShouldContain("name");
     }
 
@@ -98,7 +98,7 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
         var product = await Store.AddProduct(stock: 5);
         await Host.PlaceOrder(user, $$"""[{"product_id":{{product.Id}},"quantity":1}]""");
         await using var session = Store.QuerySession();
-        (await session.Query<ExBuy.Features.ShopFlow.Balance.UserBalance>().CountAsync(Ct)).ShouldBe(1);
+        (await session.Query<ExBuy.Features.Balance.UserBalance>().CountAsync(Ct)).ShouldBe(1);
     }
 
     [Theory]
@@ -157,7 +157,7 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
     {
         var shop = await Host.InitShop("""{"userCount":1500,"couponQuantity":50,"policyCount":1}""");
         await using var session = Store.QuerySession();
-        var users = (await session.Query<ExBuy.Features.ShopFlow.ShopUser>().Select(u => u.Id).ToListAsync(Ct)).ToList();
+        var users = (await session.Query<ExBuy.Features.Users.ShopUser>().Select(u => u.Id).ToListAsync(Ct)).ToList();
         List<TimedResponse> responses = [];
 
         await Host.ExecuteAndWaitAsync(async () =>

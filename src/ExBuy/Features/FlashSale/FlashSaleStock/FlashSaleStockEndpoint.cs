@@ -16,7 +16,7 @@ public sealed class FlashSaleStockRequest
 public sealed record FlashSaleStockResponse(
     long ProductId, int InitialStock, int DbStock, int? RedisStock, long Sold, long Returned, long Oversold, bool Consistent);
 
-/// <summary><c>GET /api/flash-sales/{id}/stock</c>: the seed 004 check. Consistent means stock = initial − sold + returned, never negative, and Redis (when it keeps a copy) agrees.</summary>
+/// <summary><c>GET /api/flash-sales/{id}/stock</c>: the flash-sale check. Consistent means stock = initial − sold + returned, never negative, and Redis (when it keeps a copy) agrees.</summary>
 public sealed class FlashSaleStockEndpoint(NpgsqlDataSource db, IDocumentStore store, RedisStock redisStock)
     : Endpoint<FlashSaleStockRequest, FlashSaleStockResponse>
 {

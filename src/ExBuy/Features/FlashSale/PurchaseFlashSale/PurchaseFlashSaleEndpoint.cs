@@ -29,7 +29,7 @@ public sealed class PurchaseFlashSaleRequest
 public sealed record PurchaseFlashSaleResponse(string PurchaseId, long ProductId, long UserId, int Quantity, int RemainingStock, string LockType);
 
 /// <summary>
-/// <c>POST /api/flash-sales/{id}/purchase?lock_type=…</c> (seed 004): many buyers, little stock. 201 with the
+/// <c>POST /api/flash-sales/{id}/purchase?lock_type=…</c>: many buyers, little stock. 201 with the
 /// stock left, 409 when sold out (or the lock could not be had in time), 404 for an unknown product.
 /// </summary>
 public sealed class PurchaseFlashSaleEndpoint(StockStrategies strategies, TimeProvider clock) : Endpoint<PurchaseFlashSaleRequest, PurchaseFlashSaleResponse>

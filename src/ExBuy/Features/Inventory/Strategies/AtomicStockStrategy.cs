@@ -4,7 +4,7 @@ using Marten;
 namespace ExBuy.Features.Inventory.Strategies;
 
 /// <summary>
-/// Seed 003's three stages for stock: a Lua script checks and decrements every line in Redis at once (the fast
+/// Three stages for stock: a Lua script checks and decrements every line in Redis at once (the fast
 /// gate that turns most losers away without touching PostgreSQL), then a conditional UPDATE of all lines
 /// (<c>where stock &gt;= quantity</c>) decides for real — autocommitted with a hold, so hot rows are locked for one
 /// statement only — and the caller's writes commit with the hold's consumption (<see cref="StockHolds"/>). When the

@@ -9,7 +9,7 @@ namespace ExBuy.Features.Inventory.Strategies;
 /// <summary>
 /// Medallion <c>RedisDistributedLock</c> per product — one Redis node (<c>pessimistic</c>) or a RedLock quorum
 /// (<c>redlock</c>). Locks are taken in ascending product id, so two orders sharing products cannot deadlock, and
-/// held only around the stock transaction (seed 001's lesson); they are released after the commit, by disposal,
+/// held only around the stock transaction (a lock around the whole request serialises every other step too); they are released after the commit, by disposal,
 /// whatever happens. A lock not had within the timeout is a fast refusal, never a hang. Inside, the stock change is a
 /// conditional UPDATE, so writers of other strategies that took no lock cannot be overwritten.
 /// </summary>
@@ -40,7 +40,7 @@ public sealed class RedisLockStockStrategy(
         {
             foreach (var line in demand)
             {
-                var handle = await TryAcquireAsync(provider.CreateLock(LockingSetup.ProductLockName(line.ProductId)), ct);
+                var handle = await TryAcquireAsync(provider.CreateLock(LockName(line.ProductId)), ct);
                 if (handle is null)
                 {
                     return new StockOutcome.Busy($"{type.ToWire()}: the lock on product {line.ProductId} was not free within {options.Value.LockTimeoutMs} ms");
@@ -127,4 +127,7 @@ public sealed class RedisLockStockStrategy(
                 .Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
+
+    /// <summary>The Redis key of a product's lock, shared by <c>pessimistic</c> and <c>redlock</c>.</summary>
+    public static string LockName(long productId) => $"exbuy:lock:product:{productId}";
 }

@@ -1,6 +1,6 @@
 using JasperFx;
 
-namespace ExBuy.Features.ShopFlow.Coupons;
+namespace ExBuy.Features.Coupons;
 
 /// <summary>A first-come coupon policy: <see cref="Quantity"/> coupons of <see cref="Discount"/>, issued while active.</summary>
 public sealed class CouponPolicy
@@ -9,7 +9,7 @@ public sealed class CouponPolicy
     public long Discount { get; set; }
     public int Quantity { get; set; }
 
-    /// <summary>The database's count, raised only by a conditional update: the final authority (seed 003, stage 3).</summary>
+    /// <summary>The database's count, raised only by a conditional update: the final authority (stage 3 of issuance).</summary>
     public int Issued { get; set; }
 
     public DateTimeOffset StartsAt { get; set; }

@@ -1,9 +1,10 @@
+using ExBuy.Features.Users;
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Inventory;
 using ExBuy.Features.Orders;
-using ExBuy.Features.ShopFlow.Balance;
-using ExBuy.Features.ShopFlow.Coupons;
-using ExBuy.Features.ShopFlow.Rankings;
+using ExBuy.Features.Balance;
+using ExBuy.Features.Coupons;
+using ExBuy.Features.Rankings;
 using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Locking;
 using ExBuy.Infrastructure.Marten;
@@ -13,7 +14,7 @@ using Marten;
 using Microsoft.Extensions.Options;
 using Wolverine;
 
-namespace ExBuy.Features.ShopFlow.PlaceShopOrder;
+namespace ExBuy.Features.Checkout;
 
 /// <summary>
 /// <c>POST /orders</c>: pay from the balance, use the coupon, take the stock — one Marten transaction, all or

@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace ExBuy.Features.ShopFlow.Coupons;
+namespace ExBuy.Features.Coupons;
 
 public enum Admission
 {
@@ -10,7 +10,7 @@ public enum Admission
 }
 
 /// <summary>
-/// Seed 003's first two stages in one Lua call: the requested-set blocks a user's second claim, the counter
+/// The first two stages of issuance in one Lua call: the requested-set blocks a user's second claim, the counter
 /// turns claims away once the quantity is spoken for. Nothing here is final: the database decides, and the
 /// issuance handler gives a refused admission back (<see cref="ReleaseAsync"/>).
 /// </summary>

@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 using FastEndpoints;
 using Marten;
 
-namespace ExBuy.Features.ShopFlow.Coupons;
+namespace ExBuy.Features.Coupons;
 
 public sealed class ListUserCouponsRequest
 {

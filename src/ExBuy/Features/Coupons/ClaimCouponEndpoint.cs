@@ -1,10 +1,11 @@
+using ExBuy.Features.Users;
 using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Observability;
 using FastEndpoints;
 using Marten;
 using Wolverine;
 
-namespace ExBuy.Features.ShopFlow.Coupons;
+namespace ExBuy.Features.Coupons;
 
 public sealed record ClaimCouponResponse(
     [property: System.Text.Json.Serialization.JsonPropertyName("userId")] long UserId,

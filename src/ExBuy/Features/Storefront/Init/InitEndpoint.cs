@@ -1,10 +1,11 @@
+using ExBuy.Features.Users;
 using System.Text.Json.Serialization;
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Inventory;
-using ExBuy.Features.ShopFlow.Balance;
-using ExBuy.Features.ShopFlow.Coupons;
-using ExBuy.Features.ShopFlow.PlaceShopOrder;
-using ExBuy.Features.ShopFlow.Rankings;
+using ExBuy.Features.Balance;
+using ExBuy.Features.Coupons;
+using ExBuy.Features.Checkout;
+using ExBuy.Features.Rankings;
 using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Security;
 using FastEndpoints;
@@ -12,7 +13,7 @@ using FluentValidation;
 using Marten;
 using Weasel.Core;
 
-namespace ExBuy.Features.ShopFlow.Init;
+namespace ExBuy.Features.Storefront;
 
 /// <summary>Optional body of <c>POST /init</c>; every number has the scenario's default.</summary>
 public sealed class InitRequest
@@ -48,7 +49,7 @@ public sealed record InitResponse(
     [property: JsonPropertyName("userIds")] IReadOnlyList<long> UserIds);
 
 /// <summary>
-/// <c>POST /init</c> (seed 001's BootDataInitializer as a route): clears the previous shop-flow state and sets up
+/// <c>POST /init</c> (the Spring shop's boot-time data initializer, as a route): clears the previous shop-flow state and sets up
 /// users u1..uN, products p1..p5 (price 2,000, ample stock), five coupon policies (discount 2,000, a limited
 /// quantity, open in Redis too) and a three-day ranking (500, 400, 300, 200, 100 per day for p1..p5).
 /// Admin-only outside the local profile.
@@ -111,7 +112,7 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
         {
             session.Insert(products.ToArray());
             session.Insert(policies.ToArray());
-            session.Store(new ShopFlowState { ProductIds = [.. productIds], PolicyIds = [.. policyIds], InitializedAt = now });
+            session.Store(new StorefrontState { ProductIds = [.. productIds], PolicyIds = [.. policyIds], InitializedAt = now });
             await session.SaveChangesAsync(ct);
         }
 
@@ -190,7 +191,7 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
     private async Task ClearAsync(CancellationToken ct)
     {
         await using var session = store.LightweightSession();
-        var previous = await session.LoadAsync<ShopFlowState>(ShopFlowState.CurrentId, ct);
+        var previous = await session.LoadAsync<StorefrontState>(StorefrontState.CurrentId, ct);
         session.DeleteWhere<ShopUser>(_ => true);
         session.DeleteWhere<Coupon>(_ => true);
         session.DeleteWhere<CouponPolicy>(_ => true);

@@ -1,15 +1,7 @@
-namespace ExBuy.Features.ShopFlow;
-
-/// <summary>A shop-flow user (seed 001): a name such as <c>u17</c>; the id is what the scenario works with.</summary>
-public sealed class ShopUser
-{
-    public long Id { get; set; }
-    public required string Name { get; set; }
-    public DateTimeOffset CreatedAt { get; set; }
-}
+namespace ExBuy.Features.Storefront;
 
 /// <summary>What <c>POST /init</c> set up last, so the next init can clear it and <c>GET /products</c> can list it.</summary>
-public sealed class ShopFlowState
+public sealed class StorefrontState
 {
     public const string CurrentId = "current";
 

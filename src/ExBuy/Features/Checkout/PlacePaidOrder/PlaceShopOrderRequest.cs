@@ -3,7 +3,7 @@ using ExBuy.Features.Inventory;
 using FastEndpoints;
 using FluentValidation;
 
-namespace ExBuy.Features.ShopFlow.PlaceShopOrder;
+namespace ExBuy.Features.Checkout;
 
 public sealed class ShopOrderItem
 {

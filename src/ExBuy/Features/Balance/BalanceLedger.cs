@@ -3,7 +3,7 @@ using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Aggregation;
 
-namespace ExBuy.Features.ShopFlow.Balance;
+namespace ExBuy.Features.Balance;
 
 public sealed record BalanceCharged(long UserId, long Amount, DateTimeOffset At);
 

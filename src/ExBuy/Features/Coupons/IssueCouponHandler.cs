@@ -3,7 +3,7 @@ using ExBuy.Infrastructure.Observability;
 using Marten;
 using Npgsql;
 
-namespace ExBuy.Features.ShopFlow.Coupons;
+namespace ExBuy.Features.Coupons;
 
 /// <summary>
 /// Wolverine handler for an admitted claim (durable local queue "coupons": an accepted claim survives a crash).

@@ -2,7 +2,7 @@ using ExBuy.Infrastructure.Http;
 using FastEndpoints;
 using Marten;
 
-namespace ExBuy.Features.ShopFlow.Coupons;
+namespace ExBuy.Features.Coupons;
 
 public sealed class CouponPolicyStockRequest
 {
@@ -17,7 +17,7 @@ public sealed class CouponPolicyStockRequest
 public sealed record CouponPolicyStockResponse(
     long PolicyId, int Quantity, int Issued, long Coupons, long? RedisRemaining, long RedisRequested, long InFlight, bool Settled, bool Consistent);
 
-/// <summary><c>GET /api/coupon-policies/{id}/stock</c>: the coupon-rush check (seed 003), as the flash sale has its stock check.</summary>
+/// <summary><c>GET /api/coupon-policies/{id}/stock</c>: the coupon-rush check, as the flash sale has its stock check.</summary>
 public sealed class CouponPolicyStockEndpoint(IQuerySession session, CouponGate gate) : Endpoint<CouponPolicyStockRequest, CouponPolicyStockResponse>
 {
     public override void Configure()

@@ -4,7 +4,7 @@ using FastEndpoints;
 using FluentValidation;
 using Marten;
 
-namespace ExBuy.Features.ShopFlow.Users;
+namespace ExBuy.Features.Users;
 
 public sealed class GetUserIdRequest
 {

@@ -4,7 +4,7 @@ using ExBuy.Features.Catalog;
 using Marten;
 using StackExchange.Redis;
 
-namespace ExBuy.Features.ShopFlow.Rankings;
+namespace ExBuy.Features.Rankings;
 
 /// <summary>Units sold per product on one day, published after a paid order commits.</summary>
 public sealed record RecordSales(DateOnly Day, IReadOnlyList<SoldItem> Items);

@@ -4,7 +4,7 @@ using ExBuy.Infrastructure.Http;
 using FastEndpoints;
 using Marten;
 
-namespace ExBuy.Features.ShopFlow.Products;
+namespace ExBuy.Features.Storefront;
 
 public sealed record ShopProduct(
     [property: JsonPropertyName("id")] long Id,
@@ -26,7 +26,7 @@ public sealed class ListShopProductsEndpoint(IQuerySession session) : EndpointWi
 
     public override async Task HandleAsync(CancellationToken ct)
     {
-        var state = await session.LoadAsync<ShopFlowState>(ShopFlowState.CurrentId, ct);
+        var state = await session.LoadAsync<StorefrontState>(StorefrontState.CurrentId, ct);
         if (state is null || state.ProductIds.Count == 0)
         {
             await Send.OkAsync([], ct);

@@ -1,3 +1,4 @@
+using ExBuy.Features.Users;
 using System.Text.Json.Serialization;
 using ExBuy.Features.Inventory;
 using ExBuy.Infrastructure.Http;
@@ -5,7 +6,7 @@ using FastEndpoints;
 using FluentValidation;
 using Marten;
 
-namespace ExBuy.Features.ShopFlow.Balance;
+namespace ExBuy.Features.Balance;
 
 public sealed class UserBalanceRequest
 {

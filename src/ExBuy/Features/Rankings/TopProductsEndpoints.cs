@@ -1,7 +1,7 @@
 using FastEndpoints;
 using Microsoft.Extensions.Caching.Memory;
 
-namespace ExBuy.Features.ShopFlow.Rankings;
+namespace ExBuy.Features.Rankings;
 
 /// <summary><c>GET /products/top/realtime</c>: the last three days including today's live orders, highest first, at most five.</summary>
 public sealed class TopRealtimeEndpoint(SalesRanking ranking) : EndpointWithoutRequest<List<TopProductEntry>>
@@ -16,8 +16,8 @@ public sealed class TopRealtimeEndpoint(SalesRanking ranking) : EndpointWithoutR
 }
 
 /// <summary>
-/// <c>GET /products/top</c>: the same ranking from a cache refreshed at most every <see cref="Freshness"/> (seed 002
-/// cached it daily; a few seconds keeps it useful during a run while sparing Redis the union per request).
+/// <c>GET /products/top</c>: the same ranking from a cache refreshed at most every <see cref="Freshness"/> (the Spring
+/// shop cached it daily; a few seconds keeps it useful during a run while sparing Redis the union per request).
 /// </summary>
 public sealed class TopCachedEndpoint(SalesRanking ranking, IMemoryCache cache) : EndpointWithoutRequest<List<TopProductEntry>>
 {

@@ -1,0 +1,12 @@
+using Marten;
+
+namespace ExBuy.Features.Balance;
+
+public static class BalanceRegistration
+{
+    public static StoreOptions ConfigureBalance(this StoreOptions opts)
+    {
+        BalanceStreams.Register(opts);
+        return opts;
+    }
+}

@@ -1,0 +1,12 @@
+using Marten;
+
+namespace ExBuy.Features.Checkout;
+
+public static class CheckoutRegistration
+{
+    public static StoreOptions ConfigureCheckout(this StoreOptions opts)
+    {
+        opts.Schema.For<IdempotencyRecord>();
+        return opts;
+    }
+}

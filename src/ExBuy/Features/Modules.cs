@@ -1,0 +1,49 @@
+using ExBuy.Features.Balance;
+using ExBuy.Features.Catalog;
+using ExBuy.Features.Checkout;
+using ExBuy.Features.Coupons;
+using ExBuy.Features.Inventory;
+using ExBuy.Features.Orders;
+using ExBuy.Features.Rankings;
+using ExBuy.Features.Reviews;
+using ExBuy.Features.Stats;
+using ExBuy.Features.Storefront;
+using ExBuy.Features.Uploads;
+using ExBuy.Features.Users;
+using Marten;
+using Wolverine;
+
+namespace ExBuy.Features;
+
+/// <summary>
+/// The modules, by capability. Each owns its documents, events, Redis keys, queues and services and registers them
+/// here; the infrastructure (<c>Infrastructure/Hosting</c>) knows none of them. Endpoints and Wolverine handlers are
+/// discovered by FastEndpoints and Wolverine from the assembly.
+/// </summary>
+public static class Modules
+{
+    public static WebApplicationBuilder AddExBuyModules(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.ConfigureMarten(opts => opts
+            .ConfigureCatalog()
+            .ConfigureReviews()
+            .ConfigureOrders()
+            .ConfigureInventoryEvents()
+            .ConfigureStats()
+            .ConfigureUsers()
+            .ConfigureBalance()
+            .ConfigureCoupons()
+            .ConfigureCheckout()
+            .ConfigureStorefront()
+            .ConfigureUploads());
+        services.ConfigureWolverine(opts => opts
+            .ConfigureCoupons()
+            .ConfigureRankings());
+
+        services.AddInventory(builder.Configuration);
+        services.AddCoupons();
+        services.AddRankings();
+        return builder;
+    }
+}

@@ -42,7 +42,10 @@ public static class Modules
             .ConfigureRankings());
 
         services.AddInventory(builder.Configuration);
+        services.AddOrders();
+        services.AddBalance();
         services.AddCoupons();
+        services.AddCheckout();
         services.AddRankings();
         return builder;
     }

@@ -21,7 +21,7 @@ public sealed class GetBalanceEndpoint(IQuerySession session) : Endpoint<UserBal
     public override void Configure()
     {
         Get("/users/{user_id:long}/balance");
-        Tags("shop-flow");
+        Tags("balance");
     }
 
     public override async Task HandleAsync(UserBalanceRequest req, CancellationToken ct)
@@ -55,47 +55,29 @@ public sealed class ChargeBalanceRequest
 
 /// <summary>
 /// <c>POST /users/{userId}/balance</c> <c>{"amount":10000}</c> → 201 with the balance after the charge. The charge is
-/// appended to the user's ledger stream at the version the balance was read at; a concurrent append makes it
-/// retry, so no charge is lost and the balance always equals the sum of its ledger.
+/// appended to the user's ledger stream at the version the balance was read at (<see cref="ChargeBalanceHandler"/>):
+/// a concurrent append makes the write load and decide again, so no charge is lost and the balance always equals the
+/// sum of its ledger.
 /// </summary>
-public sealed class ChargeBalanceEndpoint(IDocumentStore store, TimeProvider clock) : Endpoint<ChargeBalanceRequest, BalanceResponse>
+public sealed class ChargeBalanceEndpoint(ChargeBalanceHandler handler) : Endpoint<ChargeBalanceRequest, BalanceResponse>
 {
-    private const int MaxAttempts = 20;
-
     public override void Configure()
     {
         Post("/users/{user_id:long}/balance");
-        Tags("shop-flow");
+        Tags("balance");
     }
 
     public override async Task HandleAsync(ChargeBalanceRequest req, CancellationToken ct)
     {
-        await using (var query = store.QuerySession())
+        var result = await handler.HandleAsync(new ChargeBalance(req.UserId, req.Amount!.Value), ct);
+        if (result is ChargeResult.Charged charged)
         {
-            if (await query.LoadAsync<ShopUser>(req.UserId, ct) is null)
-            {
-                await Send.ResultAsync(ErrorMessage.Result(404, $"User {req.UserId} does not exist."));
-                return;
-            }
+            await Send.ResponseAsync(new BalanceResponse(req.UserId, charged.Balance), StatusCodes.Status201Created, ct);
+            return;
         }
 
-        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
-        {
-            await using var session = store.LightweightSession();
-            var current = await BalanceStreams.CurrentAsync(session, req.UserId, ct);
-            session.Events.Append(BalanceStreams.Key(req.UserId), current.Version + 1, new BalanceCharged(req.UserId, req.Amount!.Value, clock.GetUtcNow()));
-            try
-            {
-                await session.SaveChangesAsync(ct);
-                await Send.ResponseAsync(new BalanceResponse(req.UserId, current.Balance + req.Amount!.Value), StatusCodes.Status201Created, ct);
-                return;
-            }
-            catch (Exception e) when (ConcurrencyConflicts.IsConflict(e))
-            {
-                await Task.Delay(Random.Shared.Next(1, 5 * attempt), ct);
-            }
-        }
-
-        await Send.ResultAsync(ErrorMessage.Result(409, "The balance kept changing; try again."));
+        await Send.ResultAsync(result is ChargeResult.Refused refused
+            ? ErrorMessage.Result(refused.Status, refused.Message)
+            : throw new InvalidOperationException($"Unhandled result {result}"));
     }
 }

@@ -9,4 +9,6 @@ public static class BalanceRegistration
         BalanceStreams.Register(opts);
         return opts;
     }
+
+    public static IServiceCollection AddBalance(this IServiceCollection services) => services.AddSingleton<ChargeBalanceHandler>();
 }

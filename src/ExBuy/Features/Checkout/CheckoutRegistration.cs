@@ -9,4 +9,6 @@ public static class CheckoutRegistration
         opts.Schema.For<IdempotencyRecord>();
         return opts;
     }
+
+    public static IServiceCollection AddCheckout(this IServiceCollection services) => services.AddScoped<PlacePaidOrderHandler>();
 }

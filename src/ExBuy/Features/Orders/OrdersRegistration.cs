@@ -18,4 +18,7 @@ public static class OrdersRegistration
         opts.Events.AddEventType<OrderRevived>();
         return opts;
     }
+
+    public static IServiceCollection AddOrders(this IServiceCollection services) =>
+        services.AddSingleton<ChangeOrderStatus.ChangeOrderStatusHandler>();
 }

@@ -23,6 +23,11 @@ public static class ExBuyHosting
             .ValidateOnStart();
 
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<WriteRetryOptions>()
+            .Bind(builder.Configuration.GetSection(WriteRetryOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<WriteRetry>();
         builder.AddExBuyMarten();
         builder.AddExBuyRedis();
         builder.AddExBuyMessaging();

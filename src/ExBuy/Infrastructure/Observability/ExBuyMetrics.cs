@@ -26,6 +26,10 @@ public static class ExBuyMetrics
     public static readonly Counter OptimisticRetries = Metrics.CreateCounter(
         "exbuy_optimistic_retries_total", "Optimistic stock attempts retried after a revision conflict.");
 
+    /// <summary>Writes (by name) that found stale state at commit and loaded and decided again.</summary>
+    public static readonly Counter WriteRetries = Metrics.CreateCounter(
+        "exbuy_write_retries_total", "Write attempts that found stale state at commit and ran Load, Decide, Commit again.", "write");
+
     /// <summary>Coupon claims: admitted, duplicate, sold_out at the gate; issued or compensated by the handler.</summary>
     public static readonly Counter Coupons = Metrics.CreateCounter(
         "exbuy_coupon_claims_total",

@@ -1,3 +1,5 @@
+using ExBuy.Features.Catalog;
+using ExBuy.Infrastructure.Marten;
 using Marten;
 using Microsoft.Extensions.Options;
 
@@ -6,7 +8,8 @@ namespace ExBuy.Features.Inventory.Strategies;
 /// <summary>
 /// No lock at all: every attempt reads the products with their revision and writes only if nobody else did
 /// in between. A lost race retries after a short random back-off until it has made <c>OptimisticMaxAttempts</c>
-/// attempts and spent <c>LockTimeoutMs</c> (the budget the lock strategies wait), whichever ends later.
+/// attempts and spent <c>LockTimeoutMs</c> (the budget the lock strategies wait), whichever ends later. Only
+/// conflicts on product rows are retried here; a conflict on the caller's own documents is the caller's.
 /// </summary>
 public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock redisStock, IOptions<ConcurrencyOptions> options, TimeProvider clock)
     : IStockStrategy
@@ -29,10 +32,12 @@ public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock red
 
                 return outcome;
             }
-            catch (Exception e) when (ConcurrencyConflicts.IsConflict(e))
+            catch (Exception e) when (ConcurrencyConflicts.IsConflictOn<Product>(e))
             {
                 ExBuy.Infrastructure.Observability.ExBuyMetrics.OptimisticRetries.Inc();
-                // Safe to retry: the failed attempt committed nothing, and the next one re-reads everything.
+                // A product row changed since it was read: safe to retry, the failed attempt committed nothing and
+                // the next one re-reads the products. Any other conflict (the caller's balance, coupon or order)
+                // escapes to the caller, whose WriteRetry loads and decides again rather than retrying unchanged.
                 // Full jitter over an exponentially growing window spreads the losers out instead of
                 // sending them back in lockstep.
                 var window = Math.Min(settings.OptimisticMaxBackoffMs, 1 << Math.Min(attempt, 10));

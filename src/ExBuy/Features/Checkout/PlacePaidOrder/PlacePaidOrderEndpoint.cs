@@ -1,0 +1,39 @@
+using ExBuy.Features.Inventory;
+using ExBuy.Infrastructure.Http;
+using FastEndpoints;
+
+namespace ExBuy.Features.Checkout;
+
+/// <summary>
+/// <c>POST /orders</c>: pay from the balance, use the coupon, take the stock — one transaction, all or nothing
+/// (<see cref="PlacePaidOrderHandler"/>; the rules are <see cref="PlacePaidOrderDecider"/>'s). An
+/// <c>Idempotency-Key</c> replays the first answer and charges once.
+/// </summary>
+public sealed class PlacePaidOrderEndpoint(PlacePaidOrderHandler handler) : Endpoint<PlaceShopOrderRequest, PlaceShopOrderResponse>
+{
+    public override void Configure()
+    {
+        Post("/orders");
+        Tags("checkout");
+    }
+
+    public override async Task HandleAsync(PlaceShopOrderRequest req, CancellationToken ct)
+    {
+        var command = new PlacePaidOrder(
+            req.UserId!.Value, req.CouponId, req.Lines, req.IdempotencyKey, LockTypeParameter.Parse(req.LockTypeName));
+        var result = await handler.HandleAsync(command, ct);
+        if (result is PaidOrderResult.Placed placed)
+        {
+            await Send.ResponseAsync(new PlaceShopOrderResponse(placed.OrderId, placed.TotalAmount), StatusCodes.Status201Created, ct);
+            return;
+        }
+
+        await Send.ResultAsync(result switch
+        {
+            PaidOrderResult.Refused refused => ErrorMessage.Result(refused.Status, refused.Message),
+            // Sold out is a 409 here (the shop contract); missing products and busy locks as everywhere.
+            PaidOrderResult.StockRefused stock => StockResponses.Refusal(stock.Outcome, insufficientStatus: StatusCodes.Status409Conflict),
+            _ => throw new InvalidOperationException($"Unhandled result {result}"),
+        });
+    }
+}

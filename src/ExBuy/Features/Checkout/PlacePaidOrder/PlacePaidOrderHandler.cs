@@ -1,0 +1,148 @@
+using ExBuy.Features.Balance;
+using ExBuy.Features.Catalog;
+using ExBuy.Features.Coupons;
+using ExBuy.Features.Inventory;
+using ExBuy.Features.Orders;
+using ExBuy.Features.Rankings;
+using ExBuy.Features.Users;
+using ExBuy.Infrastructure.Locking;
+using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Observability;
+using Marten;
+using Wolverine.Attributes;
+using Microsoft.Extensions.Options;
+using Wolverine;
+
+namespace ExBuy.Features.Checkout;
+
+public abstract record PaidOrderResult
+{
+    private PaidOrderResult()
+    {
+    }
+
+    /// <summary>Placed now, or replayed from an earlier request with the same key.</summary>
+    public sealed record Placed(long OrderId, long TotalAmount) : PaidOrderResult;
+
+    public sealed record Refused(int Status, string Message) : PaidOrderResult;
+
+    /// <summary>The stock strategy refused (sold out, unknown product, busy).</summary>
+    public sealed record StockRefused(StockOutcome Outcome) : PaidOrderResult;
+}
+
+/// <summary>
+/// Places a paid order: under the user's Redis lock (orders of one user one at a time, different users in parallel),
+/// <see cref="LoadAsync">load</see> → <see cref="PlacePaidOrderDecider.Decide">decide</see> →
+/// <see cref="CommitAsync">commit</see> through the stock strategy, the whole attempt repeated by <see cref="WriteRetry"/>
+/// when the balance, the coupon or a price changed underneath it.
+/// </summary>
+// Called directly by its endpoint, not through the message bus: Wolverine must not take it for a message handler.
+[WolverineIgnore]
+public sealed class PlacePaidOrderHandler(
+    IDocumentStore store,
+    StockStrategies strategies,
+    RedisLockProviders locks,
+    WriteRetry retry,
+    IOptions<ConcurrencyOptions> options,
+    IMessageBus bus,
+    TimeProvider clock)
+{
+    public async Task<PaidOrderResult> HandleAsync(PlacePaidOrder command, CancellationToken ct)
+    {
+        var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        await using var userLock = await locks.SingleNode.CreateLock(UserLockName(command.UserId)).TryAcquireAsync(options.Value.LockTimeout, ct);
+        ExBuyMetrics.LockWait.WithLabels("user", userLock is null ? "false" : "true").Observe(System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
+        if (userLock is null)
+        {
+            return new PaidOrderResult.Refused(409, "Another order of this user is still being placed; try again.");
+        }
+
+        return await retry.RunAsync("paid_order", async token =>
+        {
+            var now = clock.GetUtcNow();
+            var state = await LoadAsync(command, token);
+            return PlacePaidOrderDecider.Decide(command, state, now) switch
+            {
+                PaidOrderDecision.Refuse r => new PaidOrderResult.Refused(r.Status, r.Message),
+                PaidOrderDecision.Replay r => new PaidOrderResult.Placed(r.OrderId, r.TotalAmount),
+                PaidOrderDecision.Place place => await CommitAsync(command, place, now, token),
+                var other => throw new InvalidOperationException($"Unhandled decision {other}"),
+            };
+        }, () => new PaidOrderResult.Refused(409, "The balance, coupon or stock kept changing; try again."), ct);
+    }
+
+    public static string UserLockName(long userId) => $"exbuy:lock:user:{userId}";
+
+    /// <summary>Everything the decision reads in one round trip: the user, a replay, the balance, the coupon, the prices.</summary>
+    private async Task<PaidOrderState> LoadAsync(PlacePaidOrder command, CancellationToken ct)
+    {
+        await using var query = store.QuerySession();
+        var batch = query.CreateBatchQuery();
+        var user = batch.Load<ShopUser>(command.UserId);
+        var replay = command.IdempotencyId is { } key ? batch.Load<IdempotencyRecord>(key) : null;
+        var balance = batch.Load<UserBalance>(BalanceStreams.Key(command.UserId));
+        var coupon = command.CouponId is { } couponId ? batch.Load<Coupon>(couponId) : null;
+        var products = batch.LoadMany<Product>().ById(command.Lines.Select(l => l.ProductId).Distinct().ToArray());
+        await batch.Execute(ct);
+
+        return new PaidOrderState(
+            UserExists: await user is not null,
+            Replay: replay is null ? null : await replay,
+            Balance: await balance ?? BalanceStreams.Empty(command.UserId),
+            Coupon: coupon is null ? null : await coupon,
+            Products: (await products).ToDictionary(p => p.Id));
+    }
+
+    /// <summary>
+    /// The strategy takes the stock and commits, in the same transaction, the order, the debit (at the balance version
+    /// the decision read), the coupon's use (at its revision) and the idempotency record.
+    /// </summary>
+    private async Task<PaidOrderResult> CommitAsync(PlacePaidOrder command, PaidOrderDecision.Place place, DateTimeOffset now, CancellationToken ct)
+    {
+        var strategy = strategies.For(command.LockType);
+        NewOrder[] newOrders = [new NewOrder(command.UserId, command.Lines)];
+        var orders = await OrderWriter.AllocateAsync(store, newOrders, ct);
+        var order = orders[0];
+        StockOutcome outcome;
+        try
+        {
+            outcome = await strategy.TakeAsync(place.Demand, (session, products) =>
+            {
+                if (!PlacePaidOrderDecider.StillHolds(place, command.Lines, products))
+                {
+                    throw new StaleDecisionException("A price changed after the order was priced.");
+                }
+
+                OrderWriter.Record(session, orders, newOrders, products, strategy.Type, now);
+                order.Discount = place.Discount;
+                order.TotalPrice = place.Total;
+                order.CouponId = place.Coupon?.Id;
+                order.Paid = true;
+                session.Events.Append(BalanceStreams.Key(command.UserId), place.BalanceVersion + 1, new BalanceDebited(command.UserId, place.Total, order.Id, now));
+                if (place.Coupon is { } coupon)
+                {
+                    coupon.UsedByOrderId = order.Id;
+                    session.UpdateRevision(coupon, coupon.Version + 1);
+                }
+
+                if (command.IdempotencyId is { } key)
+                {
+                    session.Insert(new IdempotencyRecord { Id = key, OrderId = order.Id, TotalAmount = place.Total, At = now });
+                }
+            }, ct);
+        }
+        catch (Exception e) when (command.IdempotencyId is not null && PostgresErrors.IsUniqueViolation(e))
+        {
+            throw new StaleDecisionException("Another request stored the same idempotency key.", e);
+        }
+
+        if (outcome is not StockOutcome.Taken)
+        {
+            return new PaidOrderResult.StockRefused(outcome);
+        }
+
+        // After the commit, not inside it: the ranking is Redis, fed from an in-memory Wolverine queue (derived data).
+        await bus.PublishAsync(new RecordSales(DateOnly.FromDateTime(now.UtcDateTime), command.Lines.Select(l => new SoldItem(l.ProductId, l.Quantity)).ToList()));
+        return new PaidOrderResult.Placed(order.Id, place.Total);
+    }
+}

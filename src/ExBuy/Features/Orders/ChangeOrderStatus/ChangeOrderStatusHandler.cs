@@ -1,0 +1,94 @@
+using ExBuy.Features.Inventory;
+using ExBuy.Infrastructure.Marten;
+using Marten;
+using Wolverine.Attributes;
+
+namespace ExBuy.Features.Orders.ChangeOrderStatus;
+
+public abstract record StatusResult
+{
+    private StatusResult()
+    {
+    }
+
+    public sealed record Changed(Order Order) : StatusResult;
+
+    public sealed record NotFound : StatusResult;
+
+    public sealed record StockRefused(StockOutcome Outcome) : StatusResult;
+
+    public sealed record Conflict(string Message) : StatusResult;
+}
+
+/// <summary>
+/// Load the order → <see cref="ChangeOrderStatusDecider.Decide">decide</see> → commit: a move in one transaction (stock
+/// given back with hand-written updates, the order at its revision, the events), a revival through the stock strategy.
+/// The order's revision is checked at commit; of two concurrent changes one commits and <see cref="WriteRetry"/> runs
+/// the other again against the new state.
+/// </summary>
+// Called directly by its endpoint, not through the message bus: Wolverine must not take it for a message handler.
+[WolverineIgnore]
+public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategies strategies, RedisStock redisStock, WriteRetry retry, TimeProvider clock)
+{
+    public Task<StatusResult> HandleAsync(long orderId, string status, LockType? lockType, CancellationToken ct)
+    {
+        var strategy = strategies.For(lockType);
+        var command = new ChangeOrderStatus(orderId, status, strategy.Type);
+        return retry.RunAsync("order_status", async token =>
+        {
+            var now = clock.GetUtcNow();
+            Order? order;
+            await using (var query = store.QuerySession())
+            {
+                order = await query.LoadAsync<Order>(command.OrderId, token);
+            }
+
+            return ChangeOrderStatusDecider.Decide(command, order, now) switch
+            {
+                StatusDecision.NotFound => new StatusResult.NotFound(),
+                StatusDecision.Unchanged unchanged => new StatusResult.Changed(unchanged.Order),
+                StatusDecision.Move move => await MoveAsync(order!, move, now, token),
+                StatusDecision.Revive revive => await ReviveAsync(strategy, order!, revive, now, token),
+                var other => throw new InvalidOperationException($"Unhandled decision {other}"),
+            };
+        }, () => new StatusResult.Conflict("The order kept changing; try again."), ct);
+    }
+
+    private async Task<StatusResult> MoveAsync(Order order, StatusDecision.Move move, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        await session.BeginTransactionAsync(ct);
+        foreach (var line in move.Returned)
+        {
+            // A product deleted since the order has no stock to return to; the event still records the items.
+            await ProductStockSql.ReturnAsync(session, line.ProductId, line.Quantity, now, ct);
+        }
+
+        Apply(session, order, order.Version, move.To, move.HoldsStockAfter, move.Events, now);
+        await ProductStockSql.CommitAsync(session);
+        if (move.Returned.Count > 0)
+        {
+            await redisStock.MirrorReturnedAsync(move.Returned);
+        }
+
+        return new StatusResult.Changed(order);
+    }
+
+    private static async Task<StatusResult> ReviveAsync(IStockStrategy strategy, Order order, StatusDecision.Revive revive, DateTimeOffset now, CancellationToken ct)
+    {
+        var version = order.Version; // read once: the strategy may run its work more than once
+        var outcome = await strategy.TakeAsync(revive.Demand, (session, _) => Apply(session, order, version, revive.To, holdsStock: true, revive.Events, now), ct);
+        return outcome is StockOutcome.Taken ? new StatusResult.Changed(order) : new StatusResult.StockRefused(outcome);
+    }
+
+    /// <summary>The order at its next revision and its events; safe to run once per strategy attempt.</summary>
+    private static void Apply(
+        IDocumentSession session, Order order, int version, string status, bool holdsStock, IReadOnlyList<object> events, DateTimeOffset now)
+    {
+        session.Events.Append(OrderStreams.Key(order.Id), events.ToArray());
+        order.Status = status;
+        order.HoldsStock = holdsStock;
+        order.UpdatedAt = now;
+        session.UpdateRevision(order, version + 1);
+    }
+}

@@ -26,7 +26,7 @@ public sealed class ChangeOrderStatusDeciderTests
     };
 
     private static StatusDecision Decide(Order? order, string to, LockType lockType = LockType.Atomic) =>
-        ChangeOrderStatusDecider.Decide(new ChangeOrderStatus(11, to, lockType), order, Now);
+        ChangeOrderStatusDecider.Decide(new ChangeOrderStatus(11, to, lockType), new OrderState(order), Now);
 
     [Fact]
     public void a_missing_order_is_not_found() => Decide(null, OrderStatuses.Shipped).ShouldBeOfType<StatusDecision.NotFound>();

@@ -16,11 +16,16 @@ public static class HttpScenarios
         return Parse(await result.ReadAsTextAsync());
     }
 
-    public static async Task<JsonNode> PostJson(this IAlbaHost host, string url, string json, int status)
+    public static async Task<JsonNode> PostJson(this IAlbaHost host, string url, string json, int status, (string Name, string Value)[]? headers = null)
     {
         var result = await host.Scenario(s =>
         {
             WithQuery(s.Post.RawJson(json), url);
+            foreach (var (name, value) in headers ?? [])
+            {
+                s.WithRequestHeader(name, value);
+            }
+
             s.StatusCodeShouldBe(status);
         });
         return Parse(await result.ReadAsTextAsync());

@@ -33,11 +33,11 @@ public static class ShopFlowScenarios
     public static async Task<long> UserId(this IAlbaHost host, string name) =>
         long.Parse(await host.GetText($"/users/id?name={name}"), System.Globalization.CultureInfo.InvariantCulture);
 
-    public static async Task<long> Balance(this IAlbaHost host, long userId) =>
-        (await host.GetJson($"/users/{userId}/balance"))["balance"]!.GetValue<long>();
+    public static async Task<decimal> Balance(this IAlbaHost host, long userId) =>
+        (await host.GetJson($"/users/{userId}/balance"))["balance"]!.GetValue<decimal>();
 
-    public static Task<JsonNode> Charge(this IAlbaHost host, long userId, long amount, int status = 201) =>
-        host.PostJson($"/users/{userId}/balance", $$"""{"amount":{{amount}}}""", status);
+    public static Task<JsonNode> Charge(this IAlbaHost host, long userId, decimal amount, int status = 201) =>
+        host.PostJson($"/users/{userId}/balance", $$"""{"amount":{{amount.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""", status);
 
     /// <summary>Claims and waits, with Wolverine's message tracking, until the issuance handler has run.</summary>
     public static async Task<int> ClaimAndWait(this IAlbaHost host, long userId, long policyId)

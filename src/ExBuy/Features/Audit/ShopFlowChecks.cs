@@ -45,9 +45,10 @@ public static class ShopFlowChecks
             return Task.CompletedTask;
         }, ct);
 
+        // A cancelled paid order frees its coupon, which another order may then use: only live orders count.
         await ForEachRow(db, $"""
             select (data ->> 'CouponId')::bigint, count(*) from {s}.mt_doc_order
-            where data ->> 'CouponId' is not null group by 1 having count(*) > 1
+            where data ->> 'CouponId' is not null and data ->> 'Status' <> 'cancelled' group by 1 having count(*) > 1
             """, r =>
         {
             violations.Add(new("coupon_used_once", $"coupon {r.GetInt64(0)}", $"used by {r.GetInt64(1)} orders"));
@@ -57,15 +58,15 @@ public static class ShopFlowChecks
         // Every balance equals the sum of its ledger and is never negative.
         long balances = 0;
         await ForEachRow(db, $"""
-            select b.id, (b.data ->> 'Balance')::bigint,
-                   coalesce(sum(case ev.type when 'balance_debited' then -(ev.data ->> 'Amount')::bigint
-                                             else (ev.data ->> 'Amount')::bigint end), 0)
+            select b.id, (b.data ->> 'Balance')::numeric,
+                   coalesce(sum(case ev.type when 'balance_debited' then -(ev.data ->> 'Amount')::numeric
+                                             else (ev.data ->> 'Amount')::numeric end), 0)
             from {s}.mt_doc_userbalance b left join {e}.mt_events ev on ev.stream_id = b.id
             group by b.id, b.data
             """, r =>
         {
             balances++;
-            var (id, balance, ledger) = (r.GetString(0), r.GetInt64(1), r.GetInt64(2));
+            var (id, balance, ledger) = (r.GetString(0), r.GetDecimal(1), r.GetDecimal(2));
             if (balance != ledger)
             {
                 violations.Add(new("balance_matches_ledger", id, $"balance {balance}, ledger sums to {ledger}"));
@@ -90,6 +91,52 @@ public static class ShopFlowChecks
             """, r =>
         {
             violations.Add(new("paid_order_has_one_debit", $"order {r.GetInt64(0)}", $"total {r.GetDecimal(1)}, {r.GetInt64(2)} debit(s) summing to {r.GetDecimal(3)}"));
+            return Task.CompletedTask;
+        }, ct);
+
+        // A refund gives back a cancelled paid order's debit: at most one per order, for its total, and only for an
+        // order that is cancelled and paid.
+        await ForEachRow(db, $"""
+            select (r.data ->> 'OrderId')::bigint, count(*), sum((r.data ->> 'Amount')::numeric),
+                   o.data ->> 'Status', coalesce((o.data ->> 'Paid')::boolean, false), (o.data ->> 'TotalPrice')::numeric
+            from {e}.mt_events r left join {s}.mt_doc_order o on o.id = (r.data ->> 'OrderId')::bigint
+            where r.type = 'balance_refunded'
+            group by 1, o.data
+            having count(*) > 1 or o.data is null or o.data ->> 'Status' <> 'cancelled'
+                or not coalesce((o.data ->> 'Paid')::boolean, false) or sum((r.data ->> 'Amount')::numeric) <> (o.data ->> 'TotalPrice')::numeric
+            """, r =>
+        {
+            violations.Add(new("one_refund_per_cancelled_paid_order", $"order {r.GetInt64(0)}",
+                $"{r.GetInt64(1)} refund(s) summing to {r.GetDecimal(2)}; order {(r.IsDBNull(3) ? "missing" : $"{r.GetString(3)}, paid {r.GetBoolean(4)}, total {r.GetDecimal(5)}")}"));
+            return Task.CompletedTask;
+        }, ct);
+
+        // A cancelled paid order has its refund (cancelling refunds in the same transaction).
+        await ForEachRow(db, $"""
+            select o.id from {s}.mt_doc_order o
+            where (o.data ->> 'Paid')::boolean and o.data ->> 'Status' = 'cancelled'
+              and not exists (select 1 from {e}.mt_events r where r.type = 'balance_refunded' and (r.data ->> 'OrderId')::bigint = o.id)
+            """, r =>
+        {
+            violations.Add(new("cancelled_paid_order_refunded", $"order {r.GetInt64(0)}", "cancelled without a refund"));
+            return Task.CompletedTask;
+        }, ct);
+
+        // Coupon use and orders name each other: a used coupon names a live paid order that names it back, and a live
+        // paid order's coupon names that order (a cancelled order's coupon was released).
+        await ForEachRow(db, $"""
+            select c.id, (c.data ->> 'UsedByOrderId')::bigint, 'coupon names an order that does not name it (or is cancelled)'
+            from {s}.mt_doc_coupon c left join {s}.mt_doc_order o on o.id = (c.data ->> 'UsedByOrderId')::bigint
+            where c.data ->> 'UsedByOrderId' is not null
+              and (o.id is null or (o.data ->> 'CouponId')::bigint is distinct from c.id or o.data ->> 'Status' = 'cancelled')
+            union all
+            select (o.data ->> 'CouponId')::bigint, o.id, 'order names a coupon that does not name it'
+            from {s}.mt_doc_order o left join {s}.mt_doc_coupon c on c.id = (o.data ->> 'CouponId')::bigint
+            where o.data ->> 'CouponId' is not null and o.data ->> 'Status' <> 'cancelled'
+              and (c.id is null or (c.data ->> 'UsedByOrderId')::bigint is distinct from o.id)
+            """, r =>
+        {
+            violations.Add(new("coupon_use_matches_order", $"coupon {r.GetInt64(0)}, order {r.GetInt64(1)}", r.GetString(2)));
             return Task.CompletedTask;
         }, ct);
 

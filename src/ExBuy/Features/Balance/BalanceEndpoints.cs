@@ -13,7 +13,10 @@ public sealed class UserBalanceRequest
     public long UserId { get; init; }
 }
 
-public sealed record BalanceResponse([property: JsonPropertyName("userId")] long UserId, [property: JsonPropertyName("balance")] long Balance);
+public sealed record BalanceResponse([property: JsonPropertyName("userId")] long UserId, [property: JsonPropertyName("balance")] decimal Balance)
+{
+    public static BalanceResponse Of(long userId, decimal balance) => new(userId, Money.Normalize(balance));
+}
 
 /// <summary><c>GET /users/{userId}/balance</c>.</summary>
 public sealed class GetBalanceEndpoint(IQuerySession session) : Endpoint<UserBalanceRequest, BalanceResponse>
@@ -33,23 +36,25 @@ public sealed class GetBalanceEndpoint(IQuerySession session) : Endpoint<UserBal
         }
 
         var balance = await BalanceStreams.CurrentAsync(session, req.UserId, ct);
-        await Send.OkAsync(new BalanceResponse(req.UserId, balance.Balance), ct);
+        await Send.OkAsync(BalanceResponse.Of(req.UserId, balance.Balance), ct);
     }
 }
 
 public sealed class ChargeBalanceRequest
 {
-    /// <summary>The most one charge may add (a typo guard; balances are whole won).</summary>
+    /// <summary>The most one charge may add (a typo guard).</summary>
     public const long MaxAmount = 10_000_000;
 
     public long UserId { get; init; }
 
     [JsonPropertyName("amount")]
-    public long? Amount { get; init; }
+    public decimal? Amount { get; init; }
 
     public sealed class Validator : Validator<ChargeBalanceRequest>
     {
-        public Validator() => RuleFor(x => x.Amount).NotNull().InclusiveBetween(1, MaxAmount).OverridePropertyName("amount");
+        public Validator() => RuleFor(x => x.Amount).NotNull().GreaterThan(0).LessThanOrEqualTo(MaxAmount)
+            .Must(a => a is null || Money.HasAtMostCents(a.Value)).WithMessage($"amount may have at most {Money.MaxScale} decimal places.")
+            .OverridePropertyName("amount");
     }
 }
 
@@ -72,7 +77,7 @@ public sealed class ChargeBalanceEndpoint(ChargeBalanceHandler handler) : Endpoi
         var result = await handler.HandleAsync(new ChargeBalance(req.UserId, req.Amount!.Value), ct);
         if (result is ChargeResult.Charged charged)
         {
-            await Send.ResponseAsync(new BalanceResponse(req.UserId, charged.Balance), StatusCodes.Status201Created, ct);
+            await Send.ResponseAsync(BalanceResponse.Of(req.UserId, charged.Balance), StatusCodes.Status201Created, ct);
             return;
         }
 

@@ -5,18 +5,19 @@ using Marten.Events.Aggregation;
 
 namespace ExBuy.Features.Balance;
 
-public sealed record BalanceCharged(long UserId, long Amount, DateTimeOffset At);
+public sealed record BalanceCharged(long UserId, decimal Amount, DateTimeOffset At);
 
-public sealed record BalanceDebited(long UserId, long Amount, long OrderId, DateTimeOffset At);
+public sealed record BalanceDebited(long UserId, decimal Amount, long OrderId, DateTimeOffset At);
 
-public sealed record BalanceRefunded(long UserId, long Amount, long OrderId, DateTimeOffset At);
+/// <summary>A cancelled paid order's debit given back (at most one per order).</summary>
+public sealed record BalanceRefunded(long UserId, decimal Amount, long OrderId, DateTimeOffset At);
 
 /// <summary>The current balance: an inline projection of the user's ledger stream, so it commits with every append.</summary>
 public sealed class UserBalance
 {
     public string Id { get; set; } = string.Empty;
     public long UserId { get; set; }
-    public long Balance { get; set; }
+    public decimal Balance { get; set; }
 
     /// <summary>The stream version this balance reflects; appends name it as their expected version.</summary>
     public long Version { get; set; }

@@ -6,7 +6,7 @@ using Wolverine.Attributes;
 namespace ExBuy.Features.Balance;
 
 /// <summary>Add <see cref="Amount"/> to the user's balance.</summary>
-public sealed record ChargeBalance(long UserId, long Amount);
+public sealed record ChargeBalance(long UserId, decimal Amount);
 
 public abstract record ChargeResult
 {
@@ -14,7 +14,7 @@ public abstract record ChargeResult
     {
     }
 
-    public sealed record Charged(long Balance) : ChargeResult;
+    public sealed record Charged(decimal Balance) : ChargeResult;
 
     public sealed record Refused(int Status, string Message) : ChargeResult;
 }

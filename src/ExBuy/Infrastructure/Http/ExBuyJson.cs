@@ -55,8 +55,22 @@ public sealed class MoneyJsonConverter : JsonConverter<decimal>
         writer.WriteStringValue(Money.Format(value));
 }
 
+/// <summary>
+/// Money is <see cref="decimal"/> end to end: prices, balances, debits, refunds, discounts and totals are exact, never
+/// truncated. The ExBuy surface writes it DRF's way (<see cref="Format"/>); the shop routes write whole amounts as JSON
+/// integers (<c>8000</c>, as the contract's examples) and anything else with its cents (<c>1999.99</c>), never rounded
+/// (<see cref="Normalize"/>).
+/// </summary>
 public static class Money
 {
+    /// <summary>The most decimal places an amount sent to the API may carry (cents).</summary>
+    public const int MaxScale = 2;
+
+    /// <summary>The same amount without trailing zeros, so that 8000.00 is written as 8000.</summary>
+    public static decimal Normalize(decimal amount) => amount / 1.000000000000000000000000000000000m;
+
+    public static bool HasAtMostCents(decimal amount) => decimal.Round(amount, MaxScale) == amount;
+
     public static decimal Round(decimal value) => decimal.Round(value, 2, MidpointRounding.AwayFromZero);
 
     public static string Format(decimal value) => Round(value).ToString("0.00", CultureInfo.InvariantCulture);

@@ -3,6 +3,8 @@ using ExBuy.Features.Catalog;
 using ExBuy.Features.Coupons;
 using ExBuy.Features.Inventory;
 
+using ExBuy.Infrastructure.Http;
+
 namespace ExBuy.Features.Checkout;
 
 /// <summary>Pay for <see cref="Lines"/> from the user's balance, optionally with a coupon, taking the stock: all or nothing.</summary>
@@ -10,6 +12,10 @@ public sealed record PlacePaidOrder(long UserId, long? CouponId, IReadOnlyList<S
 {
     /// <summary>The idempotency record's id: keys are per user.</summary>
     public string? IdempotencyId => string.IsNullOrEmpty(IdempotencyKey) ? null : IdempotencyRecord.KeyFor(UserId, IdempotencyKey);
+
+    /// <summary>What a replay must match: the coupon, the lines as sent and the strategy, hashed.</summary>
+    public string RequestHash => IdempotencyRecord.Hash(
+        $"coupon={CouponId};lines={string.Join(",", Lines.Select(l => $"{l.ProductId}x{l.Quantity}"))};lock_type={LockType?.ToWire()}");
 }
 
 /// <summary>What the decision reads, loaded in one round trip.</summary>
@@ -28,15 +34,18 @@ public abstract record PaidOrderDecision
 
     public sealed record Refuse(int Status, string Message) : PaidOrderDecision;
 
-    /// <summary>The key was used before: answer what was answered then, charge nothing.</summary>
-    public sealed record Replay(long OrderId, long TotalAmount) : PaidOrderDecision;
+    /// <summary>The key was used before for the same request: answer what was answered then, charge nothing.</summary>
+    public sealed record Replay(long OrderId, decimal TotalAmount) : PaidOrderDecision;
+
+    /// <summary>The key was used before for another request: nothing is replayed and nothing is charged.</summary>
+    public sealed record KeyReused(string Key) : PaidOrderDecision;
 
     /// <summary>
     /// Take <see cref="Demand"/> and, in the same transaction, record the order at <see cref="Total"/>, debit the balance
     /// at the version it was read at and mark the coupon used at its revision.
     /// </summary>
     public sealed record Place(
-        IReadOnlyList<StockLine> Demand, long Total, decimal Discount, Coupon? Coupon, long BalanceVersion) : PaidOrderDecision;
+        IReadOnlyList<StockLine> Demand, decimal Total, decimal Discount, Coupon? Coupon, long BalanceVersion) : PaidOrderDecision;
 }
 
 /// <summary>The rules of a paid order, without I/O: who may order, with which coupon, for how much.</summary>
@@ -51,7 +60,10 @@ public static class PlacePaidOrderDecider
 
         if (state.Replay is { } replay)
         {
-            return new PaidOrderDecision.Replay(replay.OrderId, replay.TotalAmount);
+            // Records stored before request hashes existed carry none and replay as before.
+            return replay.RequestHash is null || replay.RequestHash == command.RequestHash
+                ? new PaidOrderDecision.Replay(replay.OrderId, replay.TotalAmount)
+                : new PaidOrderDecision.KeyReused(command.IdempotencyKey!);
         }
 
         if (command.CouponId is not null && CouponProblem(command.UserId, state.Coupon, now) is { } problem)
@@ -73,13 +85,13 @@ public static class PlacePaidOrderDecider
         }
 
         // A coupon worth more than the order makes it free: the discount recorded is then what the items cost.
-        var discount = total == 0 ? command.Lines.Sum(l => state.Products[l.ProductId].Price * l.Quantity) : coupon?.Discount ?? 0;
+        var discount = total == 0 ? Gross(command.Lines, state.Products) : coupon?.Discount ?? 0;
         return new PaidOrderDecision.Place(StockDecider.Demand(command.Lines), total, discount, coupon, state.Balance.Version);
     }
 
-    /// <summary>The amount charged: the lines at the products' prices, less the coupon, never below zero.</summary>
-    public static long Total(IReadOnlyList<StockLine> lines, IReadOnlyDictionary<long, Product> products, Coupon? coupon) =>
-        Math.Max(0, Gross(lines, products) - (coupon?.Discount ?? 0));
+    /// <summary>The amount charged, exact to the cent: the lines at the products' prices, less the coupon, never below zero.</summary>
+    public static decimal Total(IReadOnlyList<StockLine> lines, IReadOnlyDictionary<long, Product> products, Coupon? coupon) =>
+        Money.Normalize(Math.Max(0, Gross(lines, products) - (coupon?.Discount ?? 0)));
 
     /// <summary>
     /// Checked inside the stock transaction against the products the strategy read: false when a price moved since
@@ -88,8 +100,8 @@ public static class PlacePaidOrderDecider
     public static bool StillHolds(PaidOrderDecision.Place place, IReadOnlyList<StockLine> lines, IReadOnlyDictionary<long, Product> products) =>
         Total(lines, products, place.Coupon) == place.Total;
 
-    private static long Gross(IReadOnlyList<StockLine> lines, IReadOnlyDictionary<long, Product> products) =>
-        lines.Sum(l => (long)products[l.ProductId].Price * l.Quantity);
+    private static decimal Gross(IReadOnlyList<StockLine> lines, IReadOnlyDictionary<long, Product> products) =>
+        lines.Sum(l => products[l.ProductId].Price * l.Quantity);
 
     private static PaidOrderDecision.Refuse? CouponProblem(long userId, Coupon? coupon, DateTimeOffset now) => coupon switch
     {

@@ -31,6 +31,10 @@ public sealed class PlacePaidOrderEndpoint(PlacePaidOrderHandler handler) : Endp
         await Send.ResultAsync(result switch
         {
             PaidOrderResult.Refused refused => ErrorMessage.Result(refused.Status, refused.Message),
+            PaidOrderResult.KeyReused reused => TypedResults.Problem(
+                title: "Idempotency-Key reused with a different request",
+                detail: $"The Idempotency-Key '{reused.Key}' was first used for another request (coupon, items or lock_type differ); nothing was charged. Use a new key.",
+                statusCode: StatusCodes.Status422UnprocessableEntity),
             // Sold out is a 409 here (the shop contract); missing products and busy locks as everywhere.
             PaidOrderResult.StockRefused stock => StockResponses.Refusal(stock.Outcome, insufficientStatus: StatusCodes.Status409Conflict),
             _ => throw new InvalidOperationException($"Unhandled result {result}"),

@@ -22,7 +22,10 @@ public abstract record PaidOrderResult
     }
 
     /// <summary>Placed now, or replayed from an earlier request with the same key.</summary>
-    public sealed record Placed(long OrderId, long TotalAmount) : PaidOrderResult;
+    public sealed record Placed(long OrderId, decimal TotalAmount) : PaidOrderResult;
+
+    /// <summary>The idempotency key was used before for a different request.</summary>
+    public sealed record KeyReused(string Key) : PaidOrderResult;
 
     public sealed record Refused(int Status, string Message) : PaidOrderResult;
 
@@ -65,6 +68,7 @@ public sealed class PlacePaidOrderHandler(
             {
                 PaidOrderDecision.Refuse r => new PaidOrderResult.Refused(r.Status, r.Message),
                 PaidOrderDecision.Replay r => new PaidOrderResult.Placed(r.OrderId, r.TotalAmount),
+                PaidOrderDecision.KeyReused r => new PaidOrderResult.KeyReused(r.Key),
                 PaidOrderDecision.Place place => await CommitAsync(command, place, now, token),
                 var other => throw new InvalidOperationException($"Unhandled decision {other}"),
             };
@@ -127,7 +131,7 @@ public sealed class PlacePaidOrderHandler(
 
                 if (command.IdempotencyId is { } key)
                 {
-                    session.Insert(new IdempotencyRecord { Id = key, OrderId = order.Id, TotalAmount = place.Total, At = now });
+                    session.Insert(new IdempotencyRecord { Id = key, OrderId = order.Id, TotalAmount = place.Total, RequestHash = command.RequestHash, At = now });
                 }
             }, ct);
         }

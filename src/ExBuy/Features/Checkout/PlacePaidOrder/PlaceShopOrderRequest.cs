@@ -45,15 +45,22 @@ public sealed class PlaceShopOrderRequest
     }
 }
 
-public sealed record PlaceShopOrderResponse([property: JsonPropertyName("orderId")] long OrderId, [property: JsonPropertyName("totalAmount")] long TotalAmount);
+/// <summary>The contract's answer; <see cref="TotalAmount"/> is exact (see <see cref="ExBuy.Infrastructure.Http.Money"/>).</summary>
+public sealed record PlaceShopOrderResponse([property: JsonPropertyName("orderId")] long OrderId, [property: JsonPropertyName("totalAmount")] decimal TotalAmount);
 
 /// <summary>The first answer to an <c>Idempotency-Key</c>, stored in the order's transaction.</summary>
 public sealed class IdempotencyRecord
 {
     public required string Id { get; set; }
     public long OrderId { get; set; }
-    public long TotalAmount { get; set; }
+    public decimal TotalAmount { get; set; }
+
+    /// <summary>SHA-256 of the request the key was first used for (null on records stored before it was kept).</summary>
+    public string? RequestHash { get; set; }
     public DateTimeOffset At { get; set; }
 
     public static string KeyFor(long userId, string key) => $"{userId}:{key}";
+
+    public static string Hash(string canonicalRequest) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(canonicalRequest)));
 }

@@ -1,3 +1,5 @@
+using ExBuy.Features.Balance;
+using ExBuy.Features.Coupons;
 using ExBuy.Features.Inventory;
 using ExBuy.Infrastructure.Marten;
 using Marten;
@@ -37,21 +39,35 @@ public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategi
         return retry.RunAsync("order_status", async token =>
         {
             var now = clock.GetUtcNow();
-            Order? order;
-            await using (var query = store.QuerySession())
-            {
-                order = await query.LoadAsync<Order>(command.OrderId, token);
-            }
-
-            return ChangeOrderStatusDecider.Decide(command, order, now) switch
+            var state = await LoadAsync(command.OrderId, token);
+            var order = state.Order;
+            return ChangeOrderStatusDecider.Decide(command, state, now) switch
             {
                 StatusDecision.NotFound => new StatusResult.NotFound(),
+                StatusDecision.Refuse refuse => new StatusResult.Conflict(refuse.Message),
                 StatusDecision.Unchanged unchanged => new StatusResult.Changed(unchanged.Order),
                 StatusDecision.Move move => await MoveAsync(order!, move, now, token),
                 StatusDecision.Revive revive => await ReviveAsync(strategy, order!, revive, now, token),
                 var other => throw new InvalidOperationException($"Unhandled decision {other}"),
             };
         }, () => new StatusResult.Conflict("The order kept changing; try again."), ct);
+    }
+
+    /// <summary>The order; for a paid one also its coupon and the user's balance (a cancellation refunds and frees them).</summary>
+    private async Task<OrderState> LoadAsync(long orderId, CancellationToken ct)
+    {
+        await using var query = store.QuerySession();
+        var order = await query.LoadAsync<Order>(orderId, ct);
+        if (order is not { Paid: true })
+        {
+            return new OrderState(order);
+        }
+
+        var batch = query.CreateBatchQuery();
+        var coupon = order.CouponId is { } couponId ? batch.Load<Coupon>(couponId) : null;
+        var balance = batch.Load<UserBalance>(BalanceStreams.Key(order.UserId));
+        await batch.Execute(ct);
+        return new OrderState(order, coupon is null ? null : await coupon, await balance);
     }
 
     private async Task<StatusResult> MoveAsync(Order order, StatusDecision.Move move, DateTimeOffset now, CancellationToken ct)
@@ -65,6 +81,20 @@ public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategi
         }
 
         Apply(session, order, order.Version, move.To, move.HoldsStockAfter, move.Events, now);
+        if (move.Refund is { } refund)
+        {
+            // Exactly once: the order's revision check lets one cancellation of the order commit; a concurrent one
+            // reloads, finds it cancelled and stores nothing. At the balance version read, like every balance write.
+            session.Events.Append(BalanceStreams.Key(refund.Event.UserId), refund.BalanceVersion + 1, refund.Event);
+        }
+
+        if (move.ReleasedCoupon is { } coupon)
+        {
+            var version = coupon.Version;
+            coupon.UsedByOrderId = null;
+            session.UpdateRevision(coupon, version + 1);
+        }
+
         await ProductStockSql.CommitAsync(session);
         if (move.Returned.Count > 0)
         {

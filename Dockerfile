@@ -11,8 +11,13 @@ RUN dotnet publish src/ExBuy/ExBuy.csproj -c Release -o /app --no-restore
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app ./
-ENV ASPNETCORE_URLS=http://+:8080 \
+# The image listens on ASPNETCORE_HTTP_PORTS (8080 in the .NET images; set here so the healthcheck, which reads it,
+# never depends on the base image's default). Uploads go to /data/files, owned by the image's non-root user, so a
+# new named volume mounted on /data starts with that owner.
+ENV ASPNETCORE_HTTP_PORTS=8080 \
     ExBuy__DataDirectory=/data/files
+RUN mkdir -p /data/files && chown -R "$APP_UID" /data
+USER $APP_UID
 VOLUME /data
 EXPOSE 8080
 ENTRYPOINT ["dotnet", "ExBuy.dll"]

@@ -12,13 +12,17 @@ namespace ExBuy.Tests.Infrastructure;
 /// <summary>
 /// One in-process ExBuy for the whole run, on the real PostgreSQL and Redis that <c>./exbuy test</c> starts
 /// (its own data folder and ports: nothing the dev server uses). Connection strings come from the environment
-/// that command sets; the defaults are the same ports.
+/// that command sets; without it, from the test ports of ports.env, as <c>./exbuy test</c> would start them.
 /// </summary>
 public sealed class AppFixture : IAsyncLifetime
 {
-    public const string DefaultPostgres = "Host=127.0.0.1;Port=55442;Database=exbuy;Username=exbuy;Password=exbuy;Maximum Pool Size=100;No Reset On Close=true";
-    public const string DefaultRedis = "127.0.0.1:56389,abortConnect=false,allowAdmin=true";
-    public const string DefaultRedlockNodes = "127.0.0.1:56390;127.0.0.1:56391;127.0.0.1:56392;127.0.0.1:56393;127.0.0.1:56394";
+    public static string DefaultPostgres =>
+        $"Host=127.0.0.1;Port={Repo.Port("EXBUY_TEST_PG_PORT")};Database=exbuy;Username=exbuy;Password=exbuy;Maximum Pool Size=100;No Reset On Close=true";
+
+    public static string DefaultRedis => $"127.0.0.1:{Repo.Port("EXBUY_TEST_REDIS_PORT")},abortConnect=false,allowAdmin=true";
+
+    public static string DefaultRedlockNodes =>
+        string.Join(';', Enumerable.Range(Repo.Port("EXBUY_TEST_REDLOCK_BASE_PORT"), 5).Select(port => $"127.0.0.1:{port}"));
 
     public string RedlockNodes { get; } = Environment.GetEnvironmentVariable("ConnectionStrings__RedlockNodes") ?? DefaultRedlockNodes;
 

@@ -37,6 +37,7 @@ public static class ExBuyHosting
         builder.Services.AddOpenApi();
         builder.Services.AddExceptionHandler<UnhandledExceptionHandler>();
         builder.Services.AddProblemDetails();
+        builder.ApplyJasperFxExtensionsQuietly();
         return builder;
     }
 

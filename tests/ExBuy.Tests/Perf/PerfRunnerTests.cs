@@ -407,5 +407,31 @@ public sealed class PerfRunnerTests : IDisposable
         File.ReadAllText(report).ShouldContain("""<div class="card bad"><div class="mark">FAIL</div>""");
     }
 
+    [Fact]
+    public void the_grafana_dashboard_is_its_generators_output_with_variables_run_annotations_and_one_unit_per_axis()
+    {
+        var committed = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Runner("perf.py")))!, "observability", "grafana", "dashboards", "exbuy.json");
+        var generated = Path.Combine(dir, "exbuy.json");
+
+        var (exit, output) = Python(Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(committed))!, "..", "make_dashboard.py"), generated);
+
+        exit.ShouldBe(0, output);
+        File.ReadAllText(generated).ShouldBe(File.ReadAllText(committed), "run perf/observability/make_dashboard.py after editing it");
+        var dashboard = JsonNode.Parse(File.ReadAllText(generated))!;
+        dashboard["templating"]!["list"]!.AsArray().Select(v => v!["name"]!.GetValue<string>()).ShouldBe(["instance", "lock_type", "system", "testid"]);
+        dashboard["annotations"]!["list"]!.AsArray().Select(a => a!["name"]!.GetValue<string>()).ShouldContain("k6 runs");
+        var memory = dashboard["panels"]!.AsArray().Single(p => p!["title"]!.GetValue<string>() == "API process: resident memory and CPU")!;
+        memory["fieldConfig"]!["defaults"]!["unit"]!.GetValue<string>().ShouldBe("bytes");
+        var cpu = memory["fieldConfig"]!["overrides"]!.AsArray().Single()!;
+        cpu["matcher"]!["options"]!.GetValue<string>().ShouldBe("B");
+        cpu["properties"]!.AsArray().Single(p => p!["id"]!.GetValue<string>() == "unit")!["value"]!.GetValue<string>().ShouldBe("none", "CPU cores are not bytes");
+        foreach (var panel in dashboard["panels"]!.AsArray().Where(p => p!["type"]!.GetValue<string>() == "timeseries"))
+        {
+            var exprs = panel!["targets"]!.AsArray().Select(t => t!["expr"]!.GetValue<string>()).ToList();
+            exprs.Where(e => !e.Contains("k6_", StringComparison.Ordinal)).ShouldAllBe(e => e.Contains("$instance", StringComparison.Ordinal), "API queries follow the instance variable");
+            exprs.Where(e => e.Contains("k6_", StringComparison.Ordinal)).ShouldAllBe(e => e.Contains("$testid", StringComparison.Ordinal), "k6 queries follow the run variable");
+        }
+    }
+
     public void Dispose() => Directory.Delete(dir, recursive: true);
 }

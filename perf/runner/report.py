@@ -322,8 +322,8 @@ def html_report(runs, title):
         charts.append(bar_chart("Failed requests per step (HTTP errors)", "requests", steps, [(nm, [step(r, s, "failed") or 0 for s in steps]) for nm, (_, r) in zip(names, runs)]))
     charts += trend_charts(runs)
     who = "".join(
-        f"<tr><td>#{esc(i)}</td><td>{esc(r.get('system', 'ExBuy'))}</td><td>{esc(r.get('label') or '')}</td><td>{esc(r['scenario'])}</td>"
-        f"<td>{esc(r['lock_type'])}</td><td>{r['vus']}</td><td>{esc(duration_of(r))}</td><td>{esc(r.get('commit') or '')}</td><td>{esc(r['time'][:16].replace('T', ' '))}</td></tr>"
+        f"<tr><td>#{esc(i)}</td><td class=\"left\">{esc(r.get('system', 'ExBuy'))}</td><td class=\"left\">{esc(r.get('label') or '')}</td>"
+        f"<td class=\"left\">{esc(r['scenario'])}</td><td class=\"left\">{esc(r['lock_type'])}</td><td>{r['vus']}</td><td>{esc(duration_of(r))}</td><td>{esc(r.get('commit') or '')}</td><td>{esc(r['time'][:16].replace('T', ' '))}</td></tr>"
         for i, r in runs)
     results = "".join(
         f"<tr class=\"{'ok' if verdict(r)[0] else 'bad'}\"><td>#{esc(i)}</td><td>{r['req_per_s']}</td><td>{r['p50_ms']}</td><td>{r['p95_ms']}</td>"
@@ -356,7 +356,7 @@ excluded). Verdict = k6's exit code, checks, the audit and the thresholds; the d
 <h2>Verdict</h2>
 {verdict_cards(runs)}
 <h2>Runs</h2>
-<div class="wrap"><table><tr><th>run</th><th>system</th><th>label</th><th>scenario</th><th>lock_type</th><th>VUs</th><th>shape / duration</th><th>commit</th><th>time (UTC)</th></tr>{who}</table></div>
+<div class="wrap"><table><tr><th>run</th><th class="left">system</th><th class="left">label</th><th class="left">scenario</th><th class="left">lock_type</th><th>VUs</th><th>shape / duration</th><th>commit</th><th>time (UTC)</th></tr>{who}</table></div>
 <div class="wrap"><table><tr><th>run</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>error rate</th><th>API RSS MB</th><th>k6 exit</th><th class="left">verdict</th></tr>{results}</table></div>
 {''.join(c for c in charts if c)}
 {steps_table(runs, thresholds)}

@@ -67,9 +67,9 @@ def scenario_result(r):
         paid = counters.get("orders_paid")
         return None if paid is None else (True, f"{paid:,} orders paid" + (f", {r['req_per_s']} orders/s" if r.get("req_per_s") else ""))
     if scenario.startswith("persona-"):
-        over = [f"{name} p95 {s['p95_ms']:g}/p99 {s['p99_ms']:g} ms" for name, s in (r.get("steps") or {}).items()
+        over = [f"{name} {s['p95_ms']:.0f}/{s['p99_ms']:.0f} ms" for name, s in (r.get("steps") or {}).items()
                 if is_measured(name) and s.get("p95_ms") is not None and (s["p95_ms"] >= SLA_MS or (s.get("p99_ms") or 0) >= SLA_MS)]
-        return (not over), ("every step p95 and p99 < 200 ms" if not over else "over the 200 ms SLA: " + "; ".join(over))
+        return (not over), ("every step p95 and p99 < 200 ms" if not over else "over the 200 ms SLA (p95/p99): " + ", ".join(over))
     return None
 
 

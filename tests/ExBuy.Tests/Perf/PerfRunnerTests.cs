@@ -285,6 +285,31 @@ public sealed class PerfRunnerTests : IDisposable
     }
 
     [Fact]
+    public void runs_of_one_scenario_at_several_commits_are_drawn_as_a_trend_line_per_load()
+    {
+        var history = Path.Combine(dir, "history.jsonl");
+        static string Run(string commit, int hour, int vus, double p95) => new JsonObject
+        {
+            ["time"] = $"2026-11-23T{hour:00}:00:00+00:00", ["system"] = "ExBuy", ["scenario"] = "read-heavy", ["lock_type"] = "default",
+            ["vus"] = vus, ["duration"] = "30s", ["commit"] = commit, ["req_per_s"] = 1000.0, ["p50_ms"] = 10.0, ["p95_ms"] = p95,
+            ["p99_ms"] = p95 * 2, ["error_rate"] = 0.0, ["audit_ok"] = true, ["k6_exit"] = 0, ["checks_failed"] = 0, ["steps"] = new JsonObject(),
+        }.ToJsonString();
+        File.WriteAllLines(history, [Run("aaa1111", 10, 500, 300), Run("bbb2222", 11, 500, 250), Run("bbb2222", 11, 100, 15), Run("ccc3333", 12, 500, 150)]);
+        var html = Path.Combine(dir, "report.html");
+
+        var (exit, output) = Python(Runner("compare.py"), history, "--html", html, "--quiet");
+
+        exit.ShouldBe(0, output);
+        var report = File.ReadAllText(html);
+        var trend = report[report.IndexOf("Trend across commits: p95 latency", StringComparison.Ordinal)..];
+        trend = trend[..trend.IndexOf("</svg>", StringComparison.Ordinal)];
+        trend.ShouldContain("ExBuy read-heavy default 500 VUs");
+        trend.Split("<polyline").Length.ShouldBe(2, "one line: the three 500-VU runs; a single 100-VU run is not a trend");
+        trend.ShouldContain(">aaa1111<");
+        trend.ShouldContain(">ccc3333<");
+    }
+
+    [Fact]
     public void every_verb_and_option_has_help_with_defaults_and_examples()
     {
         var (topExit, top) = Python(Runner("perf.py"), "--help");

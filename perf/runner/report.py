@@ -67,6 +67,8 @@ def scenario_result(r):
         paid = counters.get("orders_paid")
         return None if paid is None else (True, f"{paid:,} orders paid" + (f", {r['req_per_s']} orders/s" if r.get("req_per_s") else ""))
     if scenario.startswith("persona-"):
+        if not any(is_measured(name) for name in (r.get("steps") or {})):
+            return None
         over = [f"{name} {s['p95_ms']:.0f}/{s['p99_ms']:.0f} ms" for name, s in (r.get("steps") or {}).items()
                 if is_measured(name) and s.get("p95_ms") is not None and (s["p95_ms"] >= SLA_MS or (s.get("p99_ms") or 0) >= SLA_MS)]
         return (not over), ("every step p95 and p99 < 200 ms" if not over else "over the 200 ms SLA (p95/p99): " + ", ".join(over))
@@ -116,6 +118,10 @@ def duration_of(r):
     return r.get("shape") and f"{r['shape']}" + (f" {r['duration']}" if r.get("duration") and r["duration"] != r["shape"] else "") or str(r.get("duration"))
 
 
+def blank(value):
+    return "" if value is None else value
+
+
 def markdown(runs):
     out = ["| run | system | label | scenario | lock_type | VUs | shape / duration | commit | time (UTC) |", "|---|---|---|---|---|---|---|---|---|"]
     for i, r in runs:
@@ -124,8 +130,8 @@ def markdown(runs):
     out += ["", "| run | verdict | result | req/s | p50 ms | p95 ms | p99 ms | errors | API RSS MB |", "|---|---|---|---|---|---|---|---|---|"]
     for i, r in runs:
         own = scenario_result(r)
-        out.append(f"| #{i} | {verdict_text(r)} | {own[1] if own else ''} | {r['req_per_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
-                   f"{r['error_rate']} | {r.get('api_rss_mb_max') or ''} |")
+        out.append(f"| #{i} | {verdict_text(r)} | {own[1] if own else ''} | {blank(r['req_per_s'])} | {blank(r['p50_ms'])} | {blank(r['p95_ms'])} | "
+                   f"{blank(r['p99_ms'])} | {blank(r['error_rate'])} | {blank(r.get('api_rss_mb_max'))} |")
     steps = measured_steps(runs)
     if steps:
         out += ["", "| step: p95 ms (p99 ms) | " + " | ".join(f"#{i}" for i, _ in runs) + " |", "|---|" + "---|" * len(runs)]
@@ -293,7 +299,8 @@ def verdict_cards(runs):
     for i, r in runs:
         ok, problems = verdict(r)
         own = scenario_result(r)
-        lead = own[1] if own else f"{r['req_per_s']} req/s, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms"
+        lead = own[1] if own else (f"{r['req_per_s']} req/s, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms" if r.get("requests") or r.get("p95_ms") is not None
+                                   else "no request was measured")
         detail = "all checks passed, audit clean, k6 exit 0" if ok else "; ".join(problems)
         if r.get("thresholds_failed"):
             detail += " — crossed: " + "; ".join(r["thresholds_failed"])
@@ -326,8 +333,8 @@ def html_report(runs, title):
         f"<td class=\"left\">{esc(r['scenario'])}</td><td class=\"left\">{esc(r['lock_type'])}</td><td>{r['vus']}</td><td>{esc(duration_of(r))}</td><td>{esc(r.get('commit') or '')}</td><td>{esc(r['time'][:16].replace('T', ' '))}</td></tr>"
         for i, r in runs)
     results = "".join(
-        f"<tr class=\"{'ok' if verdict(r)[0] else 'bad'}\"><td>#{esc(i)}</td><td>{r['req_per_s']}</td><td>{r['p50_ms']}</td><td>{r['p95_ms']}</td>"
-        f"<td>{r['p99_ms']}</td><td>{r['error_rate']}</td><td>{r.get('api_rss_mb_max') or ''}</td><td>{r.get('k6_exit')}</td><td class=\"left\">{esc(verdict_text(r))}</td></tr>"
+        f"<tr class=\"{'ok' if verdict(r)[0] else 'bad'}\"><td>#{esc(i)}</td><td>{blank(r['req_per_s'])}</td><td>{blank(r['p50_ms'])}</td><td>{blank(r['p95_ms'])}</td>"
+        f"<td>{blank(r['p99_ms'])}</td><td>{blank(r['error_rate'])}</td><td>{r.get('api_rss_mb_max') or ''}</td><td>{r.get('k6_exit')}</td><td class=\"left\">{esc(verdict_text(r))}</td></tr>"
         for i, r in runs)
     details = "".join(
         f"<details><summary>#{esc(i)}: machine, command, environment, counters</summary><pre>"

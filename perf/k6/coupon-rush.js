@@ -1,5 +1,5 @@
 // Coupon rush (seed 003): USERS users (default 150,000), one policy of QUANTITY coupons (default 50,000, so a
-// 30-second run sells out and shows the sold-out path), MAX_VU claimers (default 500) each claiming for a random
+// 30-second run sells out and shows the sold-out path), MAX_VU claimers (default 500, lib/defaults.js) each claiming for a random
 // user. 201 = admitted (issued asynchronously by the queue), 409 = sold out or this user already claimed.
 // The teardown waits for the queue to settle and checks exactly min(admitted, QUANTITY) coupons exist.
 import http from "k6/http";
@@ -15,7 +15,7 @@ const admitted = new Counter("coupon_admitted");
 const refused = new Counter("coupon_refused");
 
 export const options = {
-  scenarios: rampScenario("coupon_rush", { vus: 500, rampUp: "10s", duration: "30s", rampDown: "5s" }),
+  scenarios: rampScenario("coupon-rush"),
   setupTimeout: "180s",
   teardownTimeout: "180s",
   thresholds: {

@@ -1,18 +1,17 @@
 // Flash sale (seed 004): many buyers, STOCK units (default 100). Buyers keep trying, as the seed's locust users did,
 // until the end; exactly STOCK purchases may succeed, the rest are 409 sold out. Shapes:
-//   SCENARIO=v1_basic   100 buyers arriving 10/s, 60 s    SCENARIO=v1_stress 300 buyers arriving 30/s, 2 min
-// MAX_VU / DURATION override the shape's numbers; LOCK_TYPE picks the strategy (seed 004's redlock is
-// LOCK_TYPE=redlock). The teardown reads the DB and Redis stock side by side and runs the audit.
+//   SCENARIO=v1_basic   100 buyers arriving 10/s, 60 s    SCENARIO=v1_stress 300 buyers arriving 30/s, 2 min (default)
+// MAX_VU / DURATION / RAMP_UP / RAMP_DOWN override the shape's numbers (lib/defaults.js); LOCK_TYPE picks the
+// strategy (seed 004's redlock is LOCK_TYPE=redlock). The teardown reads the DB and Redis stock side by side (as
+// gauges, so the runner reports units sold against stock) and runs the audit.
 import http from "k6/http";
 import { check, sleep } from "k6";
-import { Counter, Trend } from "k6/metrics";
+import { Counter, Gauge, Trend } from "k6/metrics";
 import { BASE_URL, ADMIN_HEADERS, expectStatus, auditTeardown } from "./lib/shop.js";
+import { DEFAULTS, shapeOf, rampingStages } from "./lib/defaults.js";
 
-const SHAPES = { v1_basic: { vus: 100, rampUp: "10s", duration: "50s" }, v1_stress: { vus: 300, rampUp: "10s", duration: "110s" } };
-const SHAPE_NAME = __ENV.SCENARIO || "v1_stress";
-const SHAPE = SHAPES[SHAPE_NAME];
-if (!SHAPE) throw new Error(`SCENARIO must be one of ${Object.keys(SHAPES).join(", ")}`);
-const VUS = parseInt(__ENV.MAX_VU || String(SHAPE.vus), 10);
+const SHAPE_NAME = __ENV.SCENARIO || DEFAULTS["flash-sale"].shape;
+const SHAPE = shapeOf("flash-sale", SHAPE_NAME);
 const STOCK = parseInt(__ENV.STOCK || "100", 10);
 const THINK = parseFloat(__ENV.THINK_TIME || "0.1");
 const LOCK = __ENV.LOCK_TYPE ? `?lock_type=${__ENV.LOCK_TYPE}` : "";
@@ -20,13 +19,20 @@ const LOCK = __ENV.LOCK_TYPE ? `?lock_type=${__ENV.LOCK_TYPE}` : "";
 const sold = new Counter("flash_sale_sold");
 const soldOut = new Counter("flash_sale_sold_out");
 const purchaseTime = new Trend("purchase_time", true);
+// The result that matters, read back in the teardown: units sold against the stock, database and Redis side by side.
+const stockInitial = new Gauge("flash_sale_stock_initial");
+const stockDb = new Gauge("flash_sale_stock_db");
+const stockRedis = new Gauge("flash_sale_stock_redis");
+const stockSold = new Gauge("flash_sale_stock_sold");
+const stockOversold = new Gauge("flash_sale_stock_oversold");
+const stockConsistent = new Gauge("flash_sale_stock_consistent");
 
 export const options = {
   scenarios: {
     [SHAPE_NAME]: {
       executor: "ramping-vus",
       startVUs: 0,
-      stages: [{ duration: __ENV.RAMP_UP || SHAPE.rampUp, target: VUS }, { duration: __ENV.DURATION || SHAPE.duration, target: VUS }],
+      stages: rampingStages(SHAPE),
       gracefulRampDown: "5s",
     },
   },
@@ -56,6 +62,14 @@ export function teardown(data) {
   const res = http.get(`${BASE_URL}/api/flash-sales/${data.productId}/stock`, { tags: { name: "99_stock" } });
   const stock = res.json();
   console.log(`flash sale stock: ${res.body}`);
+  if (stock) {
+    stockInitial.add(stock.initial_stock);
+    stockDb.add(stock.db_stock);
+    if (stock.redis_stock !== null && stock.redis_stock !== undefined) stockRedis.add(stock.redis_stock);
+    stockSold.add(stock.sold);
+    stockOversold.add(stock.oversold);
+    stockConsistent.add(stock.consistent ? 1 : 0);
+  }
   check(stock, {
     "stock consistent (DB = initial - sold, Redis = DB)": (s) => s.consistent === true,
     "nothing oversold": (s) => s.oversold === 0 && s.db_stock >= 0,

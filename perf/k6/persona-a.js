@@ -1,24 +1,16 @@
 // Persona A (impulse buyer) from seed 001, kept as the original scenario: charge 10,000 → claim a coupon →
 // (wait 1 s) read coupons → top 5 → order the top 5 one each → (the original never checks the balance).
-// Only BASE_URL differs from the original, which pointed at host.docker.internal.
-//   SCENARIO=flow_iterations|flow_10vus|flow_100vus|flow_300vus k6 run perf/k6/persona-a.js
+// Two things differ from the original: BASE_URL (it pointed at host.docker.internal), and the shapes, which are the
+// seed's four from lib/shop.js, so that MAX_VU/DURATION/RAMP_UP/RAMP_DOWN apply here as in every script (the original
+// hard-coded 300 VUs in flow_iterations) and an unset SCENARIO means flow_100vus (the original ran 1 VU once).
+//   SCENARIO=flow_iterations|flow_10vus|flow_100vus|flow_300vus [MAX_VU=N] k6 run perf/k6/persona-a.js
 import http from "k6/http";
 import { check, sleep } from "k6";
 import { Trend } from "k6/metrics";
-
-let scenarios = {};
-if (__ENV.SCENARIO === "flow_iterations") {
-  scenarios = { flow_iterations: { executor: "per-vu-iterations", vus: 300, iterations: 1, maxDuration: "1m" } };
-} else if (__ENV.SCENARIO === "flow_10vus") {
-  scenarios = { flow_10vus: { executor: "ramping-vus", startVUs: 0, stages: [{ duration: "30s", target: 10 }, { duration: "1m", target: 10 }, { duration: "10s", target: 0 }], gracefulStop: "10s" } };
-} else if (__ENV.SCENARIO === "flow_100vus") {
-  scenarios = { flow_100vus: { executor: "ramping-vus", startVUs: 0, stages: [{ duration: "30s", target: 100 }, { duration: "1m", target: 100 }, { duration: "10s", target: 0 }], gracefulStop: "10s" } };
-} else if (__ENV.SCENARIO === "flow_300vus") {
-  scenarios = { flow_300vus: { executor: "ramping-vus", startVUs: 0, stages: [{ duration: "30s", target: 300 }, { duration: "2m", target: 300 }, { duration: "20s", target: 0 }], gracefulStop: "20s" } };
-}
+import { personaScenarios } from "./lib/shop.js";
 
 export const options = {
-  scenarios,
+  scenarios: personaScenarios(),
   thresholds: {
     checks: ["rate==1.0"],
     "http_req_duration{name:1_charge_balance}": ["p(95)<200"],

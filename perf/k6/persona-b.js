@@ -7,7 +7,7 @@ import { check } from "k6";
 import { personaScenarios, stepThresholds, init, userId, charge, claim, couponsAfterClaim, order, balance, auditTeardown } from "./lib/shop.js";
 
 const STEPS = ["1_charge_balance", "2_claim_coupon", "3_get_coupons", "5_create_order", "6_get_balance"];
-export const options = { scenarios: personaScenarios("flow_100vus"), thresholds: stepThresholds(STEPS) };
+export const options = { scenarios: personaScenarios(), thresholds: stepThresholds(STEPS) };
 
 export function setup() {
   const shop = init(); // 300 users, p1..p5 at 2,000, five policies of 100 coupons at 2,000 off

@@ -6,7 +6,7 @@ import { check } from "k6";
 import { personaScenarios, stepThresholds, init, userId, charge, claim, couponsAfterClaim, order, ordersAtOnce, balance, auditTeardown } from "./lib/shop.js";
 
 const STEPS = ["1_charge_balance", "2_claim_coupon", "3_get_coupons", "5_order_fake_coupon", "5_order_double_use", "5_order_malformed", "6_get_balance"];
-export const options = { scenarios: personaScenarios("flow_100vus"), thresholds: stepThresholds(STEPS) };
+export const options = { scenarios: personaScenarios(), thresholds: stepThresholds(STEPS) };
 const REFUSED = [400, 404, 409];
 const CHARGE = 1000;
 

@@ -1,37 +1,47 @@
 #!/usr/bin/env python3
-"""Turns one k6 run (its --out json stream) into a history line and a short table.
+"""Turns one k6 run (its --out json point stream and --summary-export) into a history line and a short table.
 
 usage: summarize.py POINTS.json --scenario S --lock-type T --vus N --duration D --base-url U --audit AUDIT.json
-                    --k6-exit CODE --history perf/results/history.jsonl [--summary SUMMARY.json] [--rss RSS.kb]
-                    [--env KEY=VALUE ...]
+                    --k6-exit CODE --history HISTORY.jsonl [--summary SUMMARY.json] [--rss RSS.kb]
+                    [--system NAME] [--label TEXT] [--shape NAME] [--run-id ID] [--env KEY=VALUE ...]
 
-SUMMARY.json is k6's --summary-export (thresholds and the scenario's own counters); RSS.kb holds the API's resident
-memory in kB, one sample a second.
+perf.py (./exbuy perf) calls summarize() directly; this command line is the same thing for a run made by hand.
+SUMMARY.json is k6's --summary-export (thresholds, VUs, the scenario's own counters and gauges); RSS.kb holds the
+API's resident memory in kB, one sample a second. The point stream itself is not kept: what the reports need of it
+(the per-second series, latency by status) is aggregated into the history line.
 """
 import argparse
 import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from collections import defaultdict
 
 # Set-up and teardown requests (init, audit, stock checks, clean-up) are reported per
-# step but kept out of a run's totals; compare.py charts the same measured steps.
+# step but kept out of a run's totals; the reports chart the same measured steps.
 NOT_MEASURED = ("0_setup", "99_", "9_audit")
+# The only metrics read from the stream; a cheap substring test skips the other lines without parsing them.
+WANTED = ('"http_req_duration"', '"http_req_failed"', '"checks"', '"vus"')
 
 
 def is_measured(step):
     return not step.startswith(NOT_MEASURED)
 
 
-def percentile(values, p):
+def percentile(values, p, ordered=False):
     if not values:
         return None
-    ordered = sorted(values)
+    ordered = values if ordered else sorted(values)
     index = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
     return round(ordered[index], 2)
+
+
+def percentiles(values):
+    ordered = sorted(values)
+    return {"p50_ms": percentile(ordered, 50, True), "p95_ms": percentile(ordered, 95, True), "p99_ms": percentile(ordered, 99, True)}
 
 
 def machine():
@@ -46,25 +56,33 @@ def machine():
 
 def git_commit():
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
 
+BUILTIN = ("checks", "data_", "http_", "iteration", "vus", "group_duration")
+
+
 def read_summary(path):
-    """Crossed thresholds ("metric: expression") and the scenario's own counters from k6's --summary-export."""
+    """From k6's --summary-export: every threshold with whether it was crossed, the scenario's own counters and
+    gauges (units sold, coupons admitted, the flash sale's stock read back), and the most VUs k6 ran."""
+    empty = {"thresholds": {}, "counters": {}, "gauges": {}, "vus_max": None}
     if not path or not os.path.exists(path):
-        return [], {}
+        return empty
     try:
         with open(path) as f:
             metrics = json.load(f).get("metrics", {})
     except (OSError, json.JSONDecodeError):
-        return [], {}
-    crossed = sorted(f"{name}: {expr}" for name, m in metrics.items() for expr, failed in (m.get("thresholds") or {}).items() if failed)
-    builtin = ("checks", "data_", "http_", "iteration", "vus", "group_duration")
-    counters = {name: m["count"] for name, m in sorted(metrics.items())
-                if "count" in m and "{" not in name and not name.startswith(builtin)}
-    return crossed, counters
+        return empty
+    thresholds = {f"{name}: {expr}": bool(failed) for name, m in sorted(metrics.items()) for expr, failed in (m.get("thresholds") or {}).items()}
+    own = {name: m for name, m in sorted(metrics.items()) if "{" not in name and not name.startswith(BUILTIN)}
+    counters = {name: m["count"] for name, m in own.items() if "count" in m}
+    gauges = {name: m["value"] for name, m in own.items() if "value" in m and "passes" not in m and "count" not in m and "avg" not in m}
+    vus_max = metrics.get("vus_max") or {}
+    vus = vus_max.get("max", vus_max.get("value"))
+    return {"thresholds": thresholds, "counters": counters, "gauges": gauges, "vus_max": int(vus) if vus else None}
 
 
 def read_rss(path):
@@ -76,107 +94,217 @@ def read_rss(path):
     return round(max(samples) / 1024, 1) if samples else None
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("points")
-    for flag in ("scenario", "lock-type", "vus", "duration", "base-url", "audit", "k6-exit", "history"):
-        parser.add_argument(f"--{flag}", required=True)
-    parser.add_argument("--summary")
-    parser.add_argument("--rss")
-    parser.add_argument("--env", action="append", default=[])
-    args = parser.parse_args()
+FRACTION = re.compile(r"^([^.]+)\.(\d+)(.*)$")
 
-    durations = defaultdict(list)
+
+def parse_time(stamp):
+    # k6 writes nanoseconds ("2026-11-23T10:00:00.123456789+01:00"); Python reads at most microseconds.
+    match = FRACTION.match(stamp)
+    if match:
+        stamp = f"{match.group(1)}.{match.group(2)[:6].ljust(6, '0')}{match.group(3)}"
+    parsed = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
+
+
+def read_points(path):
+    """One pass over k6's JSON point stream: durations per step, status and second; failures; checks by name; VUs.
+    Seconds are bucketed by wall clock and counted from the first measured request."""
+    durations = defaultdict(list)            # step -> [ms]
+    by_status = defaultdict(lambda: defaultdict(list))  # step -> status -> [ms]
+    per_second = defaultdict(list)           # epoch second -> [ms] (measured steps)
+    per_second_step = defaultdict(lambda: defaultdict(list))
     failed = defaultdict(int)
-    checks_passed = checks_failed = 0
-    # The suite's own teardown audit (a script may clean up after it, e.g. lock_type=none's oversold product).
-    teardown_audit_failed = False
+    failed_per_second = defaultdict(int)
+    vus = {}
+    checks = defaultdict(lambda: {"passed": 0, "failed": 0})
     first = last = None
-    with open(args.points) as stream:
+    with open(path) as stream:
         for line in stream:
+            if not any(w in line for w in WANTED):
+                continue
             point = json.loads(line)
             if point.get("type") != "Point":
                 continue
             metric, data = point["metric"], point["data"]
             tags = data.get("tags") or {}
             name = tags.get("name", "?")
+            if metric == "checks":
+                checks[tags.get("check", "?")]["passed" if data["value"] else "failed"] += 1
+                continue
+            stamp = parse_time(data["time"])
+            second = int(stamp.timestamp())
             if metric == "http_req_duration":
-                durations[name].append(data["value"])
-                stamp = data["time"]
-                first = stamp if first is None or stamp < first else first
-                last = stamp if last is None or stamp > last else last
+                value = data["value"]
+                durations[name].append(value)
+                by_status[name][str(tags.get("status", "?"))].append(value)
+                if is_measured(name):
+                    first = stamp if first is None or stamp < first else first
+                    last = stamp if last is None or stamp > last else last
+                    per_second[second].append(value)
+                    per_second_step[name][second].append(value)
+            elif metric == "http_req_failed" and data["value"] and is_measured(name):
+                failed[name] += 1
+                failed_per_second[second] += 1
             elif metric == "http_req_failed" and data["value"]:
                 failed[name] += 1
-            elif metric == "checks":
-                if data["value"]:
-                    checks_passed += 1
-                else:
-                    checks_failed += 1
-                    if tags.get("check") == "audit ok":
-                        teardown_audit_failed = True
+            elif metric == "vus":
+                vus[second] = max(vus.get(second, 0), int(data["value"]))
+    start = int(first.timestamp()) if first else None
 
-    def parse(stamp):
-        return datetime.datetime.fromisoformat(stamp[:26] + stamp[-6:] if "." in stamp else stamp)
+    def shift(by_second):
+        return {s - start: v for s, v in by_second.items() if start is not None and s >= start}
 
-    elapsed = (parse(last) - parse(first)).total_seconds() if first and last and first != last else None
+    return {"durations": durations, "by_status": by_status, "per_second": shift(per_second),
+            "per_second_step": {step: shift(per) for step, per in per_second_step.items()},
+            "failed": failed, "failed_per_second": shift(failed_per_second), "vus": shift(vus), "checks": checks,
+            "first": first, "last": last}
+
+
+def series(points):
+    """The run second by second (measured steps): requests, p50/p95/p99, HTTP errors, VUs, and p95 per step."""
+    seconds = sorted(set(points["per_second"]) | set(points["vus"]))
+    if not seconds:
+        return None
+    t = list(range(0, seconds[-1] + 1))
+    stats = {s: percentiles(points["per_second"].get(s, [])) for s in t}
+    return {
+        "t": t,
+        "requests": [len(points["per_second"].get(s, [])) for s in t],
+        "p50_ms": [stats[s]["p50_ms"] for s in t],
+        "p95_ms": [stats[s]["p95_ms"] for s in t],
+        "p99_ms": [stats[s]["p99_ms"] for s in t],
+        "failed": [points["failed_per_second"].get(s, 0) for s in t],
+        "vus": [points["vus"].get(s) for s in t],
+        "p95_ms_by_step": {step: [percentile(per.get(s, []), 95) for s in t] for step, per in sorted(points["per_second_step"].items())},
+    }
+
+
+def summarize(points_path, scenario, lock_type, vus, duration, base_url, audit_path, k6_exit, summary_path=None, rss_path=None,
+              env=None, system="ExBuy", label=None, shape=None, run_id=None, command=None):
+    """The history line of one run."""
+    points = read_points(points_path)
+    durations, failed = points["durations"], points["failed"]
+    first, last = points["first"], points["last"]
+    elapsed = (last - first).total_seconds() if first and last and first != last else None
     measured = {name: values for name, values in durations.items() if is_measured(name)}
     total = sum(len(v) for v in measured.values())
     everything = [v for values in measured.values() for v in values]
-    with open(args.audit) as f:
-        try:
-            audit = json.load(f)
-        except json.JSONDecodeError:
-            audit = {"ok": False, "violations": ["the audit answered no JSON"]}
+    audit = None
+    if audit_path and os.path.exists(audit_path):
+        with open(audit_path) as f:
+            try:
+                audit = json.load(f)
+            except json.JSONDecodeError:
+                audit = {"ok": False, "violations": ["the audit answered no JSON"]}
+    # The suite's own teardown audit (a script may clean up after it, e.g. lock_type=none's oversold product).
+    teardown_audit_failed = points["checks"].get("audit ok", {}).get("failed", 0) > 0
 
-    steps = {
-        name: {"requests": len(values), "req_per_s": round(len(values) / elapsed, 1) if elapsed and is_measured(name) else None,
-               "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95),
-               "p99_ms": percentile(values, 99), "failed": failed.get(name, 0)}
-        for name, values in sorted(durations.items())
-    }
-    thresholds_failed, counters = read_summary(args.summary)
-    rss = read_rss(args.rss)
+    steps = {}
+    for name, values in sorted(durations.items()):
+        steps[name] = dict(requests=len(values), req_per_s=round(len(values) / elapsed, 1) if elapsed and is_measured(name) else None,
+                           **percentiles(values), failed=failed.get(name, 0),
+                           by_status={status: dict(requests=len(v), **percentiles(v)) for status, v in sorted(points["by_status"][name].items())})
+    overall_status = defaultdict(list)
+    for name in measured:
+        for status, values in points["by_status"][name].items():
+            overall_status[status].extend(values)
+    summary = read_summary(summary_path)
+    checks_failed = sum(c["failed"] for c in points["checks"].values())
+    checks_passed = sum(c["passed"] for c in points["checks"].values())
     line = {
+        "run_id": run_id,
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "scenario": args.scenario,
-        "lock_type": args.lock_type,
-        "vus": int(args.vus),
-        "duration": args.duration,
-        "base_url": args.base_url,
+        "system": system,
+        "label": label,
+        "scenario": scenario,
+        "lock_type": lock_type,
+        # What k6 ran (its vus_max), not only what was asked for.
+        "vus": summary["vus_max"] or int(vus),
+        "vus_requested": int(vus),
+        "shape": shape,
+        "duration": duration,
+        "base_url": base_url,
         "machine": machine(),
         "commit": git_commit(),
         "requests": total,
         "req_per_s": round(total / elapsed, 1) if elapsed else None,
-        "p50_ms": percentile(everything, 50),
-        "p95_ms": percentile(everything, 95),
-        "p99_ms": percentile(everything, 99),
+        **percentiles(everything),
         "error_rate": round(sum(failed.get(name, 0) for name in measured) / total, 4) if total else None,
         "checks_failed": checks_failed,
         "checks_passed": checks_passed,
-        "audit_ok": bool(audit.get("ok")) and not teardown_audit_failed,
-        "k6_exit": int(args.k6_exit),
-        "thresholds_failed": thresholds_failed,
-        "counters": counters,
-        "api_rss_mb_max": rss,
-        "env": dict(kv.split("=", 1) for kv in args.env),
+        "checks": {name: c for name, c in sorted(points["checks"].items())},
+        "audit_ok": None if audit is None else bool(audit.get("ok")) and not teardown_audit_failed,
+        "k6_exit": int(k6_exit),
+        "thresholds": summary["thresholds"],
+        "thresholds_failed": sorted(t for t, crossed in summary["thresholds"].items() if crossed),
+        "counters": summary["counters"],
+        "gauges": summary["gauges"],
+        "api_rss_mb_max": read_rss(rss_path),
+        "env": dict(kv.split("=", 1) for kv in (env or [])),
+        "command": command,
+        "by_status": {status: dict(requests=len(v), **percentiles(v)) for status, v in sorted(overall_status.items())},
         "steps": steps,
+        "series": series(points),
     }
-    os.makedirs(os.path.dirname(args.history) or ".", exist_ok=True)
-    with open(args.history, "a") as history:
-        history.write(json.dumps(line) + "\n")
+    if audit is None and teardown_audit_failed:
+        line["audit_ok"] = False
+    return line
 
-    print(f"\n{args.scenario}  lock_type={args.lock_type}  vus={args.vus}  duration={args.duration}  commit={line['commit']}")
-    print(f"{'step':<28}{'requests':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'failed':>8}")
-    for name, step in steps.items():
-        print(f"{name:<28}{step['requests']:>10}{step['p50_ms']:>10}{step['p95_ms']:>10}{step['p99_ms']:>10}{step['failed']:>8}")
-    print(f"{'all (measured steps)':<28}{total:>10}{line['p50_ms']:>10}{line['p95_ms']:>10}{line['p99_ms']:>10}{sum(failed.get(n, 0) for n in measured):>8}")
-    print(f"req/s {line['req_per_s']}  error rate {line['error_rate']}  checks failed {checks_failed}  audit {'ok' if line['audit_ok'] else 'VIOLATIONS'}"
-          + (f"  API RSS max {rss} MB" if rss else ""))
-    if counters:
-        print("counters: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
-    print("thresholds: " + ("all met" if not thresholds_failed else "CROSSED " + "; ".join(thresholds_failed)))
-    print(f"history: {args.history}")
-    return 0 if checks_failed == 0 and line["audit_ok"] else 1
+
+def append(history, line):
+    os.makedirs(os.path.dirname(os.path.abspath(history)), exist_ok=True)
+    with open(history, "a") as f:
+        f.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+
+def fmt(value):
+    return "" if value is None else str(value)
+
+
+def print_table(line, history, out=sys.stdout):
+    measured_failed = sum(s["failed"] for n, s in line["steps"].items() if is_measured(n))
+    print(f"\n{line['system']} {line['scenario']}  lock_type={line['lock_type']}  vus={line['vus']}  "
+          f"{'shape=' + line['shape'] + '  ' if line.get('shape') else ''}duration={line['duration']}  commit={line['commit']}"
+          + (f"  label={line['label']}" if line.get("label") else ""), file=out)
+    print(f"{'step':<28}{'requests':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'failed':>8}  statuses", file=out)
+    for name, step in line["steps"].items():
+        statuses = " ".join(f"{s}:{v['requests']}" for s, v in step.get("by_status", {}).items())
+        print(f"{name:<28}{step['requests']:>10}{fmt(step['p50_ms']):>10}{fmt(step['p95_ms']):>10}{fmt(step['p99_ms']):>10}{step['failed']:>8}  {statuses}", file=out)
+    print(f"{'all (measured steps)':<28}{line['requests']:>10}{fmt(line['p50_ms']):>10}{fmt(line['p95_ms']):>10}{fmt(line['p99_ms']):>10}{measured_failed:>8}", file=out)
+    audit = {True: "ok", False: "VIOLATIONS", None: "not available"}[line["audit_ok"]]
+    print(f"req/s {line['req_per_s']}  error rate {line['error_rate']}  checks failed {line['checks_failed']}  audit {audit}  k6 exit {line['k6_exit']}"
+          + (f"  API RSS max {line['api_rss_mb_max']} MB" if line["api_rss_mb_max"] else ""), file=out)
+    if line["counters"] or line["gauges"]:
+        print("counters: " + ", ".join(f"{k} {v}" for k, v in {**line["counters"], **line["gauges"]}.items()), file=out)
+    print("thresholds: " + ("all met" if not line["thresholds_failed"] else "CROSSED " + "; ".join(line["thresholds_failed"])), file=out)
+    print(f"history: {history}" + (f"  (run {line['run_id']})" if line.get("run_id") else ""), file=out)
+
+
+def passed(line, system="ExBuy"):
+    """A run passes when k6 exited 0, no check failed and the audit (ExBuy's; a peer may have none) is clean."""
+    audit_ok = line["audit_ok"] if line["audit_ok"] is not None else system != "ExBuy"
+    return line["k6_exit"] == 0 and line["checks_failed"] == 0 and audit_ok
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Summarize one k6 run into a history line (perf.py does this for ./exbuy perf).")
+    parser.add_argument("points", help="k6's --out json=FILE point stream")
+    for flag in ("scenario", "lock-type", "vus", "duration", "base-url", "audit", "k6-exit", "history"):
+        parser.add_argument(f"--{flag}", required=True)
+    parser.add_argument("--summary", help="k6's --summary-export FILE")
+    parser.add_argument("--rss", help="the API's resident memory in kB, one sample a line")
+    parser.add_argument("--system", default="ExBuy")
+    parser.add_argument("--label")
+    parser.add_argument("--shape")
+    parser.add_argument("--run-id")
+    parser.add_argument("--env", action="append", default=[])
+    args = parser.parse_args()
+    line = summarize(args.points, args.scenario, args.lock_type, args.vus, args.duration, args.base_url, args.audit, args.k6_exit,
+                     args.summary, args.rss, args.env, args.system, args.label, args.shape, args.run_id)
+    append(args.history, line)
+    print_table(line, args.history)
+    # k6's own exit code is the caller's to act on (perf.py fails the run on it); here: checks and audit.
+    return 0 if line["checks_failed"] == 0 and line["audit_ok"] is not False else 1
 
 
 if __name__ == "__main__":

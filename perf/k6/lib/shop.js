@@ -4,6 +4,7 @@
 import http from "k6/http";
 import { check, sleep } from "k6";
 import { Trend } from "k6/metrics";
+import { shapeOf, rampingStages } from "./defaults.js";
 
 export const BASE_URL = __ENV.BASE_URL || "http://localhost:8080";
 const JSON_HEADERS = { "Content-Type": "application/json" };
@@ -15,33 +16,21 @@ const LOCK = __ENV.LOCK_TYPE ? `?lock_type=${__ENV.LOCK_TYPE}` : "";
 const CLAIM_ANSWERS = http.expectedStatuses(201, 400, 409);
 export const expected = (statuses) => http.expectedStatuses(...statuses);
 
-// Seed 001's four shapes. flow_iterations: every VU walks the flow once.
-export function personaScenarios(fallback) {
-  const name = __ENV.SCENARIO || fallback;
-  const shapes = {
-    flow_iterations: { executor: "per-vu-iterations", vus: parseInt(__ENV.MAX_VU || "300", 10), iterations: 1, maxDuration: "1m" },
-    flow_10vus: { executor: "ramping-vus", startVUs: 0, stages: [{ duration: "30s", target: 10 }, { duration: "1m", target: 10 }, { duration: "10s", target: 0 }], gracefulStop: "10s" },
-    flow_100vus: { executor: "ramping-vus", startVUs: 0, stages: [{ duration: "30s", target: 100 }, { duration: "1m", target: 100 }, { duration: "10s", target: 0 }], gracefulStop: "10s" },
-    flow_300vus: { executor: "ramping-vus", startVUs: 0, stages: [{ duration: "30s", target: 300 }, { duration: "2m", target: 300 }, { duration: "20s", target: 0 }], gracefulStop: "20s" },
-  };
-  if (!shapes[name]) throw new Error(`SCENARIO must be one of ${Object.keys(shapes).join(", ")}`);
-  return { [name]: shapes[name] };
+// Seed 001's four shapes (lib/defaults.js), SCENARIO picks one (default flow_100vus). MAX_VU, DURATION, RAMP_UP and
+// RAMP_DOWN override the shape's numbers, in every shape: flow_iterations walks the flow once per VU (MAX_VU VUs,
+// at most DURATION); the flow_Nvus shapes ramp up to MAX_VU, hold for DURATION and ramp down.
+export function personaScenarios() {
+  const name = __ENV.SCENARIO || "flow_100vus";
+  const s = shapeOf("persona", name);
+  if (name === "flow_iterations") {
+    return { [name]: { executor: "per-vu-iterations", vus: s.vus, iterations: s.iterations, maxDuration: s.duration } };
+  }
+  return { [name]: { executor: "ramping-vus", startVUs: 0, stages: rampingStages(s), gracefulStop: s.rampDown } };
 }
 
-// A ramp to MAX_VU, DURATION at MAX_VU, a ramp down: the ExBuy suites' shape, for the rush suites.
-export function rampScenario(name, defaults) {
-  return {
-    [name]: {
-      executor: "ramping-vus",
-      startVUs: 0,
-      stages: [
-        { duration: __ENV.RAMP_UP || defaults.rampUp, target: parseInt(__ENV.MAX_VU || String(defaults.vus), 10) },
-        { duration: __ENV.DURATION || defaults.duration, target: parseInt(__ENV.MAX_VU || String(defaults.vus), 10) },
-        { duration: __ENV.RAMP_DOWN || defaults.rampDown, target: 0 },
-      ],
-      gracefulRampDown: "10s",
-    },
-  };
+// A ramp to MAX_VU, DURATION at MAX_VU, a ramp down: the ExBuy suites' shape, for the rush suites (lib/defaults.js).
+export function rampScenario(scenario) {
+  return { [scenario.replace(/-/g, "_")]: { executor: "ramping-vus", startVUs: 0, stages: rampingStages(shapeOf(scenario)), gracefulRampDown: "10s" } };
 }
 
 // The seed's SLA on each step, and ExBuy's own: the same bound at p99. Called in the init context, it also declares

@@ -1,0 +1,439 @@
+#!/usr/bin/env python3
+"""ExBuy's perf workbench: runs a k6 scenario, records it, reports it; compares recorded runs. `./exbuy perf` is this
+program (it starts the API first when no --base-url is given); `./exbuy perf --help` and `./exbuy perf VERB --help`
+explain every verb and option."""
+import argparse
+import datetime
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare as compare_verb  # noqa: E402
+import history  # noqa: E402
+from report import verdict_text  # noqa: E402
+from summarize import append, passed, print_table, summarize  # noqa: E402
+
+PERF = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+K6_DIR = os.path.join(PERF, "k6")
+REPORTS = os.path.join(PERF, "results", "reports")
+LOCK_TYPES = ["optimistic", "pessimistic", "redlock", "row", "atomic", "none"]
+WARMUP_VUS = 20
+# The tags k6 puts on every point: what the reports and thresholds use. Leaving out url, proto, tls_version etc.
+# keeps the point stream (written and parsed on the same cores as the system under test) a good deal smaller.
+SYSTEM_TAGS = "name,status,method,check,scenario,expected_response,error_code"
+
+SCENARIOS = {
+    "read-only": "ExBuy surface (seed 000), reads only over routes 1-13, 0.15 s think time. Passes: every check, p95 < 50 ms, audit.",
+    "read-heavy": "ExBuy surface (seed 000), 80 % reads / 20 % writes. Passes: every check, p95 < 50 ms, audit.",
+    "write-heavy": "ExBuy surface (seed 000), 30 % reads / 70 % writes (orders, bulk orders, status changes, reservations, reviews).",
+    "mixed": "ExBuy surface (seed 000), 60 % reads / 40 % writes.",
+    "persona-a": "Shop flow, seed 001's impulse buyer as written: charge 10,000, claim a coupon, read coupons, top 5, order the top 5. "
+                 "p95 < 200 ms per step, checks, audit. Takes no --lock-type (the server's default applies).",
+    "persona-b": "Shop flow, seed 001's rational buyer: charge 2,000, claim, buy p1 (+ p2 with a coupon); the balance must end at 0. "
+                 "p95 and p99 < 200 ms per step.",
+    "persona-c": "Shop flow, seed 001's malicious buyer: fake coupon, the same coupon twice at once, malformed orders: every order "
+                 "refused (400/404/409), the balance stays 1,000.",
+    "flash-sale": "Seed 004: STOCK units (100) and many buyers retrying every 0.1 s. Passes when exactly STOCK sell, database stock = "
+                  "Redis stock, nothing oversold, p99 < 100 ms, audit.",
+    "coupon-rush": "Seed 003: one policy of QUANTITY coupons (50,000) for USERS users (150,000). Admitted <= quantity, the queue "
+                   "settles, every admitted claim becomes one coupon, p95 < 50 ms. Takes no --lock-type (no stock).",
+    "paid-orders": "Seed 003: each VU its own user, orders of 1-3 of PRODUCTS (100) products with an Idempotency-Key, paid from a "
+                   "balance. Every order 201, balances = ledgers (audit), p95 < 100 ms.",
+}
+NO_LOCK_TYPE = {"persona-a", "coupon-rush"}
+DURATION = re.compile(r"^\d+(ms|s|m|h)$")
+
+
+# ------------------------------------------------------------------------------------------------ defaults
+def defaults():
+    """The one set of defaults, shared with the k6 scripts: the JSON object in perf/k6/lib/defaults.js."""
+    with open(os.path.join(K6_DIR, "lib", "defaults.js")) as f:
+        text = f.read()
+    start = text.index("export const DEFAULTS = ") + len("export const DEFAULTS = ")
+    end = text.index("};", start) + 1
+    return json.loads(text[start:end])
+
+
+def defaults_key(scenario):
+    return "persona" if scenario.startswith("persona-") else scenario
+
+
+def shapes_of(scenario):
+    entry = defaults()[defaults_key(scenario)]
+    return entry.get("shapes"), entry.get("shape")
+
+
+def plan(scenario, vus=None, duration=None, ramp_up=None, ramp_down=None, shape=None):
+    """What k6 will run: the scenario's (or shape's) defaults with the options over them."""
+    entry = defaults()[defaults_key(scenario)]
+    if entry.get("shapes"):
+        shape = shape or entry["shape"]
+        base = entry["shapes"][shape]
+    else:
+        shape, base = None, entry
+    return {"shape": shape, "vus": vus or base["vus"], "duration": duration or base["duration"],
+            "ramp_up": ramp_up or base.get("rampUp"), "ramp_down": ramp_down or base.get("rampDown")}
+
+
+# ------------------------------------------------------------------------------------------------ help
+def describe_defaults(scenario):
+    entry = defaults()[defaults_key(scenario)]
+    if entry.get("shapes"):
+        rows = []
+        for name, s in entry["shapes"].items():
+            if "iterations" in s:
+                rows.append(f"  {name:<16} {s['vus']} VUs, each walks the flow once (at most {s['duration']})")
+            else:
+                rows.append(f"  {name:<16} ramp up {s['rampUp']} to {s['vus']} VUs, hold {s['duration']}"
+                            + (f", ramp down {s['rampDown']}" if s.get("rampDown") not in (None, "0s") else ""))
+        return f"shapes (--shape; default {entry['shape']}; --vus/--duration/--ramp-up/--ramp-down override its numbers):\n" + "\n".join(rows)
+    return f"defaults: {entry['vus']} VUs, ramp up {entry['rampUp']}, hold {entry['duration']}, ramp down {entry['rampDown']}"
+
+
+RUN_EPILOG = """{defaults}
+
+examples:
+  ./exbuy perf {s}                               the defaults above against this checkout's API (started if needed)
+  ./exbuy perf {s} --vus 50 --duration 1m{lock}
+  ./exbuy perf {s} --dry-run --vus 50             print the k6 commands, run nothing
+  ./exbuy perf {s} --base-url http://localhost:8000 --system Django --label "drf 4.2, gunicorn 4 workers"
+                                                  the same suite against a peer, recorded under its name
+
+After the run: a table per step (requests, p50/p95/p99, HTTP errors, statuses), one line appended to the history
+(with a per-second series and latency by HTTP status), and perf/results/reports/last-{s}.html. Exits non-zero
+when k6 exited non-zero (99: a threshold was crossed), a check failed or the audit found a violation.
+
+environment: EXBUY_K6 (the k6 binary; default: k6 on PATH), EXBUY_API_PORT (the API ./exbuy starts, 8080);
+script variables such as STOCK, QUANTITY, USERS, PRODUCTS, THINK_TIME, ADMIN_KEY go through --env."""
+
+
+def add_run_options(p, scenario, matrix=False):
+    shapes, default_shape = shapes_of(scenario) if scenario else (None, None)
+    d = plan(scenario) if scenario else {}
+    shape = p.add_argument_group("load shape (defaults: perf/k6/lib/defaults.js, the same the scripts use by hand)")
+    shape.add_argument("--vus", type=positive, metavar="N", help=f"virtual users (default: {d.get('vus', 'the scenario’s')}"
+                       + (", or the chosen shape's" if shapes else "") + ")")
+    shape.add_argument("--duration", type=duration_arg, metavar="D", help=f"how long to hold the VUs, e.g. 30s, 2m (default: {d.get('duration', 'the scenario’s')})"
+                       + ("; flow_iterations: the longest the flows may take" if shapes and "flow_iterations" in shapes else ""))
+    shape.add_argument("--ramp-up", type=duration_arg, metavar="D", help=f"time to reach --vus (default: {d.get('ramp_up', 'the scenario’s')})")
+    shape.add_argument("--ramp-down", type=duration_arg, metavar="D", help=f"time back to 0 VUs (default: {d.get('ramp_down', 'the scenario’s')}; 0s: none)")
+    if shapes or not scenario:
+        shape.add_argument("--shape", choices=sorted(shapes) if shapes else None, metavar="NAME",
+                           help=(f"the seed's named shape: {', '.join(shapes)} (default: {default_shape})" if shapes
+                                 else "personas: flow_iterations, flow_10vus, flow_100vus, flow_300vus; flash-sale: v1_basic, v1_stress"))
+    target = p.add_argument_group("what is tested and how it is recorded")
+    if scenario in NO_LOCK_TYPE:
+        target.add_argument("--lock-type", action=NoLockType, help=argparse.SUPPRESS)
+    elif not matrix:
+        target.add_argument("--lock-type", choices=LOCK_TYPES, metavar="T",
+                            help="stock strategy for every stock-taking request: " + ", ".join(LOCK_TYPES) + " (default: the server's, atomic)")
+    target.add_argument("--base-url", metavar="URL", help="the system under test (default: this checkout's API, started by ./exbuy on "
+                        "http://localhost:$EXBUY_API_PORT); any ExBuy, or a peer speaking the contract (the Django or Spring versions)")
+    target.add_argument("--system", default="ExBuy", metavar="NAME", help="name of the system under test, recorded and shown in reports "
+                        "(default: %(default)s); e.g. Django, Spring. A peer without GET /api/audit is recorded with no audit.")
+    target.add_argument("--label", metavar="TEXT", help="free text recorded with the run (settings, machine, what changed)")
+    target.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", type=env_arg,
+                        help="a script variable (STOCK=50, QUANTITY=1000, THINK_TIME=0, ADMIN_KEY=...), recorded; repeatable")
+    target.add_argument("--warmup", type=warmup_arg, default="15s", metavar="D", help=f"before the measured run, the same script at {WARMUP_VUS} VUs "
+                        "for D, not recorded: a freshly started .NET API runs cold code for its first tens of seconds (default: %(default)s; 0: none)")
+    out = p.add_argument_group("outputs")
+    out.add_argument("--history", default=history.HISTORY, metavar="FILE",
+                     help="history file to append to (default: perf/results/history.jsonl, untracked; the project's reference "
+                          "measurements are recorded with --history perf/results/reference.jsonl)")
+    out.add_argument("--report", metavar="FILE", help="the run's HTML report (default: perf/results/reports/last-SCENARIO.html; "
+                     "matrix: perf/results/reports/matrix-SCENARIO-<time>.html)")
+    out.add_argument("--k6-out", action="append", default=[], metavar="SPEC",
+                     help="an extra k6 output, as k6's --out takes it (e.g. influxdb=http://localhost:8086/k6); repeatable")
+    out.add_argument("--prometheus-rw", metavar="URL", help="send k6's metrics to Prometheus by remote write (k6 >= 0.42's "
+                     "experimental-prometheus-rw output), e.g. http://localhost:9090/api/v1/write; tagged testid, system, lock_type")
+    out.add_argument("--k6-dashboard", metavar="FILE", help="also save k6's own web dashboard as a standalone HTML report (k6 >= 0.49: "
+                     "K6_WEB_DASHBOARD=true, K6_WEB_DASHBOARD_EXPORT=FILE)")
+    out.add_argument("--dry-run", action="store_true", help="print the k6 commands (warm-up and measured run) and stop")
+
+
+class NoLockType(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error("takes no --lock-type (persona-a is seed 001's script as it was, the server's default applies; "
+                     "coupon claims take no stock)")
+
+
+def positive(value):
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return int(value)
+
+
+def duration_arg(value):
+    if not DURATION.match(value):
+        raise argparse.ArgumentTypeError("looks like 30s, 2m or 1h")
+    return value
+
+
+def warmup_arg(value):
+    if value != "0" and not DURATION.match(value):
+        raise argparse.ArgumentTypeError("looks like 15s (0: none)")
+    return value
+
+
+def env_arg(value):
+    if not re.match(r"^[A-Z_][A-Z0-9_]*=.*$", value):
+        raise argparse.ArgumentTypeError("takes KEY=VALUE (KEY in capitals)")
+    return value
+
+
+def parser():
+    top = argparse.ArgumentParser(
+        prog="./exbuy perf", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run a k6 scenario against ExBuy (or a peer), record it and report it; compare recorded runs.",
+        epilog="""verbs:
+  SCENARIO [options]          run one scenario (see below); ./exbuy perf SCENARIO --help for its shape and options
+  matrix SCENARIO [options]   the scenario once per lock_type, then one comparison report
+  compare [options]           compare recorded runs (systems, commits, lock types) in one report
+
+scenarios:
+""" + "\n".join(textwrap.fill(text, 112, initial_indent=f"  {name:<13} ", subsequent_indent=" " * 16) for name, text in SCENARIOS.items()) + """
+
+examples:
+  ./exbuy perf read-heavy --vus 500
+  ./exbuy perf persona-a --shape flow_300vus
+  ./exbuy perf matrix flash-sale --duration 20s
+  ./exbuy perf compare --scenario read-heavy --system ExBuy,Django
+
+Runs are appended to perf/results/history.jsonl (yours, untracked); the project's own measurements are in
+perf/results/reference.jsonl, which compare reads too. Needs k6 (EXBUY_K6 or PATH); perf/README.md has the rest.""")
+    verbs = top.add_subparsers(dest="verb", metavar="VERB", help="a scenario, matrix or compare (below)")
+    for name, text in SCENARIOS.items():
+        lock = "" if name in NO_LOCK_TYPE else " --lock-type pessimistic"
+        p = verbs.add_parser(name, description=text, formatter_class=argparse.RawDescriptionHelpFormatter,
+                             epilog=RUN_EPILOG.format(defaults=describe_defaults(name), s=name, lock=lock))
+        add_run_options(p, name)
+    m = verbs.add_parser("matrix", formatter_class=argparse.RawDescriptionHelpFormatter,
+                         description="Run SCENARIO once for each lock_type (" + ", ".join(LOCK_TYPES) + ") with the same options, then write "
+                         "perf/results/reports/matrix-SCENARIO-<time>.html and .md comparing them. lock_type=none oversells by design: its run "
+                         "fails its audit and the matrix still reports (exit 0 when every run was made).",
+                         epilog="examples:\n  ./exbuy perf matrix flash-sale --duration 20s\n  ./exbuy perf matrix write-heavy --vus 30 --duration 10s\n\n"
+                                "Scenarios that take no lock_type (persona-a, coupon-rush) have no matrix.")
+    m.add_argument("scenario", metavar="SCENARIO", choices=[s for s in SCENARIOS if s not in NO_LOCK_TYPE],
+                   help="one of: " + ", ".join(s for s in SCENARIOS if s not in NO_LOCK_TYPE))
+    add_run_options(m, None, matrix=True)
+    c = verbs.add_parser("compare", formatter_class=argparse.RawDescriptionHelpFormatter,
+                         description="Select recorded runs (the reference file's and yours) and put them side by side: a markdown table on "
+                         "stdout (for a pull request) and a self-contained HTML report: each run's verdict first, latency over time, "
+                         "percentiles, per step and per HTTP status, trends across commits, thresholds.",
+                         epilog=compare_verb.EXAMPLES)
+    compare_verb.add_arguments(c, "perf/results/reports")
+    return top
+
+
+# ------------------------------------------------------------------------------------------------ running
+def find_k6():
+    k6 = os.environ.get("EXBUY_K6") or "k6"
+    found = shutil.which(k6)
+    if found:
+        return found
+    print("exbuy perf: k6 is not installed (and not in the package registries these machines reach).\n"
+          "  Install it from grafana's packages (https://grafana.com/docs/k6/latest/set-up/install-k6/), run it from the\n"
+          "  grafana/k6 Docker image (docker compose --profile k6 run k6 ..., see perf/README.md), or point EXBUY_K6 at a\n"
+          "  k6 binary you built from github.com/grafana/k6. Then run ./exbuy perf again.", file=sys.stderr)
+    return None
+
+
+def k6_commands(k6, scenario, args, run_id, points, summary):
+    """(warm-up command or None, measured command, the plan) for one run."""
+    p = plan(scenario, args.vus, args.duration, args.ramp_up, args.ramp_down, getattr(args, "shape", None))
+    script = os.path.join(K6_DIR, f"{scenario}.js")
+    lock = getattr(args, "lock_type", None) or ""
+    extra = [x for kv in args.env for x in ("-e", kv)]
+    shape_env = ["-e", f"SCENARIO={p['shape']}"] if p["shape"] else []
+    common = ["-e", f"BASE_URL={args.base_url}", "-e", f"LOCK_TYPE={lock}"]
+    warm = None
+    if args.warmup != "0":
+        # A short ramping run of the same script at WARMUP_VUS (flow_iterations would end after one flow per VU).
+        warm_shape = {"flow_iterations": "flow_100vus"}.get(p["shape"], p["shape"])
+        warm = [k6, "run", "--quiet", "--no-summary", "--no-thresholds", *common, "-e", f"MAX_VU={WARMUP_VUS}", "-e", f"DURATION={args.warmup}",
+                "-e", "RAMP_UP=2s", "-e", "RAMP_DOWN=1s", *(["-e", f"SCENARIO={warm_shape}"] if warm_shape else []), *extra, script]
+    tags = ["--tag", f"testid={run_id}", "--tag", f"system={args.system}", "--tag", f"lock_type={lock or 'default'}"]
+    outs = [x for spec in args.k6_out for x in ("--out", spec)]
+    if args.prometheus_rw:
+        outs += ["--out", "experimental-prometheus-rw"]
+    shape_args = ["-e", f"MAX_VU={p['vus']}", "-e", f"DURATION={p['duration']}"]
+    if p["ramp_up"]:
+        shape_args += ["-e", f"RAMP_UP={p['ramp_up']}"]
+    if p["ramp_down"]:
+        shape_args += ["-e", f"RAMP_DOWN={p['ramp_down']}"]
+    run = [k6, "run", "--quiet", "--out", f"json={points}", "--summary-export", summary, "--system-tags", SYSTEM_TAGS, *tags, *outs,
+           *common, *shape_args, *shape_env, *extra, script]
+    return warm, run, p
+
+
+def k6_env(args):
+    env = dict(os.environ)
+    if args.k6_dashboard:
+        env.update(K6_WEB_DASHBOARD="true", K6_WEB_DASHBOARD_EXPORT=os.path.abspath(args.k6_dashboard))
+    if args.prometheus_rw:
+        env.setdefault("K6_PROMETHEUS_RW_SERVER_URL", args.prometheus_rw)
+        env.setdefault("K6_PROMETHEUS_RW_TREND_STATS", "p(50),p(95),p(99),max")
+    return env
+
+
+class RssSampler:
+    """The API's resident memory once a second while k6 runs (when the API is this checkout's)."""
+
+    def __init__(self, pid):
+        self.pid, self.samples, self.stop = pid, [], threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def loop(self):
+        while not self.stop.is_set():
+            try:
+                with open(f"/proc/{self.pid}/status") as f:
+                    self.samples += [line.split()[1] for line in f if line.startswith("VmRSS:")]
+            except OSError:
+                return
+            self.stop.wait(1)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop.set()
+        self.thread.join(timeout=2)
+
+
+def fetch_audit(base_url, system, path):
+    try:
+        with urllib.request.urlopen(f"{base_url}/api/audit", timeout=120) as res:
+            body = res.read().decode()
+    except urllib.error.HTTPError as e:
+        if e.code == 404 and system != "ExBuy":
+            return  # a peer without ExBuy's audit: recorded as "no audit", not as a violation
+        body = json.dumps({"ok": False, "violations": [f"GET /api/audit answered {e.code}"]})
+    except (urllib.error.URLError, OSError) as e:
+        body = json.dumps({"ok": False, "violations": [f"GET /api/audit failed: {e}"]})
+    with open(path, "w") as f:
+        f.write(body)
+
+
+def local_api(args):
+    """The base URL, starting this checkout's API through ./exbuy when none was given. Returns (url, pid or None)."""
+    if args.base_url:
+        return args.base_url, None
+    url = os.environ.get("EXBUY_PERF_API_URL") or f"http://localhost:{os.environ.get('EXBUY_API_PORT', '8080')}"
+    if args.dry_run:
+        return url, None
+    up = os.environ.get("EXBUY_PERF_UP")
+    if not up:
+        sys.exit("perf: no --base-url, and not started through ./exbuy perf (which starts the API): pass --base-url")
+    subprocess.run(shlex.split(up), check=True, stdout=subprocess.DEVNULL)
+    pid = None
+    pid_file = os.environ.get("EXBUY_PERF_API_PID_FILE")
+    if pid_file and os.path.exists(pid_file):
+        with open(pid_file) as f:
+            pid = int(f.read().strip() or 0) or None
+    return url, pid
+
+
+def say(text):
+    print(f"\033[1m==>\033[0m {text}", file=sys.stderr)
+
+
+def run_one(scenario, args, matrix_run=False):
+    """One measured run. Returns (exit code, the history id of the recorded line or None)."""
+    k6 = "k6" if args.dry_run else find_k6()
+    if not k6:
+        return 2, None
+    shapes, _ = shapes_of(scenario)
+    if getattr(args, "shape", None) and (not shapes or args.shape not in shapes):
+        print(f"perf: {scenario} has no shape {args.shape}" + (f" (shapes: {', '.join(shapes)})" if shapes else " (it takes --vus/--duration)"), file=sys.stderr)
+        return 2, None
+    args.base_url, api_pid = local_api(args)
+    run_id = f"{datetime.datetime.now(datetime.timezone.utc):%Y%m%dT%H%M%SZ}-{scenario}" + (f"-{args.lock_type}" if getattr(args, "lock_type", None) else "")
+    work = tempfile.mkdtemp(prefix="exbuy-perf-")
+    try:
+        points, summary = os.path.join(work, "points.json"), os.path.join(work, "summary.json")
+        warm, run, p = k6_commands(k6, scenario, args, run_id, points, summary)
+        if args.dry_run:
+            if warm:
+                print("warm-up: " + shlex.join(warm))
+            print("run: " + shlex.join(run))
+            return 0, None
+        env = k6_env(args)
+        if warm:
+            say(f"warm-up: {scenario} at {WARMUP_VUS} VUs for {args.warmup} (not recorded; --warmup 0 skips it)")
+            subprocess.run(warm, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        lock = getattr(args, "lock_type", None)
+        say(f"k6: {scenario}{' (' + p['shape'] + ')' if p['shape'] else ''}, {p['vus']} VUs for {p['duration']} against {args.base_url}"
+            + (f" (lock_type={lock})" if lock else "") + f", run {run_id}")
+        rss_path = os.path.join(work, "rss.kb")
+        if api_pid:
+            with RssSampler(api_pid) as sampler:
+                status = subprocess.run(run, env=env).returncode
+            with open(rss_path, "w") as f:
+                f.write("\n".join(sampler.samples) + "\n")
+        else:
+            status = subprocess.run(run, env=env).returncode
+        audit = os.path.join(work, "audit.json")
+        fetch_audit(args.base_url, args.system, audit)
+        if not os.path.exists(points):
+            open(points, "w").close()
+        line = summarize(points, scenario, lock or "default", p["vus"], p["duration"], args.base_url, audit, status, summary,
+                         rss_path, args.env, args.system, args.label, p["shape"], run_id, command=shlex.join(run[1:]).replace(work + "/", ""))
+        line["ramp_up"], line["ramp_down"] = p["ramp_up"], p["ramp_down"]
+        append(args.history, line)
+        with open(args.history) as f:
+            number = sum(1 for text in f if text.strip())
+        line_id = ("r" if os.path.abspath(args.history) == history.REFERENCE else "") + str(number)
+        print_table(line, args.history)
+        ok = passed(line, args.system)
+        print(f"verdict: {'ok' if ok else verdict_text(line)}")
+        report = (None if matrix_run else args.report) or os.path.join(REPORTS, f"last-{scenario}.html")
+        compare_verb.write_reports([(line_id, line)], report, quiet=True, title=f"{args.system} perf: {scenario} run {run_id}")
+        return (0 if ok else (status or 1)), run_id
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def matrix(args):
+    ids = []
+    for lock in LOCK_TYPES:
+        args.lock_type = lock
+        _, run_id = run_one(args.scenario, args, matrix_run=True)
+        if run_id:
+            ids.append(run_id)
+    if args.dry_run:
+        return 0
+    if not ids:
+        return 1
+    runs = history.by_id(history.load(args.history), ids)
+    base = os.path.splitext(args.report)[0] if args.report else \
+        os.path.join(REPORTS, f"matrix-{args.scenario}-{datetime.datetime.now(datetime.timezone.utc):%Y%m%dT%H%M%SZ}")
+    print()
+    compare_verb.write_reports(runs, base + ".html", base + ".md", title=f"{args.system} perf: {args.scenario}, one run per lock_type")
+    return 0  # lock_type=none is expected to fail its audit on contended stock: the matrix reports, it does not fail on it
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.verb is None:
+        parser().print_help()
+        return 2
+    if args.verb == "compare":
+        return compare_verb.compare(args, REPORTS)
+    if args.verb == "matrix":
+        return matrix(args)
+    return run_one(args.verb, args)[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -24,6 +24,11 @@ public static class ExBuyJson
             options.Converters.Add(new UtcTimestampJsonConverter());
         }
 
+        if (!options.Converters.OfType<NulFreeStringConverter>().Any())
+        {
+            options.Converters.Add(new NulFreeStringConverter());
+        }
+
         return options;
     }
 

@@ -30,7 +30,7 @@ public static class ExBuyHosting
         builder.Services.AddShopFlow();
 
         builder.Services.AddFastEndpoints();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer(LockTypeOpenApi.DescribeAsync));
         builder.Services.AddExceptionHandler<UnhandledExceptionHandler>();
         builder.Services.AddProblemDetails();
         return builder;

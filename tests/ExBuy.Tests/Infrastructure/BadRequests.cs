@@ -35,13 +35,19 @@ public sealed record ApiRoute(string Method, string Pattern, IReadOnlyList<strin
 }
 
 /// <summary>A generated request that must be refused (or, when <see cref="MayBeValid"/>, at least not fail on the server).</summary>
-public sealed record BadRequest(ApiRoute Route, string Description, string Url, string? Body, string? ContentType, bool MayBeValid = false, byte[]? RawBody = null)
+public sealed record BadRequest(
+    ApiRoute Route, string Description, string Url, string? Body, string? ContentType, bool MayBeValid = false, byte[]? RawBody = null, string? Header = null, string? HeaderValue = null)
 {
     public override string ToString() => $"{Route} [{Description}] {Url}";
 
     public HttpRequestMessage ToMessage()
     {
         var message = new HttpRequestMessage(new HttpMethod(Route.Method), Url);
+        if (Header is not null)
+        {
+            message.Headers.TryAddWithoutValidation(Header, HeaderValue);
+        }
+
         if ((RawBody ?? (Body is null ? null : Encoding.UTF8.GetBytes(Body))) is { } bytes)
         {
             var content = new ByteArrayContent(bytes);
@@ -153,7 +159,9 @@ public static class BadRequests
     {
         var requestType = route.Definition?.ReqDtoType is { } t && t != typeof(EmptyRequest) ? t : null;
         var validator = Validator(route.Definition?.ValidatorType);
-        var props = requestType is null ? [] : requestType.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        var all = requestType is null ? [] : requestType.GetProperties(BindingFlags.Public | BindingFlags.Instance);
+        var headers = all.Select(p => p.GetCustomAttribute<FromHeaderAttribute>()?.HeaderName).OfType<string>().ToList();
+        var props = all
             .Where(p => p.GetCustomAttribute<FromHeaderAttribute>() is null && p.GetCustomAttribute<JsonIgnoreAttribute>() is null)
             .Where(p => !route.RouteParameters.Contains(QueryName(p), StringComparer.OrdinalIgnoreCase))
             .ToList();
@@ -189,6 +197,12 @@ public static class BadRequests
             {
                 yield return Case($"query {field.Name}: {label}", $"{path}?{field.Name}={value}", mayBeValid: mayBeValid && route.Method == "GET");
             }
+        }
+
+        // Header-bound fields (Idempotency-Key): an oversized value.
+        foreach (var header in headers)
+        {
+            yield return Case($"header {header}: long", path) with { Header = header, HeaderValue = Long };
         }
 
         if (!route.HasBody)

@@ -7,15 +7,16 @@ using Microsoft.Extensions.Options;
 namespace ExBuy.Tests.Infrastructure;
 
 /// <summary>
-/// Runs one request as if the app were deployed under another profile, with a known admin key: a request that
-/// carries <see cref="Header"/> sees <see cref="ExBuyOptions"/> with that profile and <see cref="AdminKey"/>
-/// through its request services. Test host only (an <see cref="IStartupFilter"/> added by <see cref="AppFixture"/>);
+/// Runs one request as if the app were deployed under another profile: a request that carries <see cref="Header"/>
+/// sees <see cref="ExBuyOptions"/> with that profile and an admin key through its request services — the key in
+/// <see cref="KeyHeader"/> when the request names one (<c>none</c>: no key configured), else <see cref="AdminKey"/>. Test host only (an <see cref="IStartupFilter"/> added by <see cref="AppFixture"/>);
 /// the shared singleton options stay untouched, and no second host is needed (FastEndpoints keeps its service
 /// resolver in a static, so two hosts in one process would share it).
 /// </summary>
 public sealed class ProfileOverride : IStartupFilter
 {
     public const string Header = "X-Test-Profile";
+    public const string KeyHeader = "X-Test-Configured-Admin-Key";
     public const string AdminKey = "test-admin-key";
 
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
@@ -28,7 +29,7 @@ public sealed class ProfileOverride : IStartupFilter
                 var options = new ExBuyOptions
                 {
                     Profile = profile.ToString(),
-                    AdminKey = AdminKey,
+                    AdminKey = context.Request.Headers.TryGetValue(KeyHeader, out var key) ? NoneIsNull(key.ToString()) : AdminKey,
                     DataDirectory = current.DataDirectory,
                     DatabaseSchema = current.DatabaseSchema,
                 };
@@ -39,6 +40,8 @@ public sealed class ProfileOverride : IStartupFilter
         });
         next(app);
     };
+
+    private static string? NoneIsNull(string value) => value == "none" ? null : value;
 
     /// <summary>The request's own services, except for the one options instance.</summary>
     private sealed class OptionsOverridingProvider(IServiceProvider inner, IOptions<ExBuyOptions> options) : IServiceProvider, IKeyedServiceProvider

@@ -21,7 +21,10 @@ export function options(name) {
   };
 }
 
-const JSON_HEADERS = { "Content-Type": "application/json" };
+// LOCK_TYPE=none needs X-Admin-Key outside the API's local profile: with ADMIN_KEY set, such runs send it.
+const JSON_HEADERS = __ENV.LOCK_TYPE === "none" && __ENV.ADMIN_KEY
+  ? { "Content-Type": "application/json", "X-Admin-Key": __ENV.ADMIN_KEY }
+  : { "Content-Type": "application/json" };
 const CATEGORIES = ["electronics", "clothing", "food", "books", "home"];
 const ORDERINGS = ["price", "-price", "created_at", "-created_at", "name", "-name", "stock", "-stock"];
 const WORDS = ["book", "phone", "shirt", "laptop", "food", "home", "electronics"];

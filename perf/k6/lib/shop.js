@@ -7,9 +7,10 @@ import { Trend } from "k6/metrics";
 import { shapeOf, rampingStages } from "./defaults.js";
 
 export const BASE_URL = __ENV.BASE_URL || "http://localhost:8080";
-const JSON_HEADERS = { "Content-Type": "application/json" };
-// Admin routes (/init, /api/flash-sales) need X-Admin-Key outside the API's local profile (e.g. under Docker).
-export const ADMIN_HEADERS = __ENV.ADMIN_KEY ? { "Content-Type": "application/json", "X-Admin-Key": __ENV.ADMIN_KEY } : JSON_HEADERS;
+// Admin routes (/init, /api/flash-sales) need X-Admin-Key outside the API's local profile (e.g. under Docker),
+// and so does LOCK_TYPE=none on the stock-taking routes: with ADMIN_KEY set, such runs send it on every request.
+export const ADMIN_HEADERS = __ENV.ADMIN_KEY ? { "Content-Type": "application/json", "X-Admin-Key": __ENV.ADMIN_KEY } : { "Content-Type": "application/json" };
+const JSON_HEADERS = __ENV.LOCK_TYPE === "none" ? ADMIN_HEADERS : { "Content-Type": "application/json" };
 // LOCK_TYPE (set by `./exbuy perf --lock-type`) picks the stock strategy of paid orders; unset, the server default.
 const LOCK = __ENV.LOCK_TYPE ? `?lock_type=${__ENV.LOCK_TYPE}` : "";
 // Answers a step expects are not HTTP errors (http_req_failed): a sold-out 409 in a rush is the system working.

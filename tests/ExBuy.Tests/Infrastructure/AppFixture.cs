@@ -52,6 +52,7 @@ public sealed class AppFixture : IAsyncLifetime
             }));
             builder.ConfigureServices(services =>
             {
+                services.AddTransient<Microsoft.AspNetCore.Hosting.IStartupFilter, ProfileOverride>();
                 services.RunWolverineInSoloMode();
                 services.DisableAllExternalWolverineTransports();
             });

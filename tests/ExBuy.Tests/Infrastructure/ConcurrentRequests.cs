@@ -65,6 +65,12 @@ public static class TimingLog
     {
         var line = FormattableString.Invariant(
             $"{scenario,-44} {responses.Count,4} requests in {wall.TotalMilliseconds,7:F0} ms = {responses.Count / wall.TotalSeconds,7:F0} req/s  p50 {responses.Percentile(50),6:F1} ms  p95 {responses.Percentile(95),6:F1} ms  p99 {responses.Percentile(99),6:F1} ms");
+        Note(line);
+    }
+
+    /// <summary>A free-form line for the same log (a sequential test's count and duration).</summary>
+    public static void Note(string line)
+    {
         var directory = Environment.GetEnvironmentVariable("EXBUY_TEST_LOG_DIR") ?? Path.GetTempPath();
         lock (Gate)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using FastEndpoints;
+using FluentValidation;
 using Marten;
 
 namespace ExBuy.Features.Coupons;
@@ -7,6 +8,12 @@ namespace ExBuy.Features.Coupons;
 public sealed class ListUserCouponsRequest
 {
     public long UserId { get; init; }
+
+    // No user has an id below 1; an unknown positive id simply has no coupons.
+    public sealed class Validator : Validator<ListUserCouponsRequest>
+    {
+        public Validator() => RuleFor(x => x.UserId).GreaterThanOrEqualTo(1).OverridePropertyName("user_id");
+    }
 }
 
 public sealed record UserCouponResponse([property: JsonPropertyName("couponId")] long CouponId, [property: JsonPropertyName("discount")] long Discount);

@@ -34,7 +34,7 @@ public static class ExBuyHosting
         builder.AddExBuyLocking();
 
         builder.Services.AddFastEndpoints();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer(LockTypeOpenApi.DescribeAsync));
         builder.Services.AddExceptionHandler<UnhandledExceptionHandler>();
         builder.Services.AddProblemDetails();
         builder.ApplyJasperFxExtensionsQuietly();
@@ -45,13 +45,15 @@ public static class ExBuyHosting
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages(JsonStatusCodePages.WriteAsync);
+        app.UseMiddleware<NulCharacterGuardMiddleware>();
         app.UseMiddleware<TrailingSlashMiddleware>();
         app.UseRouting();
         app.UseHttpMetrics();
         app.UseFastEndpoints(ExBuyJson.ConfigureFastEndpoints);
         app.MapMetrics("/metrics");
         ExBuy.Infrastructure.Observability.ScrapeTimeGauges.Register(app.Services);
-        app.MapOpenApi("/openapi/{documentName}.json");
+        // Only the one document: any other name is a routing 404 with the usual JSON body, not OpenAPI's plain text.
+        app.MapOpenApi("/openapi/{documentName:regex(^v1$)}.json");
         app.MapScalarApiReference("/docs");
         return app;
     }

@@ -24,6 +24,11 @@ public static class ExBuyJson
             options.Converters.Add(new UtcTimestampJsonConverter());
         }
 
+        if (!options.Converters.OfType<NulFreeStringConverter>().Any())
+        {
+            options.Converters.Add(new NulFreeStringConverter());
+        }
+
         return options;
     }
 
@@ -33,7 +38,11 @@ public static class ExBuyJson
         c.Binding.UsePropertyNamingPolicy = true;
         c.Validation.UsePropertyNamingPolicy = true;
         c.Errors.UseProblemDetails();
-        c.Endpoints.Configurator = ep => ep.AllowAnonymous();
+        c.Endpoints.Configurator = ep =>
+        {
+            ep.AllowAnonymous();
+            ExBuy.Features.Inventory.UnsafeLockTypeGuard.AttachTo(ep);
+        };
     }
 }
 

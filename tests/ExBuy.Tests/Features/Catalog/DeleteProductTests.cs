@@ -1,9 +1,7 @@
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Reviews;
-using ExBuy.Infrastructure;
 using ExBuy.Tests.Infrastructure;
 using Marten;
-using Microsoft.Extensions.Options;
 using Shouldly;
 
 namespace ExBuy.Tests.Features.Catalog;
@@ -44,59 +42,41 @@ public sealed class DeleteProductTests(AppFixture app) : IntegrationContext(app)
     public async Task outside_the_local_profile_the_admin_key_is_required()
     {
         var product = await Store.AddProduct();
-        var options = Host.Services.GetRequiredService<IOptions<ExBuyOptions>>().Value;
-        var (profile, key) = (options.Profile, options.AdminKey);
-        options.Profile = "production";
-        options.AdminKey = "s3cret";
-        try
-        {
-            await Host.Scenario(s =>
-            {
-                s.Delete.Url($"/api/products/{product.Id}");
-                s.StatusCodeShouldBe(403);
-            });
-            await Host.Scenario(s =>
-            {
-                s.Delete.Url($"/api/products/{product.Id}");
-                s.WithRequestHeader("X-Admin-Key", "wrong");
-                s.StatusCodeShouldBe(403);
-            });
-            await Host.GetJson($"/api/products/{product.Id}");
 
-            await Host.Scenario(s =>
-            {
-                s.Delete.Url($"/api/products/{product.Id}");
-                s.WithRequestHeader("X-Admin-Key", "s3cret");
-                s.StatusCodeShouldBe(204);
-            });
-        }
-        finally
-        {
-            (options.Profile, options.AdminKey) = (profile, key);
-        }
+        await Delete(product.Id, key: null, status: 403);
+        await Delete(product.Id, key: "wrong", status: 403);
+        await Host.GetJson($"/api/products/{product.Id}");
+
+        await Delete(product.Id, key: ProfileOverride.AdminKey, status: 204);
     }
 
     [Fact]
     public async Task without_a_configured_key_the_route_is_closed_outside_local()
     {
         var product = await Store.AddProduct();
-        var options = Host.Services.GetRequiredService<IOptions<ExBuyOptions>>().Value;
-        var profile = options.Profile;
-        options.Profile = "staging";
-        try
-        {
-            await Host.Scenario(s =>
-            {
-                s.Delete.Url($"/api/products/{product.Id}");
-                s.WithRequestHeader("X-Admin-Key", "");
-                s.StatusCodeShouldBe(403);
-            });
-        }
-        finally
-        {
-            options.Profile = profile;
-        }
+
+        await Delete(product.Id, key: "", status: 403, configuredKey: "none");
+        await Delete(product.Id, key: ProfileOverride.AdminKey, status: 403, configuredKey: "none");
 
         await Host.GetJson($"/api/products/{product.Id}");
     }
+
+    // The profile (and the configured key) are switched for this one request, never on the shared host.
+    private Task<Alba.IScenarioResult> Delete(long productId, string? key, int status, string? configuredKey = null) =>
+        Host.Scenario(s =>
+        {
+            s.Delete.Url($"/api/products/{productId}");
+            s.WithRequestHeader(ProfileOverride.Header, "production");
+            if (configuredKey is not null)
+            {
+                s.WithRequestHeader(ProfileOverride.KeyHeader, configuredKey);
+            }
+
+            if (key is not null)
+            {
+                s.WithRequestHeader("X-Admin-Key", key);
+            }
+
+            s.StatusCodeShouldBe(status);
+        });
 }

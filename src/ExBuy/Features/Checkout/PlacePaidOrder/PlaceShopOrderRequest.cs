@@ -34,7 +34,7 @@ public sealed class PlaceShopOrderRequest
             RuleFor(x => x.UserId).NotNull().GreaterThanOrEqualTo(1).OverridePropertyName("userId");
             RuleFor(x => x.CouponId).GreaterThanOrEqualTo(1).When(x => x.CouponId is not null).OverridePropertyName("couponId");
             RuleFor(x => x.Items).NotEmpty().Must(i => i is null || i.Count <= ExBuy.Features.Orders.Order.MaxLines).OverridePropertyName("items");
-            RuleForEach(x => x.Items).ChildRules(item =>
+            RuleForEach(x => x.Items).NotNull().ChildRules(item =>
             {
                 item.RuleFor(i => i.ProductId).NotNull().GreaterThanOrEqualTo(1).OverridePropertyName("productId");
                 item.RuleFor(i => i.Quantity).NotNull().InclusiveBetween(1, MaxQuantity).OverridePropertyName("quantity");

@@ -162,9 +162,28 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
         return ranges;
     }
 
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private async Task<InitRequest?> ReadOverridesAsync(CancellationToken ct)
     {
-        var body = await new StreamReader(HttpContext.Request.Body).ReadToEndAsync(ct);
+        string body;
+        try
+        {
+            body = await new StreamReader(HttpContext.Request.Body, StrictUtf8).ReadToEndAsync(ct);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            AddError(new FluentValidation.Results.ValidationFailure("body", "The init overrides are not UTF-8 text."));
+            return null;
+        }
+
+        // A body is read as JSON only when it says so: anything else is a mistake, not "no overrides".
+        if (!string.IsNullOrWhiteSpace(body) && !HttpContext.Request.HasJsonContentType())
+        {
+            AddError(new FluentValidation.Results.ValidationFailure("body", "Send the init overrides as application/json."));
+            return null;
+        }
+
         InitRequest request;
         try
         {

@@ -20,6 +20,8 @@ public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyO
 {
     public const long MaxFileBytes = 10 * 1024 * 1024;
 
+    private const int MaxContentTypeLength = 200;
+
     // Multipart framing around the file: boundaries, part headers, other small fields.
     private const long FormOverheadBytes = 64 * 1024;
 
@@ -56,7 +58,9 @@ public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyO
             var form = await HttpContext.Request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = MaxFileBytes + FormOverheadBytes }, ct);
             file = form.Files.GetFile("file");
         }
-        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException)
+        // A truncated or malformed body (no closing boundary, garbage instead of parts) surfaces as an IOException
+        // from the multipart reader; it is the client's fault like the others.
+        catch (Exception e) when ((e is InvalidDataException or IOException) && !ct.IsCancellationRequested)
         {
             await Refuse(e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } ? TooLarge : "The multipart body could not be read.", ct);
             return;
@@ -77,6 +81,13 @@ public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyO
         if (file.Length > MaxFileBytes)
         {
             await Refuse(TooLarge, ct);
+            return;
+        }
+
+        // Stored as given: a control character (NUL above all) would not fit PostgreSQL's text.
+        if (file.ContentType is { } type && (type.Length > MaxContentTypeLength || type.Any(char.IsControl)))
+        {
+            await Refuse("The file's Content-Type is not a valid media type.", ct);
             return;
         }
 

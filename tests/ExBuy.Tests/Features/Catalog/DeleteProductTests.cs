@@ -1,9 +1,7 @@
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Reviews;
-using ExBuy.Infrastructure;
 using ExBuy.Tests.Infrastructure;
 using Marten;
-using Microsoft.Extensions.Options;
 using Shouldly;
 
 namespace ExBuy.Tests.Features.Catalog;
@@ -44,58 +42,42 @@ public sealed class DeleteProductTests(AppFixture app) : IntegrationContext(app)
     public async Task outside_the_local_profile_the_admin_key_is_required()
     {
         var product = await Store.AddProduct();
-        var options = Host.Services.GetRequiredService<IOptions<ExBuyOptions>>().Value;
-        var (profile, key) = (options.Profile, options.AdminKey);
-        options.Profile = "production";
-        options.AdminKey = "s3cret";
-        try
-        {
-            await Host.Scenario(s =>
-            {
-                s.Delete.Url($"/api/products/{product.Id}");
-                s.StatusCodeShouldBe(403);
-            });
-            await Host.Scenario(s =>
-            {
-                s.Delete.Url($"/api/products/{product.Id}");
-                s.WithRequestHeader("X-Admin-Key", "wrong");
-                s.StatusCodeShouldBe(403);
-            });
-            await Host.GetJson($"/api/products/{product.Id}");
+        await using var production = await App.StartHostWithAsync(("ExBuy:Profile", "production"), ("ExBuy:AdminKey", "s3cret"));
 
-            await Host.Scenario(s =>
-            {
-                s.Delete.Url($"/api/products/{product.Id}");
-                s.WithRequestHeader("X-Admin-Key", "s3cret");
-                s.StatusCodeShouldBe(204);
-            });
-        }
-        finally
+        await production.Scenario(s =>
         {
-            (options.Profile, options.AdminKey) = (profile, key);
-        }
+            s.Delete.Url($"/api/products/{product.Id}");
+            s.StatusCodeShouldBe(403);
+        });
+        await production.Scenario(s =>
+        {
+            s.Delete.Url($"/api/products/{product.Id}");
+            s.WithRequestHeader("X-Admin-Key", "wrong");
+            s.StatusCodeShouldBe(403);
+        });
+        await production.GetJson($"/api/products/{product.Id}");
+
+        await production.Scenario(s =>
+        {
+            s.Delete.Url($"/api/products/{product.Id}");
+            s.WithRequestHeader("X-Admin-Key", "s3cret");
+            s.StatusCodeShouldBe(204);
+        });
+        await Host.GetJson($"/api/products/{product.Id}", 404);
     }
 
     [Fact]
     public async Task without_a_configured_key_the_route_is_closed_outside_local()
     {
         var product = await Store.AddProduct();
-        var options = Host.Services.GetRequiredService<IOptions<ExBuyOptions>>().Value;
-        var profile = options.Profile;
-        options.Profile = "staging";
-        try
+        await using var staging = await App.StartHostWithAsync(("ExBuy:Profile", "staging"));
+
+        await staging.Scenario(s =>
         {
-            await Host.Scenario(s =>
-            {
-                s.Delete.Url($"/api/products/{product.Id}");
-                s.WithRequestHeader("X-Admin-Key", "");
-                s.StatusCodeShouldBe(403);
-            });
-        }
-        finally
-        {
-            options.Profile = profile;
-        }
+            s.Delete.Url($"/api/products/{product.Id}");
+            s.WithRequestHeader("X-Admin-Key", "");
+            s.StatusCodeShouldBe(403);
+        });
 
         await Host.GetJson($"/api/products/{product.Id}");
     }

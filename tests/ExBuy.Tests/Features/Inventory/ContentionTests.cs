@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using ExBuy.Features.Inventory;
 using ExBuy.Tests.Infrastructure;
-using Microsoft.Extensions.Options;
 using Shouldly;
 using StackExchange.Redis;
 
@@ -139,24 +138,15 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
     public async Task a_held_lock_makes_pessimistic_requests_fail_fast_and_nothing_is_left_locked()
     {
         var productId = await Host.SetUpFlashSale(10);
-        var options = Host.Services.GetRequiredService<IOptions<ConcurrencyOptions>>().Value;
-        var timeout = options.LockTimeoutMs;
-        options.LockTimeoutMs = 300;
+        await using var impatient = await App.StartHostWithAsync(($"{ConcurrencyOptions.Section}:LockTimeoutMs", "300"));
         var locks = Host.Services.GetRequiredService<ExBuy.Infrastructure.Locking.RedisLockProviders>();
-        try
+        await using (await locks.SingleNode.CreateLock(ExBuy.Features.Inventory.Strategies.RedisLockStockStrategy.LockName(productId)).AcquireAsync(cancellationToken: Ct))
         {
-            await using (await locks.SingleNode.CreateLock(ExBuy.Features.Inventory.Strategies.RedisLockStockStrategy.LockName(productId)).AcquireAsync(cancellationToken: Ct))
-            {
-                var refused = await Host.PostJson($"/api/flash-sales/{productId}/purchase?lock_type=pessimistic", """{"user_id":1}""", 409);
-                refused["error"]!.GetValue<string>().ShouldContain("lock");
-            }
+            var refused = await impatient.PostJson($"/api/flash-sales/{productId}/purchase?lock_type=pessimistic", """{"user_id":1}""", 409);
+            refused["error"]!.GetValue<string>().ShouldContain("lock");
+        }
 
-            await Host.PostJson($"/api/flash-sales/{productId}/purchase?lock_type=pessimistic", """{"user_id":1}""", 201);
-        }
-        finally
-        {
-            options.LockTimeoutMs = timeout;
-        }
+        await impatient.PostJson($"/api/flash-sales/{productId}/purchase?lock_type=pessimistic", """{"user_id":1}""", 201);
 
         var redis = Host.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
         (await redis.KeyExistsAsync(ExBuy.Features.Inventory.Strategies.RedisLockStockStrategy.LockName(productId))).ShouldBeFalse();

@@ -1,5 +1,6 @@
 using Alba;
 using JasperFx.CommandLine;
+using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.Extensions.Configuration;
 using StackExchange.Redis;
@@ -36,25 +37,52 @@ public sealed class AppFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         JasperFxEnvironment.AutoStartHost = true;
-        var postgres = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? DefaultPostgres;
-        var redis = Environment.GetEnvironmentVariable("ConnectionStrings__Redis") ?? DefaultRedis;
-        await EnsureReachable(redis);
+        await EnsureReachable(Redis);
+        Host = await StartHostAsync(new Dictionary<string, string?>(), secondary: false);
+    }
 
-        Host = await AlbaHost.For<Program>(builder =>
+    /// <summary>
+    /// A second in-process ExBuy on the same servers with some settings of its own (e.g. another profile or default
+    /// lock type), for the tests of those settings; the shared host's options are never changed. It runs no
+    /// background work that the shared host already does on the same database: no projection daemon and no Wolverine
+    /// durability agent (which would race the shared host's for the same projection rows and inbox envelopes).
+    /// Dispose it at the end of the test.
+    /// </summary>
+    public Task<IAlbaHost> StartHostWithAsync(params (string Key, string? Value)[] settings) =>
+        StartHostAsync(settings.ToDictionary(s => s.Key, s => s.Value), secondary: true);
+
+    private string Postgres { get; } = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? DefaultPostgres;
+
+    private string Redis { get; } = Environment.GetEnvironmentVariable("ConnectionStrings__Redis") ?? DefaultRedis;
+
+    private Task<IAlbaHost> StartHostAsync(IReadOnlyDictionary<string, string?> overrides, bool secondary)
+    {
+        var settings = new Dictionary<string, string?>
         {
-            builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Postgres"] = postgres,
-                ["ConnectionStrings:Redis"] = redis,
-                ["ConnectionStrings:RedlockNodes"] = RedlockNodes,
-                ["ExBuy:DataDirectory"] = DataDirectory,
-                ["ExBuy:Profile"] = "local",
-            }));
+            ["ConnectionStrings:Postgres"] = Postgres,
+            ["ConnectionStrings:Redis"] = Redis,
+            ["ConnectionStrings:RedlockNodes"] = RedlockNodes,
+            ["ExBuy:DataDirectory"] = DataDirectory,
+            ["ExBuy:Profile"] = "local",
+        };
+        foreach (var (key, value) in overrides)
+        {
+            settings[key] = value;
+        }
+
+        return AlbaHost.For<Program>(builder =>
+        {
+            builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(settings));
             builder.ConfigureServices(services =>
             {
                 services.AddTransient<Microsoft.AspNetCore.Hosting.IStartupFilter, ProfileOverride>();
                 services.RunWolverineInSoloMode();
                 services.DisableAllExternalWolverineTransports();
+                if (secondary)
+                {
+                    services.ConfigureMarten(opts => opts.Projections.AsyncMode = DaemonMode.Disabled);
+                    services.ConfigureWolverine(opts => opts.Durability.DurabilityAgentEnabled = false);
+                }
             });
         });
     }

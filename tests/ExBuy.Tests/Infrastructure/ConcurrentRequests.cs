@@ -13,7 +13,7 @@ public static class ConcurrentRequests
         this IAlbaHost host, int count, Func<int, (HttpMethod Method, string Url, string? Json)> request, (string Name, string Value)[]? headers = null)
     {
         using var client = host.Server.CreateClient();
-        client.Timeout = TimeSpan.FromSeconds(60);
+        client.Timeout = TimeSpan.FromMinutes(5); // a bound against hangs, not a speed requirement
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var tasks = Enumerable.Range(0, count).Select(async i =>
         {
@@ -41,6 +41,51 @@ public static class ConcurrentRequests
         var results = (await Task.WhenAll(tasks)).ToList();
         LastWallClock = wall.Elapsed;
         return results;
+    }
+
+    /// <summary>
+    /// Like <see cref="FireAsync"/>, but each client sends its request again while <paramref name="again"/> says so
+    /// (e.g. a 409 "busy, try again" while stock is left), as a real client would: how many requests end well then
+    /// depends on the invariants, not on how fast this machine gets locks within a strategy's time budget. Each
+    /// result is the client's last answer, with the client's whole time; the bound on attempts only turns a defect
+    /// into a failure instead of a hang.
+    /// </summary>
+    public static async Task<(List<TimedResponse> Responses, int Retries)> FireRetryingAsync(
+        this IAlbaHost host, int count, Func<int, (HttpMethod Method, string Url, string? Json)> request, Func<TimedResponse, Task<bool>> again, int maxAttempts = 1_000)
+    {
+        using var client = host.Server.CreateClient();
+        client.Timeout = TimeSpan.FromMinutes(5); // a bound against hangs, not a speed requirement
+        var retries = 0;
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = Enumerable.Range(0, count).Select(async i =>
+        {
+            var (method, url, json) = request(i);
+            await start.Task;
+            var watch = Stopwatch.StartNew();
+            for (var attempt = 1; ; attempt++)
+            {
+                using var message = new HttpRequestMessage(method, url);
+                if (json is not null)
+                {
+                    message.Content = new StringContent(json, Encoding.UTF8, "application/json");
+                }
+
+                using var response = await client.SendAsync(message);
+                var result = new TimedResponse((int)response.StatusCode, await response.Content.ReadAsStringAsync(), watch.Elapsed.TotalMilliseconds);
+                if (attempt >= maxAttempts || !await again(result))
+                {
+                    return result;
+                }
+
+                Interlocked.Increment(ref retries);
+            }
+        }).ToList();
+
+        var wall = Stopwatch.StartNew();
+        start.SetResult();
+        var results = (await Task.WhenAll(tasks)).ToList();
+        LastWallClock = wall.Elapsed;
+        return (results, retries);
     }
 
     /// <summary>Wall-clock time of the last burst (tests run one at a time, so one value is enough).</summary>

@@ -22,6 +22,12 @@ public static class ExBuyMetrics
         "Time spent waiting for locks, by lock (lock_type or 'user') and whether it was acquired.",
         new HistogramConfiguration { LabelNames = ["lock", "acquired"], Buckets = LatencyBuckets });
 
+    /// <summary>Redis lock releases that failed after the work committed (RedLock with nodes down or overloaded); the lock expires by itself.</summary>
+    public static readonly Counter LockReleaseFailures = Metrics.CreateCounter(
+        "exbuy_lock_release_failures_total",
+        "Redis lock releases that failed after the work was done, by lock_type; the lock then expires by itself.",
+        new CounterConfiguration { LabelNames = ["lock"] });
+
     /// <summary>Optimistic attempts that lost a revision race and were retried.</summary>
     public static readonly Counter OptimisticRetries = Metrics.CreateCounter(
         "exbuy_optimistic_retries_total", "Optimistic stock attempts retried after a revision conflict.");

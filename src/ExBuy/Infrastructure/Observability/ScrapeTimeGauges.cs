@@ -14,11 +14,13 @@ public static class ScrapeTimeGauges
     {
         Metrics.DefaultRegistry.AddBeforeCollectCallback(async ct =>
         {
-            var store = services.GetRequiredService<IDocumentStore>();
-            var counts = services.GetServices<ScrapeTimeCount>().ToList();
-            var schema = store.Options.DatabaseSchemaName;
             try
             {
+                // Inside the try: the callback is process-wide and outlives a host that was stopped (tests start more
+                // than one host in a process), whose provider then throws ObjectDisposedException.
+                var store = services.GetRequiredService<IDocumentStore>();
+                var counts = services.GetServices<ScrapeTimeCount>().ToList();
+                var schema = store.Options.DatabaseSchemaName;
                 await using var connection = store.Storage.Database.CreateConnection();
                 await connection.OpenAsync(ct);
                 await using var batch = new NpgsqlBatch(connection)
@@ -55,7 +57,7 @@ public static class ScrapeTimeGauges
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or ObjectDisposedException)
             {
-                // The database is unreachable: /metrics still answers, with the last values.
+                // The database is unreachable (or the host stopped): /metrics still answers, with the last values.
             }
         });
     }

@@ -1,4 +1,6 @@
+using ExBuy.Features.Inventory;
 using ExBuy.Tests.Infrastructure;
+using Marten;
 using Shouldly;
 
 namespace ExBuy.Tests.Features.Inventory;
@@ -44,8 +46,30 @@ public sealed class ReserveInventoryTests(AppFixture app) : IntegrationContext(a
     [Fact]
     public async Task the_default_strategy_applies_without_lock_type()
     {
-        var product = await Store.AddProduct(stock: 2);
-        await Host.PostJson("/api/inventory/reserve", $$"""{"product_id":{{product.Id}},"quantity":2}""", 200);
-        (await Store.Reload(product.Id)).Stock.ShouldBe(0);
+        var product = await Store.AddProduct(stock: 4);
+
+        // The shared host runs with nothing configured: the documented default, atomic.
+        await Host.PostJson("/api/inventory/reserve", $$"""{"product_id":{{product.Id}},"quantity":1}""", 200);
+        (await ReservationLockTypes()).ShouldBe(["atomic"]);
+
+        // A host configured with another default uses that one, for requests that name none only.
+        await using (var rowByDefault = await App.StartHostWithAsync(($"{ConcurrencyOptions.Section}:DefaultLockType", "row")))
+        {
+            await rowByDefault.PostJson("/api/inventory/reserve", $$"""{"product_id":{{product.Id}},"quantity":1}""", 200);
+            (await ReservationLockTypes()).ShouldBe(["atomic", "row"]);
+            await rowByDefault.PostJson("/api/inventory/reserve?lock_type=optimistic", $$"""{"product_id":{{product.Id}},"quantity":1}""", 200);
+            (await ReservationLockTypes()).ShouldBe(["atomic", "row", "optimistic"]);
+        }
+
+        (await Store.Reload(product.Id)).Stock.ShouldBe(1);
+        await Host.ShouldPassAudit();
+    }
+
+    /// <summary>The strategy each reservation ran with, as its event recorded it, oldest first.</summary>
+    private async Task<List<string>> ReservationLockTypes()
+    {
+        await using var session = Store.QuerySession();
+        var events = await session.Events.QueryAllRawEvents().Where(e => e.EventTypeName == "stock_reserved").OrderBy(e => e.Sequence).ToListAsync(Ct);
+        return events.Select(e => ((StockReserved)e.Data).LockType).ToList();
     }
 }

@@ -1,8 +1,6 @@
 using ExBuy.Features.Coupons;
-using ExBuy.Infrastructure;
 using ExBuy.Tests.Infrastructure;
 using Marten;
-using Microsoft.Extensions.Options;
 using Shouldly;
 using Wolverine.Tracking;
 using static ExBuy.Tests.Infrastructure.ShopFlowScenarios;
@@ -53,20 +51,12 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
         (await Host.PostJson("/init", """{"couponQuantity":-1}""", 400)).ErrorFields().ShouldContain("coupon_quantity");
         await Host.PostJson("/init", """{"couponQuantity":""", 400);
 
-        var options = Host.Services.GetRequiredService<IOptions<ExBuyOptions>>().Value;
-        options.Profile = "production";
-        try
+        await using var production = await App.StartHostWithAsync(("ExBuy:Profile", "production"), ("ExBuy:AdminKey", "s3cret"));
+        await production.Scenario(s =>
         {
-            await Host.Scenario(s =>
-            {
-                s.Post.Url("/init");
-                s.StatusCodeShouldBe(403);
-            });
-        }
-        finally
-        {
-            options.Profile = "local";
-        }
+            s.Post.Url("/init");
+            s.StatusCodeShouldBe(403);
+        });
     }
 
     [Fact]

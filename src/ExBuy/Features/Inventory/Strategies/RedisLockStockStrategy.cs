@@ -61,8 +61,25 @@ public sealed class RedisLockStockStrategy(
         {
             for (var i = handles.Count - 1; i >= 0; i--)
             {
-                await handles[i].DisposeAsync();
+                await ReleaseAsync(handles[i]);
             }
+        }
+    }
+
+    /// <summary>
+    /// Releasing runs after the commit: a failure here must not turn a sale that committed into an error. With two of
+    /// five RedLock nodes down, Medallion's release throws as soon as one live node is slow to answer (three of five
+    /// "faults"); what it could not delete expires by itself (the lock's expiry).
+    /// </summary>
+    private async ValueTask ReleaseAsync(IDistributedSynchronizationHandle handle)
+    {
+        try
+        {
+            await handle.DisposeAsync();
+        }
+        catch (Exception e) when (IsRedisUnavailable(e))
+        {
+            ExBuy.Infrastructure.Observability.ExBuyMetrics.LockReleaseFailures.WithLabels(type.ToWire()).Inc();
         }
     }
 

@@ -42,7 +42,7 @@ public static class Modules
             .ConfigureRankings());
 
         services.AddInventory(builder.Configuration);
-        services.AddCoupons();
+        services.AddCoupons(builder.Configuration);
         services.AddRankings();
         return builder;
     }

@@ -143,4 +143,77 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
         audit.Violations.ShouldHaveSingleItem().Invariant.ShouldBe("redis_coupon_counter_present");
         (await Host.GetJson($"/api/coupon-policies/{shop.PolicyIds[0]}/stock"))["consistent"]!.GetValue<bool>().ShouldBeFalse();
     }
+
+    [Fact]
+    public async Task after_redis_lost_its_data_a_burst_of_claims_is_served_exactly_up_to_the_quantity()
+    {
+        var shop = await Host.InitShop("""{"userCount":40,"couponQuantity":10,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        await using var session = Store.QuerySession();
+        var users = (await session.Query<ExBuy.Features.Users.ShopUser>().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(Ct)).ToList();
+        foreach (var user in users.Take(3))
+        {
+            (await ClaimTracked(user, policy)).Status.ShouldBe(201);
+        }
+
+        await FlushRedis();
+
+        List<TimedResponse> responses = [];
+        await Host.ExecuteAndWaitAsync(async () =>
+        {
+            responses = await Host.FireAsync(40, i => (HttpMethod.Post, $"/coupons?userId={users[i]}&policyId={policy}", null));
+        }, 60_000);
+
+        responses.ShouldAllBe(r => r.Status == 201 || r.Status == 409);
+        responses.Count(r => r.Status == 201).ShouldBe(7, "10 coupons, 3 issued before Redis lost its data");
+        responses.Take(3).ShouldAllBe(r => r.Status == 409, "the holders are known again");
+        (await session.Query<Coupon>().CountAsync(Ct)).ShouldBe(10);
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task the_reconciler_brings_the_gate_back_to_the_database_and_keeps_claims_in_flight()
+    {
+        var shop = await Host.InitShop("""{"userCount":4,"couponQuantity":5,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var (u1, u2, u3, u4) = (await Host.UserId("u1"), await Host.UserId("u2"), await Host.UserId("u3"), await Host.UserId("u4"));
+        (await ClaimTracked(u1, policy)).Status.ShouldBe(201);
+
+        // Damage of every kind: a holder missing from the requested set, an admission whose request died long ago
+        // (no claim ever recorded), and the counter at 0 although the database has issued 1 of 5.
+        // And a claim in flight: admitted a moment ago, its row not committed yet. PostgreSQL cannot see it.
+        (await Gate.AdmitAsync(policy, u3)).ShouldBe(Admission.Admitted);
+        await Redis.SortedSetRemoveAsync(CouponGate.Requested(policy), u1);
+        await Redis.SortedSetAddAsync(CouponGate.Requested(policy), u2, 1);
+        await Redis.StringSetAsync(CouponGate.Remaining(policy), 0);
+        (await Claim(u4, policy)).ShouldBe(409, "the broken counter says sold out");
+
+        (await Host.Services.GetRequiredService<CouponGateReconciler>().RunOnceAsync(Ct)).ShouldBe(1);
+
+        (await Gate.RequestedAsync(policy)).ShouldBe([u1, u3], ignoreOrder: true);
+        (await Gate.RemainingAsync(policy)).ShouldBe(3, "5 − u1's coupon − u3's claim in flight");
+        // u3's claim commits now: the gate already counted it.
+        await Host.AcceptClaimWithoutIssuing(policy, u3, admit: false);
+        await Host.ShouldPassAudit();
+        (await ClaimTracked(u2, policy)).Status.ShouldBe(201, "the dead admission no longer blocks u2");
+        (await ClaimTracked(u4, policy)).Status.ShouldBe(201);
+        (await Host.Services.GetRequiredService<CouponGateReconciler>().RunOnceAsync(Ct)).ShouldBe(0, "nothing left to repair");
+    }
+
+    [Fact]
+    public async Task one_node_reconciles_at_a_time()
+    {
+        await Host.InitShop("""{"userCount":1,"couponQuantity":5,"policyCount":1}""");
+        var reconciler = Host.Services.GetRequiredService<CouponGateReconciler>();
+        await using (var other = await Db.OpenConnectionAsync(Ct))
+        {
+            await using var transaction = await other.BeginTransactionAsync(Ct);
+            await using var take = new NpgsqlCommand($"select pg_advisory_xact_lock({CouponGateReconciler.LockKey})", other, transaction);
+            await take.ExecuteNonQueryAsync(Ct);
+            (await reconciler.RunOnceAsync(Ct)).ShouldBeNull("another node holds the pass");
+            await transaction.RollbackAsync(Ct);
+        }
+
+        (await reconciler.RunOnceAsync(Ct)).ShouldBe(0);
+    }
 }

@@ -206,6 +206,7 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
         }
 
         await session.SaveChangesAsync(ct);
+        await CouponClaims.ClearAsync(store, ct);
         await ranking.ClearAsync();
     }
 }

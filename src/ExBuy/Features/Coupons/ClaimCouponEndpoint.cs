@@ -3,6 +3,7 @@ using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Observability;
 using FastEndpoints;
 using Marten;
+using Npgsql;
 using Wolverine.Marten;
 using ExBuy.Infrastructure.Marten;
 
@@ -59,15 +60,28 @@ public sealed partial class ClaimCouponEndpoint(
             return;
         }
 
-        var admission = await gate.AdmitAsync(policyId, userId);
-        if (admission == Admission.Missing)
+        Admission? outcome;
+        try
         {
-            // Redis lost the gate: rebuild it from PostgreSQL's claims and coupons, then ask again.
-            await reconciler.RebuildAsync(policyId, ct);
-            admission = await gate.AdmitAsync(policyId, userId);
+            outcome = await gate.AdmitAsync(policyId, userId);
+            if (outcome == Admission.Missing)
+            {
+                // Redis lost the gate: rebuild it from PostgreSQL's claims and coupons, then ask again.
+                await reconciler.RebuildAsync(policyId, ct);
+                outcome = await gate.AdmitAsync(policyId, userId);
+            }
+        }
+        catch (StackExchange.Redis.RedisException)
+        {
+            // Redis away (or its answer lost: an admission without a claim is dropped by the reconciler later).
+            outcome = null;
         }
 
-        Admission? outcome = admission == Admission.Admitted ? await RecordAsync(policyId, userId, ct) : admission;
+        if (outcome == Admission.Admitted)
+        {
+            outcome = await RecordAsync(policyId, userId, ct);
+        }
+
         ExBuyMetrics.Coupons.WithLabels(outcome switch
         {
             Admission.Admitted => "admitted", Admission.Duplicate => "duplicate", Admission.SoldOut => "sold_out", _ => "unavailable",
@@ -84,8 +98,9 @@ public sealed partial class ClaimCouponEndpoint(
                 await Refuse(StatusCodes.Status409Conflict, "Sold out.");
                 return;
             default:
-                // Not recorded (or the gate could not be rebuilt): nothing was taken, the user may try again.
-                await Send.ResultAsync(TypedResults.Problem("The claim could not be recorded; nothing was taken. Try again.", statusCode: StatusCodes.Status503ServiceUnavailable));
+                // Not recorded (Redis or PostgreSQL away, or the gate still missing): the user may try again; a claim
+                // that did commit after all answers "already claimed" then.
+                await Send.ResultAsync(TypedResults.Problem("The claim could not be recorded; try again.", statusCode: StatusCodes.Status503ServiceUnavailable));
                 return;
         }
     }
@@ -112,25 +127,41 @@ public sealed partial class ClaimCouponEndpoint(
         {
             return Admission.Duplicate;
         }
-        catch (Exception e) when (IsServerRefusal(e))
+        catch (Exception e) when (Inner<PostgresException>(e) is not null)
         {
             NotRecorded(logger, e, policyId, userId);
-            await gate.ReleaseAsync(policyId, userId);
+            try
+            {
+                await gate.ReleaseAsync(policyId, userId);
+            }
+            catch (StackExchange.Redis.RedisException)
+            {
+                // The reconciler drops the admission after the grace period: no claim row will show up.
+            }
+
+            return null;
+        }
+        catch (Exception e) when (Inner<NpgsqlException>(e) is not null || Inner<TimeoutException>(e) is not null)
+        {
+            // The outcome is not known (connection lost around the commit): Redis keeps the admission, which the
+            // reconciler drops after the grace period unless the claim's row shows up.
+            NotRecorded(logger, e, policyId, userId);
             return null;
         }
     }
 
-    private static bool IsServerRefusal(Exception? e)
+    private static T? Inner<T>(Exception? e)
+        where T : Exception
     {
         for (; e is not null; e = e.InnerException)
         {
-            if (e is Npgsql.PostgresException)
+            if (e is T found)
             {
-                return true;
+                return found;
             }
         }
 
-        return false;
+        return null;
     }
 
     private long PositiveId(string name)
@@ -148,6 +179,6 @@ public sealed partial class ClaimCouponEndpoint(
     private async Task Refuse(int status, string message) =>
         await Send.ResultAsync(ErrorMessage.Result(status, message));
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Coupon claim of user {UserId} on policy {PolicyId} could not be recorded; its admission was given back")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Coupon claim of user {UserId} on policy {PolicyId} could not be recorded (answered 503)")]
     private static partial void NotRecorded(ILogger logger, Exception e, long policyId, long userId);
 }

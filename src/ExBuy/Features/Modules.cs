@@ -42,10 +42,14 @@ public static class Modules
             .ConfigureRankings());
 
         services.AddInventory(builder.Configuration);
+<<<<<<< HEAD
         services.AddOrders();
         services.AddBalance();
         services.AddCoupons();
         services.AddCheckout();
+=======
+        services.AddCoupons(builder.Configuration);
+>>>>>>> h-coupons
         services.AddRankings();
         return builder;
     }

@@ -64,6 +64,9 @@ public sealed class AppFixture : IAsyncLifetime
             ["ConnectionStrings:RedlockNodes"] = RedlockNodes,
             ["ExBuy:DataDirectory"] = DataDirectory,
             ["ExBuy:Profile"] = "local",
+            // No background pass: a test that breaks a coupon gate on purpose must see it broken; the recovery
+            // tests run the reconciler's pass themselves.
+            ["ExBuy:Coupons:ReconcileIntervalSeconds"] = "0",
         };
         foreach (var (key, value) in overrides)
         {

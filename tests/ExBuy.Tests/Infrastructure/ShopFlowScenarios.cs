@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Alba;
+using Shouldly;
 using Wolverine.Tracking;
 
 namespace ExBuy.Tests.Infrastructure;
@@ -53,6 +54,27 @@ public static class ShopFlowScenarios
             status = result.Context.Response.StatusCode;
         }, 30_000);
         return status;
+    }
+
+    /// <summary>
+    /// A claim as the endpoint leaves it when the issuance queue has not run yet: admitted in Redis, its row accepted in
+    /// PostgreSQL (created <paramref name="age"/> ago by the database clock), no message.
+    /// </summary>
+    public static async Task AcceptClaimWithoutIssuing(this IAlbaHost host, long policyId, long userId, TimeSpan? age = null, bool admit = true)
+    {
+        if (admit)
+        {
+            var gate = host.Services.GetRequiredService<ExBuy.Features.Coupons.CouponGate>();
+            (await gate.AdmitAsync(policyId, userId)).ShouldBe(ExBuy.Features.Coupons.Admission.Admitted);
+        }
+
+        var store = host.Services.GetRequiredService<Marten.IDocumentStore>();
+        await using var command = host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>().CreateCommand(
+            $"insert into {ExBuy.Features.Coupons.CouponClaims.Table(store)} (claim_id, policy_id, user_id, created_at) values (gen_random_uuid(), $1, $2, now() - $3)");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = policyId });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = userId });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<TimeSpan> { TypedValue = age ?? TimeSpan.Zero, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval });
+        await command.ExecuteNonQueryAsync();
     }
 
     public static async Task<List<long>> Coupons(this IAlbaHost host, long userId) =>

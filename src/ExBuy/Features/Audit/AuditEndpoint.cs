@@ -2,6 +2,7 @@ using ExBuy.Features.Inventory;
 using ExBuy.Features.Coupons;
 using FastEndpoints;
 using Marten;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace ExBuy.Features.Audit;
@@ -15,7 +16,8 @@ public sealed record AuditResponse(bool Ok, IReadOnlyDictionary<string, long> Ch
 /// Run it after a load test: while requests are in flight, Redis and PostgreSQL are compared at slightly
 /// different instants. At most <see cref="MaxListed"/> violations are listed; the count is complete.
 /// </summary>
-public sealed class AuditEndpoint(NpgsqlDataSource db, IDocumentStore store, RedisStock redisStock, CouponGate couponGate) : EndpointWithoutRequest<AuditResponse>
+public sealed class AuditEndpoint(NpgsqlDataSource db, IDocumentStore store, RedisStock redisStock, CouponGate couponGate, IOptions<CouponOptions> couponOptions)
+    : EndpointWithoutRequest<AuditResponse>
 {
     public const int MaxListed = 200;
 
@@ -56,7 +58,7 @@ public sealed class AuditEndpoint(NpgsqlDataSource db, IDocumentStore store, Red
         }
 
         var orders = await CheckOrderTotalsAsync(violations, ct);
-        var balances = await ShopFlowChecks.RunAsync(db, store, couponGate, violations, ct);
+        var balances = await ShopFlowChecks.RunAsync(db, store, couponGate, TimeSpan.FromSeconds(couponOptions.Value.StuckClaimSeconds), violations, ct);
 
         await Send.OkAsync(
             new AuditResponse(

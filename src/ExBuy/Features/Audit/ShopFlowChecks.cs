@@ -7,34 +7,12 @@ namespace ExBuy.Features.Audit;
 /// <summary>The shop-flow invariants: coupons, balances, payments. Each check is one SQL statement.</summary>
 public static class ShopFlowChecks
 {
-    public static async Task<long> RunAsync(NpgsqlDataSource db, IDocumentStore store, CouponGate gate, List<AuditViolation> violations, CancellationToken ct)
+    public static async Task<long> RunAsync(NpgsqlDataSource db, IDocumentStore store, CouponGate gate, TimeSpan stuckAfter, List<AuditViolation> violations, CancellationToken ct)
     {
         var s = store.Options.DatabaseSchemaName;
         var e = store.Options.Events.DatabaseSchemaName;
 
-        // Issued ≤ quantity, and the coupons that exist are exactly the issued count.
-        await ForEachRow(db, $"""
-            select p.id, (p.data ->> 'Quantity')::int, (p.data ->> 'Issued')::int, count(c.id)
-            from {s}.mt_doc_couponpolicy p left join {s}.mt_doc_coupon c on (c.data ->> 'PolicyId')::bigint = p.id
-            group by p.id, p.data
-            """, async r =>
-        {
-            var (policyId, quantity, issued, coupons) = (r.GetInt64(0), r.GetInt32(1), r.GetInt32(2), r.GetInt64(3));
-            if (issued > quantity)
-            {
-                violations.Add(new("coupons_issued_within_quantity", $"policy {policyId}", $"issued {issued} of {quantity}"));
-            }
-
-            if (coupons != issued)
-            {
-                violations.Add(new("coupons_match_issued_count", $"policy {policyId}", $"{coupons} coupons, issued count {issued}"));
-            }
-
-            if (await gate.RemainingAsync(policyId) is { } remaining && remaining + issued != quantity)
-            {
-                violations.Add(new("redis_coupon_counter_matches_database", $"policy {policyId}", $"Redis remaining {remaining} + issued {issued} ≠ quantity {quantity} (claims still in flight count here too)"));
-            }
-        }, ct);
+        await CheckCouponsAsync(db, store, gate, stuckAfter, violations, ct);
 
         await ForEachRow(db, $"""
             select (data ->> 'PolicyId')::bigint, (data ->> 'UserId')::bigint, count(*)
@@ -141,6 +119,65 @@ public static class ShopFlowChecks
         }, ct);
 
         return balances;
+    }
+
+    /// <summary>
+    /// Per policy: issued ≤ quantity and = coupon rows; the Redis counter exists and = quantity − issued − claims in
+    /// flight; the Redis requested set = the users with a coupon or a claim in flight; no claim in flight longer than
+    /// <paramref name="stuckAfter"/>. Per claim: issued ⇔ exactly one coupon carries its id.
+    /// </summary>
+    private static async Task CheckCouponsAsync(NpgsqlDataSource db, IDocumentStore store, CouponGate gate, TimeSpan stuckAfter, List<AuditViolation> violations, CancellationToken ct)
+    {
+        var truths = (await CouponClaims.TruthAsync(db, store, null, ct)).ToDictionary(t => t.PolicyId);
+        foreach (var c in await CouponPolicyCounts.ReadAsync(db, store, stuckAfter, null, ct))
+        {
+            var subject = $"policy {c.PolicyId}";
+            if (c.Issued > c.Quantity)
+            {
+                violations.Add(new("coupons_issued_within_quantity", subject, $"issued {c.Issued} of {c.Quantity}"));
+            }
+
+            if (c.Coupons != c.Issued)
+            {
+                violations.Add(new("coupons_match_issued_count", subject, $"{c.Coupons} coupons, issued count {c.Issued}"));
+            }
+
+            var expected = c.Quantity - c.Issued - c.InFlight;
+            if (await gate.RemainingAsync(c.PolicyId) is not { } remaining)
+            {
+                violations.Add(new("redis_coupon_counter_present", subject, $"no Redis counter (expected {expected}): the gate is rebuilt on the next claim or reconciliation"));
+            }
+            else if (remaining != expected)
+            {
+                violations.Add(new("redis_coupon_counter_matches_database", subject, $"Redis remaining {remaining}, quantity {c.Quantity} − issued {c.Issued} − in flight {c.InFlight} = {expected}"));
+            }
+
+            var requested = await gate.RequestedAsync(c.PolicyId);
+            var known = truths.TryGetValue(c.PolicyId, out var truth) ? truth.Requested.ToHashSet() : [];
+            var missing = known.Count(u => !requested.Contains(u));
+            var unknown = requested.Count(u => !known.Contains(u));
+            if (missing > 0 || unknown > 0)
+            {
+                violations.Add(new("redis_coupon_requested_matches_database", subject, $"{missing} user(s) with a coupon or a claim in flight missing from the Redis requested set, {unknown} there without either"));
+            }
+
+            if (c.Stuck > 0)
+            {
+                violations.Add(new("coupon_claims_not_stuck", subject, $"{c.Stuck} claim(s) accepted more than {stuckAfter.TotalSeconds:0} s ago and neither issued nor failed"));
+            }
+        }
+
+        await ForEachRow(db, $"""
+            select c.claim_id, c.status, count(k.id)
+            from {CouponClaims.Table(store)} c
+            left join {store.Options.DatabaseSchemaName}.mt_doc_coupon k on k.data ->> 'ClaimId' = c.claim_id::text
+            group by c.claim_id, c.status
+            having (c.status = 'issued') <> (count(k.id) = 1) or count(k.id) > 1
+            """, r =>
+        {
+            violations.Add(new("coupon_claim_issued_once", $"claim {r.GetGuid(0)}", $"status {r.GetString(1)} with {r.GetInt64(2)} coupon(s)"));
+            return Task.CompletedTask;
+        }, ct);
     }
 
     private static async Task ForEachRow(NpgsqlDataSource db, string sql, Func<NpgsqlDataReader, Task> row, CancellationToken ct)

@@ -3,7 +3,9 @@ using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Observability;
 using FastEndpoints;
 using Marten;
-using Wolverine;
+using Npgsql;
+using Wolverine.Marten;
+using ExBuy.Infrastructure.Marten;
 
 namespace ExBuy.Features.Coupons;
 
@@ -13,11 +15,14 @@ public sealed record ClaimCouponResponse(
     [property: System.Text.Json.Serialization.JsonPropertyName("status")] string Status);
 
 /// <summary>
-/// <c>POST /coupons?userId=&amp;policyId=</c>: admitted in Redis and answered 201 before the database write, which a
-/// Wolverine handler does from a durable queue. 409 sold out or already claimed; 400 unknown user, unknown or
-/// inactive policy (the scenario accepts only 201/400/409).
+/// <c>POST /coupons?userId=&amp;policyId=</c>: the Redis gate filters (duplicates and sold-out answered at once), then
+/// the claim's row and its <see cref="IssueCoupon"/> envelope commit in one PostgreSQL transaction (Wolverine's Marten
+/// outbox) before the 201, so an accepted claim survives a crash; the coupon itself is issued from the durable queue.
+/// 409 sold out or already claimed; 400 unknown user, unknown or inactive policy (the scenario accepts only
+/// 201/400/409); 503 when the claim could not be recorded (nothing was taken).
 /// </summary>
-public sealed class ClaimCouponEndpoint(IQuerySession session, CouponGate gate, IMessageBus bus, TimeProvider clock)
+public sealed partial class ClaimCouponEndpoint(
+    IQuerySession session, CouponGate gate, CouponGateReconciler reconciler, IMartenOutbox outbox, TimeProvider clock, ILogger<ClaimCouponEndpoint> logger)
     : EndpointWithoutRequest<ClaimCouponResponse>
 {
     public override void Configure()
@@ -55,20 +60,108 @@ public sealed class ClaimCouponEndpoint(IQuerySession session, CouponGate gate, 
             return;
         }
 
-        var admission = await gate.AdmitAsync(policyId, userId);
-        ExBuyMetrics.Coupons.WithLabels(admission switch { Admission.Duplicate => "duplicate", Admission.SoldOut => "sold_out", _ => "admitted" }).Inc();
-        switch (admission)
+        Admission? outcome;
+        try
         {
+            outcome = await gate.AdmitAsync(policyId, userId);
+            if (outcome == Admission.Missing)
+            {
+                // Redis lost the gate: rebuild it from PostgreSQL's claims and coupons, then ask again.
+                await reconciler.RebuildAsync(policyId, ct);
+                outcome = await gate.AdmitAsync(policyId, userId);
+            }
+        }
+        catch (StackExchange.Redis.RedisException)
+        {
+            // Redis away (or its answer lost: an admission without a claim is dropped by the reconciler later).
+            outcome = null;
+        }
+
+        if (outcome == Admission.Admitted)
+        {
+            outcome = await RecordAsync(policyId, userId, ct);
+        }
+
+        ExBuyMetrics.Coupons.WithLabels(outcome switch
+        {
+            Admission.Admitted => "admitted", Admission.Duplicate => "duplicate", Admission.SoldOut => "sold_out", _ => "unavailable",
+        }).Inc();
+        switch (outcome)
+        {
+            case Admission.Admitted:
+                await Send.ResponseAsync(new ClaimCouponResponse(userId, policyId, "accepted"), StatusCodes.Status201Created, ct);
+                return;
             case Admission.Duplicate:
                 await Refuse(StatusCodes.Status409Conflict, "This user already claimed a coupon of this policy.");
                 return;
             case Admission.SoldOut:
                 await Refuse(StatusCodes.Status409Conflict, "Sold out.");
                 return;
+            default:
+                // Not recorded (Redis or PostgreSQL away, or the gate still missing): the user may try again; a claim
+                // that did commit after all answers "already claimed" then.
+                await Send.ResultAsync(TypedResults.Problem("The claim could not be recorded; try again.", statusCode: StatusCodes.Status503ServiceUnavailable));
+                return;
+        }
+    }
+
+    /// <summary>
+    /// The claim's row and its message, in one transaction: durable before the answer. PostgreSQL refusing a second
+    /// live claim of this user is a duplicate (the user rightly stays in the requested set). Any other refusal by the
+    /// server rolled the transaction back, so the admission is given back; an outcome that is not known (connection
+    /// lost around the commit) is left to the reconciler, which drops the admission later if no claim committed.
+    /// </summary>
+    /// <returns>Null when the claim was not recorded.</returns>
+    private async Task<Admission?> RecordAsync(long policyId, long userId, CancellationToken ct)
+    {
+        var claimId = Guid.CreateVersion7();
+        var claims = outbox.Session!;
+        try
+        {
+            CouponClaims.QueueAccept(claims, claimId, policyId, userId);
+            await outbox.PublishAsync(new IssueCoupon(claimId, policyId, userId));
+            await claims.SaveChangesAsync(ct);
+            return Admission.Admitted;
+        }
+        catch (Exception e) when (PostgresErrors.IsUniqueViolation(e))
+        {
+            return Admission.Duplicate;
+        }
+        catch (Exception e) when (Inner<PostgresException>(e) is not null)
+        {
+            NotRecorded(logger, e, policyId, userId);
+            try
+            {
+                await gate.ReleaseAsync(policyId, userId);
+            }
+            catch (StackExchange.Redis.RedisException)
+            {
+                // The reconciler drops the admission after the grace period: no claim row will show up.
+            }
+
+            return null;
+        }
+        catch (Exception e) when (Inner<NpgsqlException>(e) is not null || Inner<TimeoutException>(e) is not null)
+        {
+            // The outcome is not known (connection lost around the commit): Redis keeps the admission, which the
+            // reconciler drops after the grace period unless the claim's row shows up.
+            NotRecorded(logger, e, policyId, userId);
+            return null;
+        }
+    }
+
+    private static T? Inner<T>(Exception? e)
+        where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+            {
+                return found;
+            }
         }
 
-        await bus.PublishAsync(new IssueCoupon(policyId, userId));
-        await Send.ResponseAsync(new ClaimCouponResponse(userId, policyId, "accepted"), StatusCodes.Status201Created, ct);
+        return null;
     }
 
     private long PositiveId(string name)
@@ -85,4 +178,7 @@ public sealed class ClaimCouponEndpoint(IQuerySession session, CouponGate gate, 
 
     private async Task Refuse(int status, string message) =>
         await Send.ResultAsync(ErrorMessage.Result(status, message));
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Coupon claim of user {UserId} on policy {PolicyId} could not be recorded (answered 503)")]
+    private static partial void NotRecorded(ILogger logger, Exception e, long policyId, long userId);
 }

@@ -29,8 +29,15 @@ public sealed class Coupon : IRevisioned
     public DateTimeOffset IssuedAt { get; set; }
     public DateTimeOffset ExpiresAt { get; set; }
     public long? UsedByOrderId { get; set; }
+
+    /// <summary>The claim this coupon was issued for (<see cref="CouponClaims"/>); null for coupons issued before claims were recorded.</summary>
+    public Guid? ClaimId { get; set; }
+
     public int Version { get; set; }
 }
 
-/// <summary>The Wolverine message that hands an admitted claim to the database (durable local queue).</summary>
-public sealed record IssueCoupon(long PolicyId, long UserId);
+/// <summary>
+/// The Wolverine message that hands an accepted claim to issuance (durable local queue), stored in the same transaction
+/// as the claim's row. Issuance is idempotent by <see cref="ClaimId"/>: a second delivery finds the claim settled.
+/// </summary>
+public sealed record IssueCoupon(Guid ClaimId, long PolicyId, long UserId);

@@ -14,14 +14,25 @@ public static class CouponsRegistration
             .UseNumericRevisions(true)
             .Duplicate(x => x.UserId)
             .UniqueIndex(x => x.PolicyId, x => x.UserId);
+        CouponClaims.Register(opts);
         return opts;
     }
 
-    public static IServiceCollection AddCoupons(this IServiceCollection services) => services.AddSingleton<CouponGate>();
+    public static IServiceCollection AddCoupons(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CouponOptions>()
+            .Bind(configuration.GetSection(CouponOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<CouponGate>();
+        services.AddSingleton<CouponGateReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<CouponGateReconciler>());
+        return services;
+    }
 
     public static WolverineOptions ConfigureCoupons(this WolverineOptions opts)
     {
-        // Durable: an accepted claim is in PostgreSQL before the claimer hears 201.
+        // Durable: the claim endpoint stores the envelope with the claim's row (Marten outbox), before the 201.
         opts.PublishMessage<IssueCoupon>().ToLocalQueue("coupons").UseDurableInbox();
         opts.LocalQueue("coupons").MaximumParallelMessages(8);
         return opts;

@@ -1,70 +1,129 @@
 using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Observability;
 using Marten;
-using Npgsql;
+using Wolverine;
+using Wolverine.ErrorHandling;
+using Wolverine.Runtime;
+using Wolverine.Runtime.Handlers;
 
 namespace ExBuy.Features.Coupons;
 
 /// <summary>
-/// Wolverine handler for an admitted claim (durable local queue "coupons": an accepted claim survives a crash).
-/// The policy's issued count rises only through a conditional UPDATE (<c>issued &lt; quantity</c>), and the coupon
-/// is inserted by the same statement under a unique (policy, user) index: one autocommitted statement, so the
-/// policy row — the one row every claim of a rush writes — is locked only while that statement runs, not across
-/// round trips to the application (as a Marten unit of work it was: 8 ms a statement at 500 claimers, waiting on
-/// that row). When the database refuses, the Redis admission is compensated.
+/// Wolverine handler for an accepted claim (durable local queue "coupons"). Issuance is one statement keyed by the
+/// claim id (<see cref="CouponClaims.IssueAsync"/>): a redelivery finds the claim settled and does nothing. When the
+/// database refuses (the policy is out) the claim is marked failed in that statement and its Redis admission is given
+/// back. Any other failure is retried with growing pauses, then compensated once: the claim marked failed (the one
+/// conditional update that can do it), the Redis unit given back and the user taken out of the requested set, the
+/// message dead-lettered for the record.
 /// </summary>
-public static class IssueCouponHandler
+public static partial class IssueCouponHandler
 {
-    public static async Task Handle(IssueCoupon message, IDocumentStore store, CouponGate gate, TimeProvider clock, CancellationToken ct)
+    /// <summary>Pauses between attempts before the claim is given up (five attempts in all).</summary>
+    public static readonly TimeSpan[] Cooldowns = [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)];
+
+    /// <summary>When the compensation itself cannot be recorded (PostgreSQL away), the message comes back after this.</summary>
+    public static readonly TimeSpan CompensationRetry = TimeSpan.FromSeconds(30);
+
+    public static void Configure(HandlerChain chain) =>
+        chain.OnAnyException()
+            .RetryWithCooldown(Cooldowns)
+            .Then.CustomAction(GiveUpAsync, "Give the claim up: mark it failed, give its Redis admission back, dead-letter the message");
+
+    public static async Task Handle(IssueCoupon message, IDocumentStore store, CouponGate gate, TimeProvider clock, ILogger<IssueCoupon> logger, CancellationToken ct)
     {
-        var couponId = await IdSequences.NextAsync<Coupon>(store, ct);
-        var now = clock.GetUtcNow();
+        ClaimOutcome outcome;
         try
         {
-            if (await TryIssueAsync(store, message, couponId, now, ct))
-            {
-                ExBuyMetrics.Coupons.WithLabels("issued").Inc();
-                return;
-            }
-
-            await gate.ReleaseAsync(message.PolicyId, message.UserId, soldOut: true);
+            outcome = await CouponClaims.IssueAsync(store, message.ClaimId, clock.GetUtcNow(), ct);
         }
         catch (Exception e) when (PostgresErrors.IsUniqueViolation(e))
         {
-            // The user already holds one (the Redis set was lost or flushed): the database said no.
-            await gate.ReleaseAsync(message.PolicyId, message.UserId, soldOut: false);
+            // The user holds a coupon of this policy already (one issued before claims were recorded): this claim
+            // fails, and the user rightly stays in the requested set, counted once.
+            if (await CouponClaims.FailAsync(store, message.ClaimId, ct))
+            {
+                ExBuyMetrics.Coupons.WithLabels("compensated").Inc();
+            }
+
+            return;
         }
 
-        ExBuyMetrics.Coupons.WithLabels("compensated").Inc();
+        switch (outcome)
+        {
+            case ClaimOutcome.Issued:
+                ExBuyMetrics.Coupons.WithLabels("issued").Inc();
+                break;
+            case ClaimOutcome.SoldOut:
+                // Redis admitted more than the database had (its gate was rebuilt while claims were in flight).
+                await gate.ReleaseAsync(message.PolicyId, message.UserId);
+                ExBuyMetrics.Coupons.WithLabels("compensated").Inc();
+                break;
+            case ClaimOutcome.AlreadySettled:
+                Redelivered(logger, message.ClaimId);
+                break;
+        }
     }
 
-    /// <returns>False when the policy is sold out (or gone).</returns>
-    private static async Task<bool> TryIssueAsync(IDocumentStore store, IssueCoupon message, long couponId, DateTimeOffset now, CancellationToken ct)
+    private static async ValueTask GiveUpAsync(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)
     {
-        var schema = store.Options.DatabaseSchemaName;
-        await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(ct);
-        // The coupon's JSON is built from the policy row the UPDATE returns, in Marten's document shape.
-        await using var command = new NpgsqlCommand(
-            $"""
-             with policy as (
-                 update {schema}.mt_doc_couponpolicy
-                 set data = data || jsonb_build_object('Issued', (data ->> 'Issued')::int + 1), mt_last_modified = now()
-                 where id = $1 and (data ->> 'Issued')::int < (data ->> 'Quantity')::int
-                 returning (data ->> 'Discount')::bigint as discount, coalesce((data ->> 'ValidDays')::int, 3) as valid_days)
-             insert into {schema}.mt_doc_coupon (id, data, mt_version, mt_dotnet_type, mt_last_modified, user_id)
-             select $3, jsonb_build_object('Id', $3, 'PolicyId', $1, 'UserId', $2, 'Discount', p.discount, 'IssuedAt', $4::timestamptz,
-                                           'ExpiresAt', $4::timestamptz + make_interval(days => p.valid_days), 'UsedByOrderId', null, 'Version', 0),
-                    1, $5, now(), $2
-             from policy p
-             returning id
-             """,
-            connection);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = message.PolicyId });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = message.UserId });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = couponId });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = typeof(Coupon).FullName! });
-        return await command.ExecuteScalarAsync(ct) is not null;
+        if (lifecycle.Envelope?.Message is not IssueCoupon message)
+        {
+            await DeadLetterAsync(runtime, lifecycle, exception);
+            return;
+        }
+
+        var services = runtime.Services;
+        var logger = services.GetRequiredService<ILogger<IssueCoupon>>();
+        bool failedNow;
+        try
+        {
+            failedNow = await CouponClaims.FailAsync(services.GetRequiredService<IDocumentStore>(), message.ClaimId, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // Nothing is given up while the giving up cannot be recorded: the claim is still accepted, so issuing it
+            // later is still right. The envelope stays durable and comes back.
+            CompensationDeferred(logger, e, message.ClaimId);
+            await lifecycle.ReScheduleAsync(DateTimeOffset.UtcNow + CompensationRetry);
+            return;
+        }
+
+        if (failedNow)
+        {
+            ExBuyMetrics.Coupons.WithLabels("compensated").Inc();
+            try
+            {
+                await services.GetRequiredService<CouponGate>().ReleaseAsync(message.PolicyId, message.UserId);
+            }
+            catch (Exception e)
+            {
+                // The claim is failed in PostgreSQL; the reconciler drops the stale admission from Redis.
+                ReleaseFailed(logger, e, message.ClaimId);
+            }
+        }
+
+        GaveUp(logger, exception, message.ClaimId);
+        await DeadLetterAsync(runtime, lifecycle, exception);
     }
+
+    // What Wolverine's own "move to error queue" does, so that message tracking sees the message finished.
+    private static async Task DeadLetterAsync(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)
+    {
+        await lifecycle.MoveToDeadLetterQueueAsync(exception);
+        await lifecycle.CompleteAsync();
+        runtime.MessageTracking.MessageFailed(lifecycle.Envelope!, exception);
+        runtime.MessageTracking.MovedToErrorQueue(lifecycle.Envelope!, exception);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Coupon claim {ClaimId} delivered again after it was settled: nothing to do")]
+    private static partial void Redelivered(ILogger logger, Guid claimId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Coupon claim {ClaimId} could not be issued after retries: marked failed and compensated")]
+    private static partial void GaveUp(ILogger logger, Exception e, Guid claimId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Coupon claim {ClaimId}: the failure could not be recorded; the message comes back later")]
+    private static partial void CompensationDeferred(ILogger logger, Exception e, Guid claimId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Coupon claim {ClaimId} failed, but its Redis admission could not be given back; the reconciler will")]
+    private static partial void ReleaseFailed(ILogger logger, Exception e, Guid claimId);
 }

@@ -179,19 +179,24 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
         var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":5,"policyCount":1}""");
         var policy = shop.PolicyIds[0];
         var db = Host.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase();
-        // Admitted in Redis, not yet issued by the queue: in flight, not a violation.
-        await Host.Services.GetRequiredService<CouponGate>().AdmitAsync(policy, await Host.UserId("u1"));
+        // Accepted (admitted in Redis, recorded in PostgreSQL), not yet issued by the queue: in flight, not a violation.
+        await Host.AcceptClaimWithoutIssuing(policy, await Host.UserId("u1"));
         var stock = await Host.GetJson($"/api/coupon-policies/{policy}/stock");
         stock["in_flight"]!.GetValue<long>().ShouldBe(1);
+        stock["stuck"]!.GetValue<long>().ShouldBe(0);
         stock["settled"]!.GetValue<bool>().ShouldBeFalse();
         stock["redis_remaining"]!.GetValue<long>().ShouldBe(4);
+        stock["redis_requested"]!.GetValue<long>().ShouldBe(1);
         stock["consistent"]!.GetValue<bool>().ShouldBeTrue();
 
-        // Settled, but the Redis counter drifted: inconsistent.
-        await db.KeyDeleteAsync(CouponGate.Requested(policy));
+        // The Redis counter drifted: inconsistent.
         await db.StringSetAsync(CouponGate.Remaining(policy), 3);
+        (await Host.GetJson($"/api/coupon-policies/{policy}/stock"))["consistent"]!.GetValue<bool>().ShouldBeFalse();
+
+        // The counter is gone: reported as null, inconsistent.
+        await db.KeyDeleteAsync(CouponGate.Remaining(policy));
         stock = await Host.GetJson($"/api/coupon-policies/{policy}/stock");
-        stock["settled"]!.GetValue<bool>().ShouldBeTrue();
+        stock["redis_remaining"].ShouldBeNull();
         stock["consistent"]!.GetValue<bool>().ShouldBeFalse();
 
         await Host.GetJson("/api/coupon-policies/999999/stock", 404);
@@ -201,18 +206,25 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
     public async Task a_refused_issuance_is_compensated_in_redis()
     {
         var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":1,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
         var (u1, u2) = (await Host.UserId("u1"), await Host.UserId("u2"));
         var gate = Host.Services.GetRequiredService<CouponGate>();
         // Redis believes there are two coupons; the database allows one.
         await Host.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>().GetDatabase()
-            .StringSetAsync(CouponGate.Remaining(shop.PolicyIds[0]), 2);
+            .StringSetAsync(CouponGate.Remaining(policy), 2);
 
-        (await Host.ClaimAndWait(u1, shop.PolicyIds[0])).ShouldBe(201);
-        (await Host.ClaimAndWait(u2, shop.PolicyIds[0])).ShouldBe(201, "the gate admits; the database refuses later");
+        (await Host.ClaimAndWait(u1, policy)).ShouldBe(201);
+        (await Host.ClaimAndWait(u2, policy)).ShouldBe(201, "the gate admits; the database refuses later");
 
         (await Host.Coupons(u2)).ShouldBeEmpty();
-        (await gate.RemainingAsync(shop.PolicyIds[0])).ShouldBe(1, "the unit went back");
-        (await gate.RequestedCountAsync(shop.PolicyIds[0])).ShouldBe(1, "u2 may claim again");
-        (await Host.ClaimAndWait(u2, shop.PolicyIds[0])).ShouldBe(409, "the sold-out flag now stops it at the gate");
+        (await gate.RemainingAsync(policy)).ShouldBe(1, "the unit went back");
+        (await gate.RequestedCountAsync(policy)).ShouldBe(1, "u2 may claim again");
+        (await Host.Audit()).Violations.ShouldHaveSingleItem().Invariant.ShouldBe("redis_coupon_counter_matches_database");
+
+        // The reconciler sets the counter to quantity − |requested|: the gate stops the next claim.
+        (await Host.Services.GetRequiredService<CouponGateReconciler>().RunOnceAsync(Ct)).ShouldBe(1);
+        (await gate.RemainingAsync(policy)).ShouldBe(0);
+        (await Host.ClaimAndWait(u2, policy)).ShouldBe(409);
+        await Host.ShouldPassAudit();
     }
 }

@@ -225,6 +225,7 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
         }
 
         await session.SaveChangesAsync(ct);
+        await CouponClaims.ClearAsync(store, ct);
         await ranking.ClearAsync();
     }
 }

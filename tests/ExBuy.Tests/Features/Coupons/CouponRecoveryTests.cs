@@ -1,0 +1,219 @@
+using Alba;
+using ExBuy.Features.Coupons;
+using ExBuy.Tests.Infrastructure;
+using Marten;
+using Npgsql;
+using Shouldly;
+using StackExchange.Redis;
+using Wolverine;
+using Wolverine.Tracking;
+
+namespace ExBuy.Tests.Features.Coupons;
+
+/// <summary>
+/// Nothing accepted is lost: a claim answered 201 becomes exactly one coupon whatever fails around it (Redis losing
+/// its data, PostgreSQL refusing a write, the issuance failing, a message delivered twice), and the gates come back.
+/// </summary>
+public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app)
+{
+    private CouponGate Gate => Host.Services.GetRequiredService<CouponGate>();
+
+    private IDatabase Redis => Host.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+
+    private NpgsqlDataSource Db => Host.Services.GetRequiredService<NpgsqlDataSource>();
+
+    private async Task<int> Claim(long userId, long policyId)
+    {
+        var result = await Host.Scenario(s =>
+        {
+            HttpScenarios.WithQuery(s.Post.Url("/coupons"), $"/coupons?userId={userId}&policyId={policyId}");
+            s.IgnoreStatusCode();
+        });
+        return result.Context.Response.StatusCode;
+    }
+
+    /// <summary>Claims and waits until every message it caused has finished, failures included.</summary>
+    private async Task<(int Status, ITrackedSession Tracked)> ClaimTracked(long userId, long policyId)
+    {
+        var status = 0;
+        var tracked = await Host.TrackActivity(TimeSpan.FromSeconds(60)).DoNotAssertOnExceptionsDetected()
+            .ExecuteAndWaitAsync((Func<IMessageContext, Task>)(async _ => status = await Claim(userId, policyId)));
+        return (status, tracked);
+    }
+
+    private async Task FlushRedis()
+    {
+        var redis = Host.Services.GetRequiredService<IConnectionMultiplexer>();
+        foreach (var endpoint in redis.GetEndPoints())
+        {
+            await redis.GetServer(endpoint).FlushDatabaseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task a_claim_after_redis_lost_its_data_is_served()
+    {
+        var shop = await Host.InitShop("""{"userCount":4,"couponQuantity":2,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var (u1, u2, u3) = (await Host.UserId("u1"), await Host.UserId("u2"), await Host.UserId("u3"));
+        (await ClaimTracked(u1, policy)).Status.ShouldBe(201);
+
+        await FlushRedis();
+
+        (await ClaimTracked(u2, policy)).Status.ShouldBe(201, "PostgreSQL has issued 1 of 2: the gate is rebuilt from it, not sold out forever");
+        (await Host.Coupons(u2)).Count.ShouldBe(1);
+        (await Claim(u1, policy)).ShouldBe(409, "u1 holds a coupon: the rebuilt requested set knows it");
+        (await Claim(u3, policy)).ShouldBe(409, "2 of 2 issued");
+        (await Gate.RemainingAsync(policy)).ShouldBe(0);
+        (await Gate.RequestedCountAsync(policy)).ShouldBe(2);
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task a_redelivered_issuance_does_nothing()
+    {
+        var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":3,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var u1 = await Host.UserId("u1");
+        var (status, tracked) = await ClaimTracked(u1, policy);
+        status.ShouldBe(201);
+        var message = tracked.Executed.SingleMessage<IssueCoupon>();
+
+        // The same message again, as after a crash before the envelope was marked handled.
+        await Host.TrackActivity(TimeSpan.FromSeconds(60)).DoNotAssertOnExceptionsDetected()
+            .ExecuteAndWaitAsync((Func<IMessageContext, Task>)(bus => bus.PublishAsync(message).AsTask()));
+
+        (await Host.Coupons(u1)).Count.ShouldBe(1);
+        (await Gate.RemainingAsync(policy)).ShouldBe(2, "the redelivery is not a refusal: no unit goes back");
+        (await Gate.RequestedCountAsync(policy)).ShouldBe(1);
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task an_issuance_that_keeps_failing_is_compensated_once_and_the_user_may_claim_again()
+    {
+        var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":3,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var u1 = await Host.UserId("u1");
+
+        await using (await PostgresFault.OnInsertAsync(Db, ["mt_doc_coupon"], $"new.user_id = {u1}"))
+        {
+            (await ClaimTracked(u1, policy)).Status.ShouldBe(201);
+        }
+
+        (await Host.Coupons(u1)).ShouldBeEmpty();
+        (await Gate.RemainingAsync(policy)).ShouldBe(3, "the unit went back");
+        (await Gate.RequestedCountAsync(policy)).ShouldBe(0, "u1 was taken out of the requested set");
+        await Host.ShouldPassAudit();
+
+        (await ClaimTracked(u1, policy)).Status.ShouldBe(201);
+        (await Host.Coupons(u1)).Count.ShouldBe(1);
+        (await Gate.RemainingAsync(policy)).ShouldBe(2);
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task a_claim_that_cannot_be_recorded_is_not_answered_201_and_gives_its_unit_back()
+    {
+        var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":3,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var u1 = await Host.UserId("u1");
+
+        int status;
+        await using (await PostgresFault.OnInsertAsync(Db, ["wolverine_incoming_envelopes", "wolverine_outgoing_envelopes"], "new.message_type ilike '%IssueCoupon%'"))
+        {
+            status = (await ClaimTracked(u1, policy)).Status;
+        }
+
+        status.ShouldNotBe(201, "the claim was not durable when the answer went out");
+        status.ShouldBe(503);
+        (await Gate.RemainingAsync(policy)).ShouldBe(3);
+        (await Gate.RequestedCountAsync(policy)).ShouldBe(0);
+        (await ClaimTracked(u1, policy)).Status.ShouldBe(201, "nothing was taken: the user may claim once PostgreSQL is back");
+        (await Host.Coupons(u1)).Count.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task a_missing_redis_coupon_counter_is_reported()
+    {
+        var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":3,"policyCount":1}""");
+        await Redis.KeyDeleteAsync(CouponGate.Remaining(shop.PolicyIds[0]));
+
+        var audit = await Host.Audit();
+        audit.Violations.ShouldHaveSingleItem().Invariant.ShouldBe("redis_coupon_counter_present");
+        (await Host.GetJson($"/api/coupon-policies/{shop.PolicyIds[0]}/stock"))["consistent"]!.GetValue<bool>().ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task after_redis_lost_its_data_a_burst_of_claims_is_served_exactly_up_to_the_quantity()
+    {
+        var shop = await Host.InitShop("""{"userCount":40,"couponQuantity":10,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        await using var session = Store.QuerySession();
+        var users = (await session.Query<ExBuy.Features.Users.ShopUser>().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(Ct)).ToList();
+        foreach (var user in users.Take(3))
+        {
+            (await ClaimTracked(user, policy)).Status.ShouldBe(201);
+        }
+
+        await FlushRedis();
+
+        List<TimedResponse> responses = [];
+        await Host.ExecuteAndWaitAsync(async () =>
+        {
+            responses = await Host.FireAsync(40, i => (HttpMethod.Post, $"/coupons?userId={users[i]}&policyId={policy}", null));
+        }, 60_000);
+
+        responses.ShouldAllBe(r => r.Status == 201 || r.Status == 409);
+        responses.Count(r => r.Status == 201).ShouldBe(7, "10 coupons, 3 issued before Redis lost its data");
+        responses.Take(3).ShouldAllBe(r => r.Status == 409, "the holders are known again");
+        (await session.Query<Coupon>().CountAsync(Ct)).ShouldBe(10);
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task the_reconciler_brings_the_gate_back_to_the_database_and_keeps_claims_in_flight()
+    {
+        var shop = await Host.InitShop("""{"userCount":4,"couponQuantity":5,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var (u1, u2, u3, u4) = (await Host.UserId("u1"), await Host.UserId("u2"), await Host.UserId("u3"), await Host.UserId("u4"));
+        (await ClaimTracked(u1, policy)).Status.ShouldBe(201);
+
+        // Damage of every kind: a holder missing from the requested set, an admission whose request died long ago
+        // (no claim ever recorded), and the counter at 0 although the database has issued 1 of 5.
+        // And a claim in flight: admitted a moment ago, its row not committed yet. PostgreSQL cannot see it.
+        (await Gate.AdmitAsync(policy, u3)).ShouldBe(Admission.Admitted);
+        await Redis.SortedSetRemoveAsync(CouponGate.Requested(policy), u1);
+        await Redis.SortedSetAddAsync(CouponGate.Requested(policy), u2, 1);
+        await Redis.StringSetAsync(CouponGate.Remaining(policy), 0);
+        (await Claim(u4, policy)).ShouldBe(409, "the broken counter says sold out");
+
+        (await Host.Services.GetRequiredService<CouponGateReconciler>().RunOnceAsync(Ct)).ShouldBe(1);
+
+        (await Gate.RequestedAsync(policy)).ShouldBe([u1, u3], ignoreOrder: true);
+        (await Gate.RemainingAsync(policy)).ShouldBe(3, "5 − u1's coupon − u3's claim in flight");
+        // u3's claim commits now: the gate already counted it.
+        await Host.AcceptClaimWithoutIssuing(policy, u3, admit: false);
+        await Host.ShouldPassAudit();
+        (await ClaimTracked(u2, policy)).Status.ShouldBe(201, "the dead admission no longer blocks u2");
+        (await ClaimTracked(u4, policy)).Status.ShouldBe(201);
+        (await Host.Services.GetRequiredService<CouponGateReconciler>().RunOnceAsync(Ct)).ShouldBe(0, "nothing left to repair");
+    }
+
+    [Fact]
+    public async Task one_node_reconciles_at_a_time()
+    {
+        await Host.InitShop("""{"userCount":1,"couponQuantity":5,"policyCount":1}""");
+        var reconciler = Host.Services.GetRequiredService<CouponGateReconciler>();
+        await using (var other = await Db.OpenConnectionAsync(Ct))
+        {
+            await using var transaction = await other.BeginTransactionAsync(Ct);
+            await using var take = new NpgsqlCommand($"select pg_advisory_xact_lock({CouponGateReconciler.LockKey})", other, transaction);
+            await take.ExecuteNonQueryAsync(Ct);
+            (await reconciler.RunOnceAsync(Ct)).ShouldBeNull("another node holds the pass");
+            await transaction.RollbackAsync(Ct);
+        }
+
+        (await reconciler.RunOnceAsync(Ct)).ShouldBe(0);
+    }
+}

@@ -45,6 +45,9 @@ public sealed class AppFixture : IAsyncLifetime
                 ["ConnectionStrings:RedlockNodes"] = RedlockNodes,
                 ["ExBuy:DataDirectory"] = DataDirectory,
                 ["ExBuy:Profile"] = "local",
+                // Tests run the hold sweeper and the stock reconciler themselves, when their scenario needs them.
+                ["ExBuy:Stock:SweepIntervalMs"] = "0",
+                ["ExBuy:Stock:ReconcileIntervalMs"] = "0",
             }));
             builder.ConfigureServices(services =>
             {

@@ -36,7 +36,11 @@ public sealed class SwitchableTcpProxy(string targetHost, int targetPort) : IAsy
         {
             foreach (var client in _open)
             {
-                client.Client.LingerState = new LingerOption(true, 0); // RST, like a server process that went away
+                if (client.Client is { } socket)
+                {
+                    socket.LingerState = new LingerOption(true, 0); // RST, like a server process that went away
+                }
+
                 client.Dispose();
             }
 
@@ -83,6 +87,12 @@ public sealed class SwitchableTcpProxy(string targetHost, int targetPort) : IAsy
         }
         finally
         {
+            lock (_open)
+            {
+                _open.Remove(inbound);
+                _open.Remove(outbound);
+            }
+
             inbound.Dispose();
             outbound.Dispose();
         }

@@ -30,6 +30,7 @@ public sealed class DatabaseOutageTests(AppFixture app) : IntegrationContext(app
     public async Task without_postgresql_the_api_answers_503_problems_and_recovers_by_itself()
     {
         var product = await Store.AddProduct(stock: 10);
+        var sale = await Host.SetUpFlashSale(10);
         var direct = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? AppFixture.DefaultPostgres);
         await using var proxy = new SwitchableTcpProxy(direct.Host!, direct.Port);
         proxy.Start();
@@ -46,6 +47,7 @@ public sealed class DatabaseOutageTests(AppFixture app) : IntegrationContext(app
                 ["ExBuy:Profile"] = "local",
                 ["ExBuy:Stock:SweepIntervalMs"] = "100",
                 ["ExBuy:Stock:ReconcileIntervalMs"] = "100",
+                ["Logging:LogLevel:Default"] = "None", // the outage makes every background agent log its failures
             }));
             builder.ConfigureServices(services =>
             {
@@ -72,6 +74,15 @@ public sealed class DatabaseOutageTests(AppFixture app) : IntegrationContext(app
             }
         }
 
+        // A sale through the atomic gate: Redis takes its units, PostgreSQL cannot; the units go back to Redis.
+        var reserve = await host.Scenario(s =>
+        {
+            HttpScenarios.WithQuery(s.Post.RawJson($$"""{"product_id":{{sale}},"quantity":2}"""), "/api/inventory/reserve?lock_type=atomic");
+            s.StatusCodeShouldBe(503);
+        });
+        (await reserve.ReadAsTextAsync()).ShouldContain("database");
+        (await Host.Services.GetRequiredService<ExBuy.Features.Inventory.RedisStock>().GetAsync(sale)).ShouldBe(10);
+
         proxy.Start();
         var recovered = false;
         for (var attempt = 0; attempt < 100 && !recovered; attempt++)
@@ -85,6 +96,8 @@ public sealed class DatabaseOutageTests(AppFixture app) : IntegrationContext(app
 
         recovered.ShouldBeTrue("the API serves again once PostgreSQL is back, without a restart");
         (await Get(host, "/api/products")).Status.ShouldBe(200);
+        await Host.PostJson("/api/inventory/reserve?lock_type=atomic", $$"""{"product_id":{{sale}},"quantity":2}""", 200);
+        await Host.ShouldPassAudit();
         host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested
             .ShouldBeFalse("no background service stopped the host while the database was away");
     }

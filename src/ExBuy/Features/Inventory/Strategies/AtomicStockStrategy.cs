@@ -131,6 +131,9 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
                 case HoldFate.Released released:
                     await GiveBackAsync(released.Lines);
                     break;
+
+                // ReleasedByOther: the sweeper released the hold and gave Redis its share. NeverTaken cannot happen once
+                // the take committed (its rows outlive any request); null: the database cannot say, the hold is the sweeper's.
             }
 
             // The sweeper released the hold first (this request outlived the sweep window) and gave Redis its share;

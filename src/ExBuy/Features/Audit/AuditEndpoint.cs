@@ -47,8 +47,24 @@ public sealed class AuditEndpoint(NpgsqlDataSource db, IDocumentStore store, Red
             }
         }
 
+        foreach (var (productId, quantity, since) in await StockLedger.AbandonedHoldsAsync(db, store, ct))
+        {
+            violations.Add(new(
+                "stock_hold_abandoned",
+                $"product {productId}",
+                $"{quantity} unit(s) held since {since:O}, longer than the sweep window ({StockHolds.Abandoned.TotalSeconds:0} s)"));
+        }
+
         var stockById = ledger.ToDictionary(r => r.ProductId, r => r.Stock);
         var redis = await redisStock.AllAsync();
+        foreach (var productId in await StockLedger.GatedProductsAsync(db, store, ct))
+        {
+            if (!redis.ContainsKey(productId))
+            {
+                violations.Add(new("redis_stock_key_present", $"product {productId}", "the product's Redis stock key is missing"));
+            }
+        }
+
         foreach (var (productId, redisValue) in redis)
         {
             if (stockById.TryGetValue(productId, out var dbStock) && dbStock != redisValue)

@@ -42,7 +42,7 @@ public static class StockLedger
             ),
             sold as (select product_id, sum(quantity) as quantity from taken group by product_id),
             back as (select product_id, sum(quantity) as quantity from returned group by product_id),
-            held as (select product_id, sum(quantity) as quantity from {StockHolds.Table(store)} group by product_id)
+            held as (select product_id, sum(quantity) as quantity from {StockHolds.Table(store)} where state = 'held' group by product_id)
             select p.id, (p.data ->> 'Stock')::int, (p.data ->> 'InitialStock')::int,
                    coalesce(s.quantity, 0), coalesce(b.quantity, 0), coalesce(h.quantity, 0)
             from {schema}.mt_doc_product p
@@ -61,5 +61,40 @@ public static class StockLedger
         }
 
         return rows;
+    }
+
+    /// <summary>Holds still open after the sweep window, per product: a sweeper that is not running, or failing.</summary>
+    public static async Task<List<(long ProductId, long Quantity, DateTimeOffset Since)>> AbandonedHoldsAsync(NpgsqlDataSource db, IDocumentStore store, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"""
+            select product_id, sum(quantity), min(created_at) from {StockHolds.Table(store)}
+            where state = 'held' and created_at < now() - $1 group by product_id order by product_id
+            """);
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = StockHolds.Abandoned });
+        var rows = new List<(long, long, DateTimeOffset)>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The existing products recorded as having a Redis stock key (<see cref="RedisStockGates"/>).</summary>
+    public static async Task<List<long>> GatedProductsAsync(NpgsqlDataSource db, IDocumentStore store, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"""
+            select g.product_id from {RedisStockGates.Table(store)} g
+            join {ProductStockSql.Table(store)} p on p.id = g.product_id order by g.product_id
+            """);
+        var ids = new List<long>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+
+        return ids;
     }
 }

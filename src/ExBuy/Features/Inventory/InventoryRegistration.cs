@@ -15,11 +15,18 @@ public static class InventoryRegistration
             .ValidateDataAnnotations()
             .Validate(o => o.DefaultLockType != LockType.None, "ExBuy:Concurrency:DefaultLockType may not be 'none': it oversells by design.")
             .ValidateOnStart();
+        services.AddOptions<StockRecoveryOptions>()
+            .Bind(configuration.GetSection(StockRecoveryOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton<RedisStock>();
         services.AddSingleton<StockStrategies>();
         services.AddSingleton<StockHoldSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<StockHoldSweeper>());
-        services.AddSingleton(new ScrapeTimeCount(store => $"select count(distinct hold_id) from {StockHolds.Table(store)}", ExBuyMetrics.StockHoldsOpen));
+        services.AddSingleton<StockReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<StockReconciler>());
+        services.AddSingleton(new ScrapeTimeCount(
+            store => $"select count(distinct hold_id) from {StockHolds.Table(store)} where state = 'held'", ExBuyMetrics.StockHoldsOpen));
         return services;
     }
 
@@ -29,6 +36,7 @@ public static class InventoryRegistration
         // event store adds no second hot row beside the product's.
         opts.Events.AddEventType<StockReserved>();
         StockHolds.Register(opts);
+        RedisStockGates.Register(opts);
         return opts;
     }
 }

@@ -1,14 +1,16 @@
 using ExBuy.Infrastructure.Redis;
+using Marten;
 using StackExchange.Redis;
 
 namespace ExBuy.Features.Inventory;
 
 /// <summary>
-/// The Redis copy of product stock that the <c>atomic</c> strategy gates on (seeds 003/004). A key exists only
-/// for products that strategy has touched (or a flash sale set up); every other strategy keeps an existing key
-/// in step after it commits, so the audit can require Redis stock = database stock.
+/// The Redis copy of product stock that the <c>atomic</c> strategy gates on. A key exists only for products that
+/// strategy has touched (or a flash sale set up), and <see cref="RedisStockGates"/> records which; every other
+/// strategy keeps an existing key in step after it commits, so the audit can require Redis stock = database stock.
+/// What drifts anyway (a crash between gate and database, Redis losing its data) the <see cref="StockReconciler"/> repairs.
 /// </summary>
-public sealed class RedisStock(IConnectionMultiplexer redis)
+public sealed class RedisStock(IConnectionMultiplexer redis, IDocumentStore store)
 {
     public static RedisKey Key(long productId) => $"exbuy:stock:{productId}";
 
@@ -31,10 +33,52 @@ public sealed class RedisStock(IConnectionMultiplexer redis)
         return 0
         """;
 
+    // Sets the key only while it still holds what the caller read ('' = absent), so a gate decrement or give-back
+    // that landed in between is never overwritten. An empty new value deletes the key.
+    private const string CompareAndSetScript = """
+        local v = redis.call('GET', KEYS[1])
+        if (v or '') ~= ARGV[1] then return 0 end
+        if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+        return 1
+        """;
+
     private IDatabase Db => redis.GetDatabase();
 
-    public Task<bool> InitializeAsync(long productId, int stock, bool overwrite = false) =>
-        Db.StringSetAsync(Key(productId), stock, when: overwrite ? When.Always : When.NotExists);
+    /// <summary>Sets a product's key (only when absent unless <paramref name="overwrite"/>) and records that the product has one.</summary>
+    public async Task<bool> InitializeAsync(long productId, int stock, bool overwrite = false)
+    {
+        await RedisStockGates.AddAsync(store, [productId], CancellationToken.None);
+        return await Db.StringSetAsync(Key(productId), stock, when: overwrite ? When.Always : When.NotExists);
+    }
+
+    /// <summary>The keys' values in one round trip (null where a key is absent).</summary>
+    public async Task<int?[]> GetManyAsync(IReadOnlyList<long> productIds)
+    {
+        var values = await Db.StringGetAsync(productIds.Select(Key).ToArray());
+        return values.Select(v => v.IsNull ? (int?)null : (int)v).ToArray();
+    }
+
+    /// <summary>Sets the key to <paramref name="value"/> (null deletes it) only if it still holds <paramref name="expected"/> (null = absent).</summary>
+    public async Task<bool> CompareAndSetAsync(long productId, int? expected, int? value) =>
+        (int)await Db.ScriptEvaluateAsync(
+            CompareAndSetScript,
+            [Key(productId)],
+            [expected?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""]) == 1;
+
+    /// <summary>The products that have a key now.</summary>
+    public async Task<IReadOnlyList<long>> KeyedProductIdsAsync()
+    {
+        var ids = new List<long>();
+        await foreach (var key in RedisSetup.ScanAsync(redis, "exbuy:stock:*"))
+        {
+            if (long.TryParse(key.ToString()["exbuy:stock:".Length..], out var id))
+            {
+                ids.Add(id);
+            }
+        }
+
+        return ids;
+    }
 
     public async Task<int?> GetAsync(long productId)
     {

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace ExBuy.Infrastructure.Http;
@@ -26,11 +28,39 @@ public sealed record ErrorMessage(string Error)
     public static IResult Result(int status, string message) => TypedResults.Json(new ErrorMessage(message), ExBuyJson.Options, statusCode: status);
 }
 
-/// <summary>Turns what escapes the endpoints into JSON: client faults keep their 4xx, the rest is a logged 500.</summary>
+/// <summary>
+/// Turns what escapes the endpoints into JSON: client faults keep their 4xx; PostgreSQL being unreachable (stopped,
+/// restarting, its pool exhausted) is a 503 problem with <c>Retry-After</c>, logged as one line, not a stack trace per
+/// request; the rest is a logged 500. Nothing needs resetting when the database returns: the next request opens
+/// fresh connections.
+/// </summary>
 public sealed partial class UnhandledExceptionHandler(ILogger<UnhandledExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (exception is not OperationCanceledException && DatabaseUnavailable.Is(exception))
+        {
+            LogDatabaseUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, exception.GetBaseException().Message);
+            if (!httpContext.Response.HasStarted)
+            {
+                httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                httpContext.Response.Headers.RetryAfter = "1";
+                await httpContext.Response.WriteAsJsonAsync(
+                    new ProblemDetails
+                    {
+                        Type = "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+                        Title = "Service Unavailable",
+                        Status = StatusCodes.Status503ServiceUnavailable,
+                        Detail = "The database is unavailable; retry shortly.",
+                    },
+                    ExBuyJson.Options,
+                    "application/problem+json",
+                    cancellationToken);
+            }
+
+            return true;
+        }
+
         var (status, detail) = exception switch
         {
             BadHttpRequestException bad => (bad.StatusCode, bad.Message),
@@ -55,4 +85,23 @@ public sealed partial class UnhandledExceptionHandler(ILogger<UnhandledException
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, PathString path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "503 on {Method} {Path}: PostgreSQL is unavailable ({Reason})")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, string method, PathString path, string reason);
+}
+
+/// <summary>Whether an exception (or one it wraps, as Marten's and Wolverine's do) says PostgreSQL cannot be reached or cannot take more work.</summary>
+public static class DatabaseUnavailable
+{
+    public static bool Is(Exception exception) => exception switch
+    {
+        // Connection exceptions (class 08), the server shutting down or starting (57P01-57P03), out of connections
+        // or resources (class 53).
+        PostgresException p => p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("53", StringComparison.Ordinal)
+            || p.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow,
+        // Not a server error: refused or broken connections, timeouts, the pool exhausted.
+        NpgsqlException n => n.IsTransient,
+        AggregateException a => a.InnerExceptions.Any(Is),
+        _ => exception.InnerException is { } inner && Is(inner),
+    };
 }

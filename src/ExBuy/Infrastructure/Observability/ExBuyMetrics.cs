@@ -61,4 +61,20 @@ public static class ExBuyMetrics
     /// <summary>Open stock holds of the atomic strategy (sales being recorded; anything lasting is swept).</summary>
     public static readonly Gauge StockHoldsOpen = Metrics.CreateGauge(
         "exbuy_stock_holds_open", "Stock holds of the atomic strategy not yet consumed or released (read at scrape time).");
+
+    /// <summary>Redis stock keys the reconciler set back to the database's truth, by kind (missing, too_low, too_high, stale).</summary>
+    public static readonly Counter StockRepairs = Metrics.CreateCounter(
+        "exbuy_stock_reconciler_repairs_total",
+        "Redis stock keys the reconciler repaired, by kind: missing (restored), too_low, too_high, stale (product gone).",
+        new CounterConfiguration { LabelNames = ["kind"] });
+
+    /// <summary>Reconciler passes by result: done, skipped (another node held the lock), failed.</summary>
+    public static readonly Counter StockReconcilePasses = Metrics.CreateCounter(
+        "exbuy_stock_reconciler_passes_total",
+        "Stock reconciler passes by result: done, skipped (another API node was reconciling), failed.",
+        new CounterConfiguration { LabelNames = ["result"] });
+
+    /// <summary>Stock released in the database whose Redis give-back failed (the reconciler repairs the key).</summary>
+    public static readonly Counter StockRedisGiveBackFailed = Metrics.CreateCounter(
+        "exbuy_stock_redis_give_back_failed_total", "Stock given back in PostgreSQL whose Redis give-back failed; left to the reconciler.");
 }

@@ -2,7 +2,10 @@ using ExBuy.Features.Catalog;
 using ExBuy.Features.Inventory;
 using ExBuy.Tests.Infrastructure;
 using Marten;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Shouldly;
+using StackExchange.Redis;
 
 namespace ExBuy.Tests.Features.Inventory;
 
@@ -63,11 +66,10 @@ public sealed class StockHoldTests(AppFixture app) : IntegrationContext(app)
     public async Task the_sweeper_releases_holds_a_dead_request_left_behind()
     {
         var product = await Store.AddProduct(stock: 5);
-        var priced = await Current(product.Id);
-        var longAgo = Clock.GetUtcNow() - StockHolds.Abandoned - TimeSpan.FromSeconds(1);
-        var fresh = Guid.NewGuid();
-        (await StockHolds.TakeAsync(Store, Guid.NewGuid(), [new(product.Id, 2)], priced, longAgo, Ct)).ShouldNotBeNull();
+        var (abandoned, fresh) = (Guid.NewGuid(), Guid.NewGuid());
+        (await StockHolds.TakeAsync(Store, abandoned, [new(product.Id, 2)], await Current(product.Id), Clock.GetUtcNow(), Ct)).ShouldNotBeNull();
         (await StockHolds.TakeAsync(Store, fresh, [new(product.Id, 1)], await Current(product.Id), Clock.GetUtcNow(), Ct)).ShouldNotBeNull();
+        await Store.AgeHolds(abandoned);
         (await Store.Reload(product.Id)).Stock.ShouldBe(2);
 
         (await Host.Services.GetRequiredService<StockHoldSweeper>().SweepAsync(Ct)).ShouldBe(1, "only the abandoned hold");
@@ -77,5 +79,62 @@ public sealed class StockHoldTests(AppFixture app) : IntegrationContext(app)
         (await StockHolds.ReleaseAsync(Store, fresh, Ct)).ShouldBeEmpty("a hold is given back once");
         (await Store.Reload(product.Id)).Stock.ShouldBe(5);
         (await Host.Audit()).Ok.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task a_request_that_gave_up_before_its_take_landed_makes_the_take_fail()
+    {
+        var product = await Store.AddProduct(stock: 5);
+        var hold = Guid.NewGuid();
+
+        (await StockHolds.SettleAsync(Store, hold, [new(product.Id, 2)], Ct)).ShouldBeOfType<HoldFate.NeverTaken>();
+
+        (await StockHolds.TakeAsync(Store, hold, [new(product.Id, 2)], await Current(product.Id), Clock.GetUtcNow(), Ct))
+            .ShouldBeNull("the take arrived after its request settled it as never taken");
+        (await Store.Reload(product.Id)).Stock.ShouldBe(5);
+    }
+
+    [Fact]
+    public async Task settling_tells_a_released_hold_from_one_the_sweeper_released()
+    {
+        var product = await Store.AddProduct(stock: 5);
+        var (mine, swept) = (Guid.NewGuid(), Guid.NewGuid());
+        (await StockHolds.TakeAsync(Store, mine, [new(product.Id, 1)], await Current(product.Id), Clock.GetUtcNow(), Ct)).ShouldNotBeNull();
+        (await StockHolds.TakeAsync(Store, swept, [new(product.Id, 2)], await Current(product.Id), Clock.GetUtcNow(), Ct)).ShouldNotBeNull();
+        await Store.AgeHolds(swept);
+        await Host.Services.GetRequiredService<StockHoldSweeper>().SweepAsync(Ct);
+
+        (await StockHolds.SettleAsync(Store, mine, [new(product.Id, 1)], Ct)).ShouldBeOfType<HoldFate.Released>().Lines.ShouldBe([new StockLine(product.Id, 1)]);
+        (await StockHolds.SettleAsync(Store, swept, [new(product.Id, 2)], Ct)).ShouldBeOfType<HoldFate.ReleasedByOther>();
+        (await Store.Reload(product.Id)).Stock.ShouldBe(5);
+    }
+
+    [Fact]
+    public async Task the_sweeper_survives_redis_failing_and_the_reconciler_puts_redis_back_in_step()
+    {
+        var productId = await Host.SetUpFlashSale(5);
+        var redisStock = Host.Services.GetRequiredService<RedisStock>();
+        (await redisStock.TryTakeAsync([new(productId, 2)])).ShouldBe(0);
+        (await StockHolds.TakeAsync(Store, Guid.NewGuid(), [new(productId, 2)], await Current(productId), Clock.GetUtcNow(), Ct)).ShouldNotBeNull();
+        await Store.AgeHolds();
+
+        await using (var unreachable = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=200,syncTimeout=200,asyncTimeout=200"))
+        {
+            var sweeper = new StockHoldSweeper(
+                Store,
+                new RedisStock(unreachable, Store),
+                Options.Create(new StockRecoveryOptions()),
+                TimeProvider.System,
+                NullLogger<StockHoldSweeper>.Instance);
+            (await sweeper.SweepAsync(Ct)).ShouldBe(1, "the hold is released in PostgreSQL although Redis cannot be told");
+        }
+
+        (await Store.Reload(productId)).Stock.ShouldBe(5);
+        (await redisStock.GetAsync(productId)).ShouldBe(3);
+        var reconciler = Host.Services.GetRequiredService<StockReconciler>();
+        await reconciler.ReconcileAsync(Ct);
+        await reconciler.ReconcileAsync(Ct);
+        (await redisStock.GetAsync(productId)).ShouldBe(5);
+        await Host.ShouldPassAudit();
     }
 }

@@ -10,6 +10,7 @@ public sealed class MetricsTests(AppFixture app) : IntegrationContext(app)
     {
         var product = await Store.AddProduct(stock: 5);
         await Host.PlaceOrder(1, $$"""[{"product_id":{{product.Id}},"quantity":1}]""", "row");
+        await Host.PlaceOrder(1, $$"""[{"product_id":{{product.Id}},"quantity":1}]""", "pessimistic"); // acquires the lock: not left to another test
         await Host.PlaceOrder(1, $$"""[{"product_id":{{product.Id}},"quantity":9}]""", "pessimistic", status: 400);
         var shop = await Host.InitShop("""{"userCount":1}""");
         await Host.ClaimAndWait(await Host.UserId("u1"), shop.PolicyIds[0]);

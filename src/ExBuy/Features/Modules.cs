@@ -42,15 +42,14 @@ public static class Modules
             .ConfigureRankings());
 
         services.AddInventory(builder.Configuration);
-<<<<<<< HEAD
         services.AddOrders();
         services.AddBalance();
-        services.AddCoupons();
-        services.AddCheckout();
-=======
         services.AddCoupons(builder.Configuration);
->>>>>>> h-coupons
+        services.AddCheckout();
         services.AddRankings();
+
+        // The lock_type parameter of every stock-taking route, with the warning on `none`, in the OpenAPI document.
+        services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", openApi => openApi.AddOperationTransformer(LockTypeOpenApi.DescribeAsync));
         return builder;
     }
 }

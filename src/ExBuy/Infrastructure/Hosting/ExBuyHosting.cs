@@ -34,7 +34,7 @@ public static class ExBuyHosting
         builder.AddExBuyLocking();
 
         builder.Services.AddFastEndpoints();
-        builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer(LockTypeOpenApi.DescribeAsync));
+        builder.Services.AddOpenApi();
         builder.Services.AddExceptionHandler<UnhandledExceptionHandler>();
         builder.Services.AddProblemDetails();
         builder.ApplyJasperFxExtensionsQuietly();

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Alba;
 using ExBuy.Features.Reviews;
-using ExBuy.Features.ShopFlow;
+using ExBuy.Features.Users;
 using ExBuy.Features.Uploads;
 using ExBuy.Tests.Infrastructure;
 using Marten;

@@ -11,7 +11,7 @@ namespace ExBuy.Tests.Features.Audit;
 public sealed class StockAuditTests(AppFixture app) : IntegrationContext(app)
 {
     [Fact]
-    public async Task a_missing_redis_stock_key_is_reported()
+    public async Task redis_stock_key_present_catches_a_missing_key()
     {
         var productId = await Host.SetUpFlashSale(10);
         await Host.ShouldPassAudit();
@@ -24,7 +24,7 @@ public sealed class StockAuditTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Fact]
-    public async Task a_hold_older_than_the_sweep_window_is_reported()
+    public async Task stock_hold_abandoned_catches_a_hold_older_than_the_sweep_window()
     {
         var product = await Store.AddProduct(stock: 5);
         await using (var query = Store.QuerySession())

@@ -33,7 +33,7 @@ public sealed class CouponAuditTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Fact]
-    public async Task a_holder_missing_from_the_requested_set_is_reported()
+    public async Task redis_coupon_requested_matches_database_catches_a_holder_missing_from_the_requested_set()
     {
         var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":3,"policyCount":1}""");
         var policy = shop.PolicyIds[0];
@@ -47,7 +47,7 @@ public sealed class CouponAuditTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Fact]
-    public async Task a_claim_stuck_in_flight_is_reported()
+    public async Task coupon_claims_not_stuck_catches_a_claim_stuck_in_flight()
     {
         var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":3,"policyCount":1}""");
         var policy = shop.PolicyIds[0];
@@ -61,7 +61,7 @@ public sealed class CouponAuditTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Fact]
-    public async Task a_coupon_whose_claim_is_not_issued_is_reported()
+    public async Task coupon_claim_issued_once_catches_a_coupon_whose_claim_is_not_issued()
     {
         var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":3,"policyCount":1}""");
         var u1 = await Host.UserId("u1");

@@ -115,6 +115,15 @@ public sealed partial class ComposeFileTests : IDisposable
     }
 
     [Fact]
+    public async Task arguments_of_compose_run_seed_go_to_the_seed_command()
+    {
+        var seed = Service((await Config(ComposeText)).Output, "seed");
+
+        seed.ShouldContain("    entrypoint:\n    - dotnet\n    - ExBuy.dll\n    - seed\n");
+        seed.ShouldContain("    command:\n    - --if-empty\n");
+    }
+
+    [Fact]
     public async Task every_published_port_is_on_loopback()
     {
         var config = (await Config(ComposeText)).Output;

@@ -101,7 +101,8 @@ public static class ShopFlowChecks
         }, ct);
 
         // Coupon use and orders name each other: a used coupon names a live paid order that names it back, and a live
-        // paid order's coupon names that order (a cancelled order's coupon was released).
+        // paid order's coupon names that order (a cancelled order's coupon was released). POST /init deletes the
+        // previous scenario's coupons while their orders stay: an order whose coupon no longer exists is history.
         await ForEachRow(db, $"""
             select c.id, (c.data ->> 'UsedByOrderId')::bigint, 'coupon names an order that does not name it (or is cancelled)'
             from {s}.mt_doc_coupon c left join {s}.mt_doc_order o on o.id = (c.data ->> 'UsedByOrderId')::bigint
@@ -111,7 +112,7 @@ public static class ShopFlowChecks
             select (o.data ->> 'CouponId')::bigint, o.id, 'order names a coupon that does not name it'
             from {s}.mt_doc_order o left join {s}.mt_doc_coupon c on c.id = (o.data ->> 'CouponId')::bigint
             where o.data ->> 'CouponId' is not null and o.data ->> 'Status' <> 'cancelled'
-              and (c.id is null or (c.data ->> 'UsedByOrderId')::bigint is distinct from o.id)
+              and c.id is not null and (c.data ->> 'UsedByOrderId')::bigint is distinct from o.id
             """, r =>
         {
             violations.Add(new("coupon_use_matches_order", $"coupon {r.GetInt64(0)}, order {r.GetInt64(1)}", r.GetString(2)));

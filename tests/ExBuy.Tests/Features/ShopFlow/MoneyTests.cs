@@ -161,6 +161,22 @@ public sealed class MoneyTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Fact]
+    public async Task a_new_init_after_orders_paid_with_coupons_leaves_a_clean_audit()
+    {
+        // Every persona run starts with POST /init, which deletes the previous scenario's coupons; their orders stay.
+        var shop = await Host.InitShop("""{"userCount":1}""");
+        var user = await Host.UserId("u1");
+        await Host.Charge(user, 10_000);
+        (await Host.ClaimAndWait(user, shop.PolicyIds[0])).ShouldBe(201);
+        var coupon = (await Host.Coupons(user)).ShouldHaveSingleItem();
+        await Host.PostJson("/orders", OrderBody(user, coupon, Items([shop.ProductIds[0]])), 201);
+
+        await Host.InitShop("""{"userCount":1}""");
+
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
     public async Task cancelled_paid_order_refunded_catches_a_cancelled_paid_order_that_kept_its_money()
     {
         var (user, product) = await UserWithBalance(10_000, price: 1_000m);

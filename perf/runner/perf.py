@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import textwrap
 import threading
 import urllib.error
@@ -146,6 +147,14 @@ def add_run_options(p, scenario, matrix=False):
                         help="a script variable (STOCK=50, QUANTITY=1000, THINK_TIME=0, ADMIN_KEY=...), recorded; repeatable")
     target.add_argument("--warmup", type=warmup_arg, default="15s", metavar="D", help=f"before the measured run, the same script at {WARMUP_VUS} VUs "
                         "for D, not recorded: a freshly started .NET API runs cold code for its first tens of seconds (default: %(default)s; 0: none)")
+    faults = p.add_argument_group("faults (the workbench's failure runs; against this checkout's servers only)")
+    faults.add_argument("--fault", action="append", default=[], type=fault_arg, metavar="KIND@TIME",
+                        help="run ./exbuy fault KIND at TIME after the measured run starts (e.g. kill-api@20s, restart-redis@15s, "
+                             "restart-postgres@20s, pause-redis:5@10s, stop-redlock:2:20@10s); repeatable. After the load the runner "
+                             "waits for the system to settle (the audit clean, at most --settle), records the faults, the settle time "
+                             "and the verdict; a run with a fault passes only with a clean audit")
+    faults.add_argument("--settle", type=duration_arg, default="60s", metavar="D",
+                        help="after a run with faults, how long the audit may take to come back clean (default: %(default)s)")
     out = p.add_argument_group("outputs")
     out.add_argument("--history", default=history.HISTORY, metavar="FILE",
                      help="history file to append to (default: perf/results/history.jsonl, untracked; the project's reference "
@@ -183,6 +192,62 @@ def warmup_arg(value):
     if value != "0" and not DURATION.match(value):
         raise argparse.ArgumentTypeError("looks like 15s (0: none)")
     return value
+
+
+FAULT = re.compile(r"^(kill-api|restart-redis|restart-postgres|pause-redis:\d+|stop-redlock:[1-5](:\d+)?)@(\d+)(s|m)$")
+
+
+def fault_arg(value):
+    m = FAULT.match(value)
+    if not m:
+        raise argparse.ArgumentTypeError("looks like kill-api@20s (kinds: kill-api, restart-redis, restart-postgres, "
+                                         "pause-redis:SECONDS, stop-redlock:N[:SECONDS])")
+    at = int(m.group(3)) * (60 if m.group(4) == "m" else 1)
+    return {"kind": m.group(1), "at_s": at}
+
+
+def seconds_of(duration):
+    m = re.match(r"^(\d+)(ms|s|m|h)$", duration)
+    return int(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)] if m else 0
+
+
+class Faults:
+    """Runs each --fault at its time after the measured run starts (./exbuy fault KIND), and waits for them all."""
+
+    def __init__(self, faults):
+        import threading
+        self.faults = [dict(f) for f in faults]
+        self.timers = [threading.Timer(f["at_s"], self._run, args=(f,)) for f in self.faults]
+
+    def _run(self, fault):
+        exbuy = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "exbuy")
+        started = time.monotonic()
+        fault["exit"] = subprocess.run([exbuy, "fault", fault["kind"]], stdout=subprocess.DEVNULL).returncode
+        fault["took_s"] = round(time.monotonic() - started, 1)
+
+    def __enter__(self):
+        for t in self.timers:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        for t in self.timers:
+            t.join()
+
+
+def settle(base_url, bound_s):
+    """Polls the audit until it is clean; returns the seconds it took, or None when it stayed unclean for bound_s."""
+    started = time.monotonic()
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/audit", timeout=30) as res:
+                if json.load(res).get("ok"):
+                    return round(time.monotonic() - started, 1)
+        except (urllib.error.URLError, OSError, ValueError):
+            pass  # the API or a server is still coming back
+        if time.monotonic() - started >= bound_s:
+            return None
+        time.sleep(2)
 
 
 def env_arg(value):
@@ -376,13 +441,22 @@ def run_one(scenario, args, matrix_run=False):
         say(f"k6: {scenario}{' (' + p['shape'] + ')' if p['shape'] else ''}, {p['vus']} VUs for {p['duration']} against {args.base_url}"
             + (f" (lock_type={lock})" if lock else "") + f", run {run_id}")
         rss_path = os.path.join(work, "rss.kb")
-        if api_pid:
-            with RssSampler(api_pid) as sampler:
+        fault_plan = getattr(args, "fault", None) or []
+        if fault_plan:
+            say("faults: " + ", ".join(f"{f['kind']} at {f['at_s']}s" for f in fault_plan))
+        with Faults(fault_plan) as faults:
+            if api_pid:
+                with RssSampler(api_pid) as sampler:
+                    status = subprocess.run(run, env=env).returncode
+                with open(rss_path, "w") as f:
+                    f.write("\n".join(sampler.samples) + "\n")
+            else:
                 status = subprocess.run(run, env=env).returncode
-            with open(rss_path, "w") as f:
-                f.write("\n".join(sampler.samples) + "\n")
-        else:
-            status = subprocess.run(run, env=env).returncode
+        settled = None
+        if fault_plan:
+            say(f"settling: waiting for a clean audit (at most {args.settle})")
+            settled = settle(args.base_url, seconds_of(args.settle))
+            say(f"settled in {settled}s" if settled is not None else f"did not settle within {args.settle}")
         audit = os.path.join(work, "audit.json")
         fetch_audit(args.base_url, args.system, audit)
         if not os.path.exists(points):
@@ -390,12 +464,18 @@ def run_one(scenario, args, matrix_run=False):
         line = summarize(points, scenario, lock or "default", p["vus"], p["duration"], args.base_url, audit, status, summary,
                          rss_path, args.env, args.system, args.label, p["shape"], run_id, command=shlex.join(run[1:]).replace(work + "/", ""))
         line["ramp_up"], line["ramp_down"] = p["ramp_up"], p["ramp_down"]
+        if fault_plan:
+            line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
         append(args.history, line)
         with open(args.history) as f:
             number = sum(1 for text in f if text.strip())
         line_id = ("r" if os.path.abspath(args.history) == history.REFERENCE else "") + str(number)
         print_table(line, args.history)
         ok = passed(line, args.system)
+        if fault_plan:
+            print("faults: " + ", ".join(f"{f['kind']}@{f['at_s']}s (exit {f.get('exit')}, {f.get('took_s')}s)" for f in faults.faults)
+                  + f"; settle {settled if settled is not None else 'NOT within ' + args.settle}" + ("s" if settled is not None else ""))
+            ok = ok and settled is not None and all(f.get("exit") == 0 for f in faults.faults)
         print(f"verdict: {'ok' if ok else verdict_text(line)}")
         if args.lock_type == "none" and line.get("audit_ok") is False and scenario != "flash-sale":
             # The flash sale deletes its oversold product; the other scenarios' products stay oversold.

@@ -344,6 +344,27 @@ public sealed class PerfRunnerTests : IDisposable
     }
 
     [Fact]
+    public void faults_are_named_with_their_time_and_anything_else_is_refused()
+    {
+        var (_, help) = Python(Runner("perf.py"), "flash-sale", "--help");
+        help.ShouldContain("--fault KIND@TIME");
+        help.ShouldContain("--settle D");
+
+        foreach (var good in new[] { "kill-api@20s", "restart-redis@1m", "restart-postgres@5s", "pause-redis:5@10s", "stop-redlock:2:20@10s", "stop-redlock:3@0s" })
+        {
+            var (exit, output) = Python(Runner("perf.py"), "flash-sale", "--fault", good, "--dry-run", "--base-url", "http://localhost:1");
+            exit.ShouldBe(0, $"{good}: {output}");
+        }
+
+        foreach (var bad in new[] { "kill-api", "kill-db@5s", "pause-redis@5s", "stop-redlock:6@5s", "kill-api@soon" })
+        {
+            var (exit, output) = Python(Runner("perf.py"), "flash-sale", "--fault", bad, "--dry-run", "--base-url", "http://localhost:1");
+            exit.ShouldBe(2, bad);
+            output.ShouldContain("looks like kill-api@20s");
+        }
+    }
+
+    [Fact]
     public void the_vus_asked_for_are_the_vus_k6_runs_in_every_shape_and_the_warm_up_stays_small()
     {
         var (exit, output) = Python(Runner("perf.py"), "persona-a", "--vus", "50", "--dry-run", "--base-url", "http://localhost:1");

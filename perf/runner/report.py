@@ -5,7 +5,7 @@ import json
 import re
 
 from charts import STYLE, bar_chart, line_chart, esc
-from summarize import is_measured
+from summarize import fault_problems, is_measured
 
 SLA_MS = 200  # seed 001's SLA on every step, the line drawn on every latency chart
 K6_EXIT = {0: "ok", 97: "cloud test run failed", 98: "cloud progress lost", 99: "thresholds crossed", 100: "setup timed out",
@@ -76,7 +76,11 @@ def scenario_result(r):
 
 
 def verdict(r):
-    """(ok, problems): a run fails on k6's exit code, failed checks, a failed audit or crossed thresholds."""
+    """(ok, problems): a run fails on k6's exit code, failed checks, a failed audit or crossed thresholds; a run with
+    faults on not settling with a clean audit (summarize.fault_problems)."""
+    if r.get("faults"):
+        problems = fault_problems(r)
+        return (not problems), problems
     problems = []
     if r.get("audit_ok") is False:
         problems.append("audit VIOLATIONS")
@@ -302,6 +306,11 @@ def verdict_cards(runs):
         lead = own[1] if own else (f"{r['req_per_s']} req/s, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms" if r.get("requests") or r.get("p95_ms") is not None
                                    else "no request was measured")
         detail = "all checks passed, audit clean, k6 exit 0" if ok else "; ".join(problems)
+        if r.get("faults"):
+            lead = ("faults: " + ", ".join(f"{f['kind']} at {f['at_s']} s (took {f.get('took_s')} s)" for f in r["faults"])
+                    + (f"; settled with a clean audit in {r['settle_s']} s" if ok else "") + " — " + lead)
+            detail = (f"{r.get('checks_failed') or 0} failed checks while the fault lasted (expected); " if ok else "") + (
+                "the audit is clean" if ok else detail)
         if r.get("thresholds_failed"):
             detail += " — crossed: " + "; ".join(r["thresholds_failed"])
         cards.append(f'<div class="card {"ok" if ok else "bad"}"><div class="mark">{"PASS" if ok else "FAIL"}</div>'

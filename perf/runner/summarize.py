@@ -280,8 +280,24 @@ def print_table(line, history, out=sys.stdout):
     print(f"history: {history}" + (f"  (run {line['run_id']})" if line.get("run_id") else ""), file=out)
 
 
+def fault_problems(line):
+    """What fails a run with --fault: it did not settle, a fault could not be injected, or the audit is not clean.
+    In-flight requests may fail while a server is down (failed checks, crossed latency thresholds): a fault run must
+    prove that the system came back by itself with nothing accepted lost, which is what the audit checks."""
+    problems = []
+    if line.get("settle_s") is None:
+        problems.append(f"did not settle within {line.get('settle_bound_s')} s")
+    problems += [f"fault {f['kind']} exited {f.get('exit')}" for f in line.get("faults") or [] if f.get("exit") != 0]
+    if line.get("audit_ok") is False:
+        problems.append("audit VIOLATIONS")
+    return problems
+
+
 def passed(line, system="ExBuy"):
-    """A run passes when k6 exited 0, no check failed and the audit (ExBuy's; a peer may have none) is clean."""
+    """A run passes when k6 exited 0, no check failed and the audit (ExBuy's; a peer may have none) is clean; a run
+    with faults when it settled with a clean audit (fault_problems)."""
+    if line.get("faults"):
+        return not fault_problems(line)
     audit_ok = line["audit_ok"] if line["audit_ok"] is not None else system != "ExBuy"
     return line["k6_exit"] == 0 and line["checks_failed"] == 0 and audit_ok
 

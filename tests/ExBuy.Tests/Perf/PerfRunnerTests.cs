@@ -257,6 +257,37 @@ public sealed class PerfRunnerTests : IDisposable
     }
 
     [Fact]
+    public void a_fault_run_passes_when_it_settled_with_a_clean_audit_whatever_failed_while_the_fault_lasted()
+    {
+        var history = Path.Combine(dir, "history.jsonl");
+        Summarize("paid-orders", TwoPurchases, """{"metrics":{}}""", auditOk: true, history, k6Exit: "99");
+        Summarize("paid-orders", TwoPurchases, """{"metrics":{}}""", auditOk: true, history, k6Exit: "99");
+        Summarize("paid-orders", TwoPurchases, """{"metrics":{}}""", auditOk: false, history, k6Exit: "99");
+        var lines = File.ReadAllLines(history).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!.AsObject()).ToList();
+        double?[] settled = [0.4, null, 0.7];
+        for (var i = 0; i < lines.Count; i++)
+        {
+            lines[i]["faults"] = System.Text.Json.Nodes.JsonNode.Parse("""[{"kind":"kill-api","at_s":10,"exit":0,"took_s":5.8}]""");
+            lines[i]["settle_s"] = settled[i];
+            lines[i]["settle_bound_s"] = 60;
+            lines[i]["checks_failed"] = 1234;
+        }
+
+        File.WriteAllLines(history, lines.Select(l => l.ToJsonString()));
+        var markdown = Path.Combine(dir, "report.md");
+        var html = Path.Combine(dir, "report.html");
+
+        var (exit, output) = Python(Runner("compare.py"), history, "--runs", "1,2,3", "--html", html, "--markdown", markdown, "--quiet");
+
+        exit.ShouldBe(0, output);
+        var table = File.ReadAllLines(markdown);
+        table.ShouldContain(l => l.StartsWith("| #1 | ok |", StringComparison.Ordinal));
+        table.ShouldContain(l => l.StartsWith("| #2 | did not settle within 60 s |", StringComparison.Ordinal));
+        table.ShouldContain(l => l.StartsWith("| #3 | audit VIOLATIONS |", StringComparison.Ordinal));
+        File.ReadAllText(html).ShouldContain("faults: kill-api at 10 s (took 5.8 s); settled with a clean audit in 0.4 s");
+    }
+
+    [Fact]
     public void compare_puts_two_systems_side_by_side_and_reads_the_reference_file_and_the_users_history()
     {
         var reference = Path.Combine(dir, "reference.jsonl");

@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Hosting;
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using Marten;
@@ -37,7 +38,7 @@ public sealed class CouponOptions
 /// only adds known users, drops stale unknown ones and sets the counter to quantity − |requested|.
 /// </summary>
 public sealed partial class CouponGateReconciler(
-    NpgsqlDataSource db, IDocumentStore store, CouponGate gate, IOptions<CouponOptions> options, ILogger<CouponGateReconciler> logger) : BackgroundService
+    NpgsqlDataSource db, IDocumentStore store, CouponGate gate, IOptions<CouponOptions> options, ILogger<CouponGateReconciler> logger) : PeriodicPass(TimeProvider.System)
 {
     /// <summary>The advisory lock key every node's pass takes ("exbuy-coupons-gate" as an int64).</summary>
     public const long LockKey = 0x6578_6275_7963_6770;
@@ -46,29 +47,15 @@ public sealed partial class CouponGateReconciler(
 
     private TimeSpan Grace => TimeSpan.FromSeconds(options.Value.AdmissionGraceSeconds);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var interval = options.Value.ReconcileIntervalSeconds;
-        if (interval == 0)
-        {
-            return;
-        }
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.ReconcileIntervalSeconds);
 
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(interval));
-        do
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                // Redis or PostgreSQL away: the next tick tries again; nothing here may stop the host.
-                PassFailed(logger, e);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    // A node that starts finds the gates as Redis kept them: the first pass does not wait for the interval.
+    protected override bool RunAtStart => true;
+
+    protected override Task RunPassAsync(CancellationToken ct) => RunOnceAsync(ct);
+
+    // Redis or PostgreSQL away: the next tick tries again.
+    protected override void PassFailed(Exception e) => LogPassFailed(logger, e);
 
     /// <summary>
     /// One pass over every policy, if no other node is running one: a transaction-level advisory lock, held by an
@@ -128,7 +115,7 @@ public sealed partial class CouponGateReconciler(
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Coupon gate reconciliation failed; retrying on the next tick")]
-    private static partial void PassFailed(ILogger logger, Exception e);
+    private static partial void LogPassFailed(ILogger logger, Exception e);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Coupon policy {PolicyId}: Redis gate repaired from PostgreSQL (+{Added} -{Removed} requested, remaining {Before} → {After})")]
     private static partial void Repaired(ILogger logger, long policyId, int added, int removed, string before, long after);

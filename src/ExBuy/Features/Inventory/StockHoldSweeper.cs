@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Hosting;
 using ExBuy.Infrastructure.Observability;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -13,32 +14,13 @@ namespace ExBuy.Features.Inventory;
 /// </summary>
 public sealed partial class StockHoldSweeper(
     IDocumentStore store, RedisStock redisStock, IOptions<StockRecoveryOptions> options, TimeProvider clock, ILogger<StockHoldSweeper> logger)
-    : BackgroundService
+    : PeriodicPass(clock)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (options.Value.SweepIntervalMs == 0)
-        {
-            return;
-        }
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.Value.SweepIntervalMs);
 
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.SweepIntervalMs), clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await SweepAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                SweepFailed(logger, e);
-            }
-        }
-    }
+    protected override Task RunPassAsync(CancellationToken ct) => SweepAsync(ct);
+
+    protected override void PassFailed(Exception e) => SweepFailed(logger, e);
 
     /// <returns>The holds this sweep released.</returns>
     public async Task<int> SweepAsync(CancellationToken ct)

@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Hosting;
 using ExBuy.Infrastructure.Observability;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -35,7 +36,7 @@ public sealed record StockReconciliation(bool Skipped, int Checked, int Restored
 /// </summary>
 public sealed partial class StockReconciler(
     IDocumentStore store, RedisStock redisStock, IOptions<StockRecoveryOptions> options, TimeProvider clock, ILogger<StockReconciler> logger)
-    : BackgroundService
+    : PeriodicPass(clock)
 {
     /// <summary>The advisory lock key ('ExBuyStk' in ASCII): one reconciler at a time across the API nodes.</summary>
     public const long AdvisoryLockKey = 0x4578_4275_7953_746B;
@@ -43,30 +44,14 @@ public sealed partial class StockReconciler(
     private readonly SemaphoreSlim _onePass = new(1, 1);
     private Dictionary<long, long> _suspects = [];
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (options.Value.ReconcileIntervalMs == 0)
-        {
-            return;
-        }
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.Value.ReconcileIntervalMs);
 
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.ReconcileIntervalMs), clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await ReconcileAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                ExBuyMetrics.StockReconcilePasses.WithLabels("failed").Inc();
-                PassFailed(logger, e);
-            }
-        }
+    protected override Task RunPassAsync(CancellationToken ct) => ReconcileAsync(ct);
+
+    protected override void PassFailed(Exception e)
+    {
+        ExBuyMetrics.StockReconcilePasses.WithLabels("failed").Inc();
+        LogPassFailed(logger, e);
     }
 
     /// <summary>One pass over every product that has (or should have) a Redis stock key.</summary>
@@ -221,7 +206,7 @@ public sealed partial class StockReconciler(
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stock reconciliation failed; retrying on the next tick")]
-    private static partial void PassFailed(ILogger logger, Exception e);
+    private static partial void LogPassFailed(ILogger logger, Exception e);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis stock of product {ProductId} repaired ({Kind}): set to {Stock}")]
     private static partial void KeyRepaired(ILogger logger, long productId, string kind, int stock);

@@ -279,6 +279,53 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
         (await session.Query<Coupon>().Where(c => c.PolicyId == policy).CountAsync(Ct)).ShouldBe(11);
     }
 
+    private async Task<(double Batches, double Claims)> IssueBatchMetrics()
+    {
+        var metrics = await Host.GetText("/metrics");
+        double Value(string name) =>
+            double.Parse(metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        return (Value("exbuy_coupon_issue_batch_size_count"), Value("exbuy_coupon_issue_batch_size_sum"));
+    }
+
+    [Fact]
+    public async Task claims_that_arrive_while_a_batch_is_issuing_are_issued_together_by_the_next()
+    {
+        var shop = await Host.InitShop("""{"userCount":11,"couponQuantity":20,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        await using var session = Store.QuerySession();
+        foreach (var user in (await session.Query<ExBuy.Features.Users.ShopUser>().Select(u => u.Id).ToListAsync(Ct)).ToList())
+        {
+            await Host.AcceptClaimWithoutIssuing(policy, user, admit: false);
+        }
+
+        var claims = await ClaimIds(policy);
+        var issuer = Host.Services.GetRequiredService<CouponIssuer>();
+        (await issuer.IssueAsync(claims[0], Ct)).ShouldBe(ClaimOutcome.Issued, "a lone claim is issued at once, no timer");
+        var before = await IssueBatchMetrics();
+
+        // The counter row held by another transaction: the first batch waits on it with whatever it took, and every
+        // claim handed in meanwhile waits for the next batch.
+        Task<ClaimOutcome>[] issuing;
+        await using (var other = await Db.OpenConnectionAsync(Ct))
+        {
+            await using var transaction = await other.BeginTransactionAsync(Ct);
+            await using (var hold = new NpgsqlCommand($"select 1 from {CouponPolicyStock.Table(Store)} where policy_id = {policy} for update", other, transaction))
+            {
+                await hold.ExecuteNonQueryAsync(Ct);
+            }
+
+            issuing = claims.Skip(1).Select(c => issuer.IssueAsync(c, Ct)).ToArray();
+            await transaction.RollbackAsync(Ct);
+        }
+
+        (await Task.WhenAll(issuing)).ShouldAllBe(o => o == ClaimOutcome.Issued);
+        var after = await IssueBatchMetrics();
+        (after.Claims - before.Claims).ShouldBe(10);
+        (after.Batches - before.Batches).ShouldBeInRange(1, 2, "ten claims in at most two transactions");
+        (await Host.CouponCounter(policy)).ShouldBe((20, 11));
+        (await session.Query<Coupon>().Where(c => c.PolicyId == policy).CountAsync(Ct)).ShouldBe(11);
+    }
+
     [Fact]
     public async Task one_node_reconciles_at_a_time()
     {

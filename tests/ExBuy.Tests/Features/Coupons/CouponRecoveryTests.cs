@@ -327,6 +327,32 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
     }
 
     [Fact]
+    public async Task a_claim_of_a_user_who_already_holds_a_coupon_of_the_policy_fails_once_without_a_second_coupon()
+    {
+        var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":3,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var u1 = await Host.UserId("u1");
+
+        // A coupon from before claims were recorded: the Redis gate and the claims table do not know it.
+        await using (var session = Store.LightweightSession())
+        {
+            var now = DateTimeOffset.UtcNow;
+            session.Insert(new Coupon { Id = await ExBuy.Infrastructure.Marten.IdSequences.NextAsync<Coupon>(Store, Ct), PolicyId = policy, UserId = u1, Discount = 2_000, IssuedAt = now, ExpiresAt = now.AddDays(3) });
+            await session.SaveChangesAsync(Ct);
+        }
+
+        var (status, tracked) = await ClaimTracked(u1, policy);
+
+        status.ShouldBe(201, "only PostgreSQL knows the coupon");
+        tracked.Executed.SingleMessage<IssueCoupon>();
+        (await Host.Coupons(u1)).Count.ShouldBe(1, "the unique index refused a second coupon");
+        (await ClaimIds(policy)).ShouldHaveSingleItem();
+        await using var command = Db.CreateCommand($"select status from {CouponClaims.Table(Store)} where user_id = {u1}");
+        ((string)(await command.ExecuteScalarAsync(Ct))!).ShouldBe(CouponClaims.Failed);
+        (await Host.CouponCounter(policy)).ShouldBe((3, 0), "the failed issuance rolled back whole");
+    }
+
+    [Fact]
     public async Task one_node_reconciles_at_a_time()
     {
         await Host.InitShop("""{"userCount":1,"couponQuantity":5,"policyCount":1}""");

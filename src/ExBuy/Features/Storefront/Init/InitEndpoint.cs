@@ -100,7 +100,7 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
         var policyIds = await IdSequences.NextAsync<CouponPolicy>(store, policyCount, ct);
         var policies = policyIds.Select(id => new CouponPolicy
         {
-            Id = id, Discount = req.Discount ?? DefaultDiscount, Quantity = quantity, Issued = 0,
+            Id = id, Discount = req.Discount ?? DefaultDiscount,
             StartsAt = now.AddMinutes(-1), EndsAt = now.AddDays(3),
         }).ToList();
 
@@ -113,6 +113,7 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
             session.Insert(products.ToArray());
             ProductStock.QueueCreate(session, productIds.Select(id => (id, stock)).ToList());
             session.Insert(policies.ToArray());
+            CouponPolicyStock.QueueOpen(session, policyIds, quantity);
             session.Store(new StorefrontState { ProductIds = [.. productIds], PolicyIds = [.. policyIds], InitializedAt = now });
             await session.SaveChangesAsync(ct);
         }
@@ -124,7 +125,7 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
 
         foreach (var policy in policies)
         {
-            await gate.OpenAsync(policy.Id, policy.Quantity);
+            await gate.OpenAsync(policy.Id, quantity);
         }
 
         foreach (var product in products)

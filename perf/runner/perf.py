@@ -20,6 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare as compare_verb  # noqa: E402
+import cost  # noqa: E402
 import history  # noqa: E402
 from report import verdict_text  # noqa: E402
 from summarize import append, passed, print_table, summarize  # noqa: E402
@@ -444,7 +445,8 @@ def run_one(scenario, args, matrix_run=False):
         fault_plan = getattr(args, "fault", None) or []
         if fault_plan:
             say("faults: " + ", ".join(f"{f['kind']} at {f['at_s']}s" for f in fault_plan))
-        with Faults(fault_plan) as faults:
+        meter = cost.Meter.from_env(local=api_pid is not None)
+        with Faults(fault_plan) as faults, meter:
             if api_pid:
                 with RssSampler(api_pid) as sampler:
                     status = subprocess.run(run, env=env).returncode
@@ -464,11 +466,13 @@ def run_one(scenario, args, matrix_run=False):
         line = summarize(points, scenario, lock or "default", p["vus"], p["duration"], args.base_url, audit, status, summary,
                          rss_path, args.env, args.system, args.label, p["shape"], run_id, command=shlex.join(run[1:]).replace(work + "/", ""))
         line["ramp_up"], line["ramp_down"] = p["ramp_up"], p["ramp_down"]
+        cost.record(line, meter)
         append(args.history, line)
         with open(args.history) as f:
             number = sum(1 for text in f if text.strip())
         line_id = ("r" if os.path.abspath(args.history) == history.REFERENCE else "") + str(number)
         print_table(line, args.history)
+        cost.print_cost(line)
         if fault_plan:
             line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
         ok = passed(line, args.system)

@@ -4,6 +4,7 @@ import html
 import json
 import re
 
+import cost
 from charts import STYLE, bar_chart, line_chart, esc
 from summarize import fault_problems, is_measured
 
@@ -153,7 +154,7 @@ def markdown(runs):
     crossed = [(i, t) for i, r in runs for t in r.get("thresholds_failed") or []]
     if crossed:
         out += ["", "Thresholds crossed:"] + [f"- #{i}: `{t}`" for i, t in crossed]
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n" + cost.markdown(runs)
 
 
 def threshold_lines(runs, metric_prefix="http_req_duration"):
@@ -375,6 +376,7 @@ excluded). Verdict = k6's exit code, checks, the audit and the thresholds; the d
 <div class="wrap"><table><tr><th>run</th><th class="left">system</th><th class="left">label</th><th class="left">scenario</th><th class="left">lock_type</th><th>VUs</th><th>shape / duration</th><th>commit</th><th>time (UTC)</th></tr>{who}</table></div>
 <div class="wrap"><table><tr><th>run</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>error rate</th><th>API RSS MB</th><th>k6 exit</th><th class="left">verdict</th></tr>{results}</table></div>
 {''.join(c for c in charts if c)}
+{cost.html(runs, names)}
 {steps_table(runs, thresholds)}
 {thresholds_table(runs)}
 <h2>Details</h2>

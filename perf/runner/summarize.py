@@ -228,6 +228,9 @@ def summarize(points_path, scenario, lock_type, vus, duration, base_url, audit_p
         "commit": git_commit(),
         "requests": total,
         "req_per_s": round(total / elapsed, 1) if elapsed else None,
+        # The measured window (first to last measured request): the CPU cost (cost.py) is taken over it.
+        "measured_from": first.isoformat() if first else None,
+        "measured_to": last.isoformat() if last else None,
         **percentiles(everything),
         "error_rate": round(sum(failed.get(name, 0) for name in measured) / total, 4) if total else None,
         "checks_failed": checks_failed,

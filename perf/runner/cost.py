@@ -400,9 +400,10 @@ def html(runs, names):
         f"<tr><td>#{esc(i)}</td>" + "".join(f"<td>{fmt(cost_of(r, g))}</td>" for g in GROUPS)
         + f"<td>{fmt(statements_of(r), 2)}</td><td>{fmt(((r['cost'].get('statements') or {}).get('exec_ms_per_request')))}</td>"
         f"<td>{r['cost'].get('window_s') or ''}</td></tr>" for _, i, r in costed)
-    parts = ['<h2>Cost per request</h2><div class="wrap"><table><tr><th>run</th>'
-             + "".join(f"<th>{NAMES[g]} CPU ms/req</th>" for g in GROUPS)
-             + f'<th>statements/req</th><th>PG exec ms/req</th><th>window s</th></tr>{rows}</table></div>'
+    parts = ['<h2>Cost per request</h2><div class="wrap"><table><tr><th rowspan="2">run</th>'
+             f'<th colspan="{len(GROUPS)}">CPU, ms per request</th><th colspan="2">PostgreSQL statements</th><th rowspan="2">window s</th></tr><tr>'
+             + "".join(f"<th>{NAMES[g]}</th>" for g in GROUPS)
+             + f'<th>per request</th><th>exec ms/req</th></tr>{rows}</table></div>'
              '<p class="small">CPU time (user + system, /proc) of each process group over the measured window, divided by the measured '
              'requests; PostgreSQL = the postmaster and all its backends; statements from pg_stat_statements over the whole k6 run '
              '(set-up and teardown included) divided by all its requests.</p>']

@@ -111,9 +111,11 @@ examples:
   ./exbuy perf {s} --base-url http://localhost:8000 --system Django --label "drf 4.2, gunicorn 4 workers"
                                                   the same suite against a peer, recorded under its name
 
-After the run: a table per step (requests, p50/p95/p99, HTTP errors, statuses), one line appended to the history
-(with a per-second series and latency by HTTP status), and perf/results/reports/last-{s}.html. Exits non-zero
-when k6 exited non-zero (99: a threshold was crossed), a check failed or the audit found a violation.
+After the run: a table per step (requests, p50/p95/p99, HTTP errors, statuses), the cost (CPU ms per request of the
+API, PostgreSQL, Redis and k6; statements per request and the top five from pg_stat_statements; this checkout's API
+only), one line appended to the history (with a per-second series and latency by HTTP status), and
+perf/results/reports/last-{s}.html. Exits non-zero when k6 exited non-zero (99: a threshold was crossed), a check
+failed or the audit found a violation.
 
 environment: EXBUY_K6 (the k6 binary; default: k6 on PATH), EXBUY_API_PORT (the API ./exbuy starts, 8080);
 script variables such as STOCK, QUANTITY, USERS, PRODUCTS, THINK_TIME, ADMIN_KEY go through --env."""

@@ -167,8 +167,8 @@ class Meter:
         while not self.stop.wait(self.interval):
             try:
                 self.sample()
-            except OSError:
-                pass
+            except (OSError, ValueError):
+                pass  # a process that vanished mid-read; the next second reads again
 
     def __enter__(self):
         self.statements_before = statements_snapshot(self.pg)

@@ -324,6 +324,11 @@ def record(line, meter):
             "cpu": cpu_cost(meter.samples, window, requests),
             "processes": {g: n for g, n in getattr(meter, "roots", {}).items() if g != "k6"},
             "statements": statements_delta(meter.statements_before, meter.statements_after, every)}
+    s = cost["statements"]
+    if s and "calls" in s and line.get("iterations"):
+        # Per iteration of the script: a persona's whole flow, one claim, one paid order.
+        s["iterations"] = line["iterations"]
+        s["per_iteration"] = round(s["calls"] / line["iterations"], 2)
     line["cost"] = cost
     series = line.get("series")
     if series and first is not None:
@@ -359,7 +364,9 @@ def print_cost(line, out=sys.stdout):
     if s and "error" in s:
         print(f"statements: not measured ({s['error']}; ./exbuy up loads pg_stat_statements)", file=out)
     elif s:
-        print(f"statements per request {fmt(s['per_request'], 2)} ({s['calls']:,} calls over {s['requests']:,} requests; "
+        print(f"statements per request {fmt(s['per_request'], 2)}"
+              + (f", per iteration {s['per_iteration']:.2f}" if s.get("per_iteration") is not None else "")
+              + f" ({s['calls']:,} calls over {s['requests']:,} requests; "
               f"{fmt(s['exec_ms_per_request'])} ms PostgreSQL execution per request"
               + (f"; {s['evicted']} entries evicted, a lower bound" if s.get("evicted") else "") + ")", file=out)
         for n, t in enumerate(s["top"], 1):
@@ -376,12 +383,12 @@ def markdown(runs):
     costed = [(i, r) for i, r in runs if r.get("cost")]
     if not costed:
         return ""
-    out = ["", "| run | API CPU ms/req | PostgreSQL CPU ms/req | Redis CPU ms/req | k6 CPU ms/req | statements/req | PG exec ms/req | window s |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = ["", "| run | API CPU ms/req | PostgreSQL CPU ms/req | Redis CPU ms/req | k6 CPU ms/req | statements/req | statements/iteration "
+           "| PG exec ms/req | window s |", "|---|---|---|---|---|---|---|---|---|"]
     for i, r in costed:
         s = r["cost"].get("statements") or {}
         out.append(f"| #{i} | " + " | ".join(fmt(cost_of(r, g)) for g in GROUPS) + f" | {fmt(s.get('per_request'), 2)} | "
-                   f"{fmt(s.get('exec_ms_per_request'))} | {r['cost'].get('window_s') or ''} |")
+                   f"{fmt(s.get('per_iteration'), 2)} | {fmt(s.get('exec_ms_per_request'))} | {r['cost'].get('window_s') or ''} |")
     for i, r in costed:
         top = ((r["cost"].get("statements") or {}).get("top")) or []
         if top:
@@ -398,12 +405,13 @@ def html(runs, names):
         return ""
     rows = "".join(
         f"<tr><td>#{esc(i)}</td>" + "".join(f"<td>{fmt(cost_of(r, g))}</td>" for g in GROUPS)
-        + f"<td>{fmt(statements_of(r), 2)}</td><td>{fmt(((r['cost'].get('statements') or {}).get('exec_ms_per_request')))}</td>"
+        + f"<td>{fmt(statements_of(r), 2)}</td><td>{fmt(((r['cost'].get('statements') or {}).get('per_iteration')), 2)}</td>"
+        f"<td>{fmt(((r['cost'].get('statements') or {}).get('exec_ms_per_request')))}</td>"
         f"<td>{r['cost'].get('window_s') or ''}</td></tr>" for _, i, r in costed)
     parts = ['<h2>Cost per request</h2><div class="wrap"><table><tr><th rowspan="2">run</th>'
-             f'<th colspan="{len(GROUPS)}">CPU, ms per request</th><th colspan="2">PostgreSQL statements</th><th rowspan="2">window s</th></tr><tr>'
+             f'<th colspan="{len(GROUPS)}">CPU, ms per request</th><th colspan="3">PostgreSQL statements</th><th rowspan="2">window s</th></tr><tr>'
              + "".join(f"<th>{NAMES[g]}</th>" for g in GROUPS)
-             + f'<th>per request</th><th>exec ms/req</th></tr>{rows}</table></div>'
+             + f'<th>per request</th><th>per iteration</th><th>exec ms/req</th></tr>{rows}</table></div>'
              '<p class="small">CPU time (user + system, /proc) of each process group over the measured window, divided by the measured '
              'requests; PostgreSQL = the postmaster and all its backends; statements from pg_stat_statements over the whole k6 run '
              '(set-up and teardown included) divided by all its requests.</p>']

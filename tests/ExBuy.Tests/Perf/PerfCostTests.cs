@@ -203,7 +203,7 @@ public sealed class PerfCostTests : IDisposable
                 for _ in range(8):
                     subprocess.run(["psql", "-XAtq", "-d", conninfo, "-c", "select count(*) from generate_series(1, 3000000) as cost_probe"],
                                    check=True, stdout=subprocess.DEVNULL)
-            line = {"requests": 8, "steps": {"probe": {"requests": 8}}, "series": None}
+            line = {"requests": 8, "steps": {"probe": {"requests": 8}}, "series": None, "iterations": 4}
             cost.record(line, m)
             print(json.dumps(line["cost"]))
             """);
@@ -219,6 +219,7 @@ public sealed class PerfCostTests : IDisposable
             "the runner's own reads are not the system's statements");
         statements["calls"]!.GetValue<int>().ShouldBe(8);
         statements["per_request"]!.GetValue<double>().ShouldBe(1);
+        statements["per_iteration"]!.GetValue<double>().ShouldBe(2, "k6's iterations: a whole flow, a claim, a paid order");
     }
 
     [Fact]
@@ -241,7 +242,7 @@ public sealed class PerfCostTests : IDisposable
                 },
                 ["statements"] = new JsonObject
                 {
-                    ["calls"] = stmts * 20000, ["requests"] = 20000, ["per_request"] = stmts, ["exec_ms_per_request"] = 0.88, ["evicted"] = 0,
+                    ["calls"] = stmts * 20000, ["requests"] = 20000, ["per_request"] = stmts, ["per_iteration"] = stmts * 6, ["exec_ms_per_request"] = 0.88, ["evicted"] = 0,
                     ["top"] = new JsonArray(new JsonObject { ["query"] = "select jsonb_build_object($1, d.name) from exbuy.mt_doc_product | x", ["calls"] = 2080, ["total_ms"] = 3722.4, ["mean_ms"] = 1.79, ["rows"] = 1 }),
                 },
             },
@@ -255,9 +256,9 @@ public sealed class PerfCostTests : IDisposable
 
         result.ExitCode.ShouldBe(0, result.Output);
         var table = File.ReadAllText(markdown);
-        table.ShouldContain("| run | API CPU ms/req | PostgreSQL CPU ms/req | Redis CPU ms/req | k6 CPU ms/req | statements/req | PG exec ms/req | window s |");
-        table.ShouldContain("| #1 | 0.870 | 0.736 |  |  | 2.85 | 0.880 | 40.5 |");
-        table.ShouldContain("| #2 | 0.870 | 0.184 |  |  | 1.20 | 0.880 | 40.5 |");
+        table.ShouldContain("| run | API CPU ms/req | PostgreSQL CPU ms/req | Redis CPU ms/req | k6 CPU ms/req | statements/req | statements/iteration | PG exec ms/req | window s |");
+        table.ShouldContain("| #1 | 0.870 | 0.736 |  |  | 2.85 | 17.10 | 0.880 | 40.5 |");
+        table.ShouldContain("| #2 | 0.870 | 0.184 |  |  | 1.20 | 7.20 | 0.880 | 40.5 |");
         table.ShouldContain("| 3,722.4 | 2,080 | 1.790 | `select jsonb_build_object($1, d.name) from exbuy.mt_doc_product \\| x` |");
         var report = File.ReadAllText(html);
         report.ShouldContain("<h2>Cost per request</h2>");

@@ -414,7 +414,7 @@ def html(runs, names):
              + f'<th>per request</th><th>per iteration</th><th>exec ms/req</th></tr>{rows}</table></div>'
              '<p class="small">CPU time (user + system, /proc) of each process group over the measured window, divided by the measured '
              'requests; PostgreSQL = the postmaster and all its backends; statements from pg_stat_statements over the whole k6 run '
-             '(set-up and teardown included) divided by all its requests.</p>']
+             '(set-up and teardown included) divided by all its requests, and by k6\'s iterations (a flow, a claim, an order).</p>']
     groups = [g for g in GROUPS if any(cost_of(r, g) is not None for _, _, r in costed)]
     if groups:
         parts.append(bar_chart("CPU per request by process", "ms of CPU per request", [nm for nm, _, _ in costed],

@@ -60,7 +60,7 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
     }
 
     /// <summary>
-    /// Deletes every document and event, rewinds the id sequences so the next seed starts at id 1, and deletes the
+    /// Deletes every document and event and the slices' own tables (stock, holds, coupon claims and counters), rewinds the id sequences so the next seed starts at id 1, and deletes the
     /// ExBuy keys in Redis (stock copies, coupon gates, rankings), which describe the rows just deleted.
     /// </summary>
     public async Task ResetAsync(CancellationToken ct = default)
@@ -74,6 +74,7 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
         await store.Advanced.Clean.DeleteAllEventDataAsync(ct);
         await ExBuy.Features.Inventory.StockHolds.ClearAsync(store, ct);
         await ExBuy.Features.Inventory.ProductStock.ClearAsync(store, ct);
+        await ExBuy.Features.Coupons.CouponClaims.ClearAsync(store, ct);
         await IdSequences.RestartAsync<Product>(store, ct);
         await IdSequences.RestartAsync<Order>(store, ct);
         await IdSequences.RestartAsync<Review>(store, ct);

@@ -64,8 +64,24 @@ public sealed class SeedingTests(AppFixture app) : IntegrationContext(app)
         await seeder.SeedAsync(new SeedPlan(10, 5, 5, 100), _ => { }, Ct);
         (await seeder.HasProductsAsync(Ct)).ShouldBeTrue();
         await redis.GetDatabase().StringSetAsync("exbuy:stock:3", 7);
+        var shop = await Host.InitShop("""{"userCount":1,"policyCount":1,"couponQuantity":5}""");
+        await Host.PostJson($"/coupons?userId={shop.UserIds[0]}&policyId={shop.PolicyIds[0]}", "", 201);
 
         await seeder.ResetAsync(Ct);
+
+        // The slices' own tables go with the documents they describe: a claim or a counter left behind would name a
+        // policy that no longer exists, and the audit would report it.
+        await using (var connection = Store.Storage.Database.CreateConnection())
+        {
+            await connection.OpenAsync(Ct);
+            foreach (var table in new[] { ProductStock.Table(Store), StockHolds.Table(Store), ExBuy.Features.Coupons.CouponClaims.Table(Store), ExBuy.Features.Coupons.CouponPolicyStock.Table(Store) })
+            {
+                await using var count = new Npgsql.NpgsqlCommand($"select count(*) from {table}", connection);
+                ((long)(await count.ExecuteScalarAsync(Ct))!).ShouldBe(0, table);
+            }
+        }
+
+        await Host.ShouldPassAudit();
 
         (await seeder.HasProductsAsync(Ct)).ShouldBeFalse();
         (await redis.GetDatabase().KeyExistsAsync("exbuy:stock:3")).ShouldBeFalse();

@@ -19,10 +19,11 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import accepted  # noqa: E402
 import compare as compare_verb  # noqa: E402
 import history  # noqa: E402
 from report import verdict_text  # noqa: E402
-from summarize import append, passed, print_table, summarize  # noqa: E402
+from summarize import append, fault_landing, landing_text, passed, print_table, summarize  # noqa: E402
 
 PERF = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 K6_DIR = os.path.join(PERF, "k6")
@@ -45,7 +46,8 @@ SCENARIOS = {
     "persona-c": "Shop flow, seed 001's malicious buyer: fake coupon, the same coupon twice at once, malformed orders: every order "
                  "refused (400/404/409), the balance stays 1,000.",
     "flash-sale": "Seed 004: STOCK units (100) and many buyers retrying every 0.1 s. Passes when exactly STOCK sell, database stock = "
-                  "Redis stock, nothing oversold, p99 < 100 ms, audit.",
+                  "Redis stock, nothing oversold, p99 < 100 ms, audit. --shape v1_faults (3,000 units, 150 buyers trying once a "
+                  "second) sells for about half the run: the shape for --fault, which then lands mid-sale.",
     "coupon-rush": "Seed 003: one policy of QUANTITY coupons (50,000) for USERS users (150,000). Admitted <= quantity, the queue "
                    "settles, every admitted claim becomes one coupon, p95 < 50 ms. Takes no --lock-type (no stock).",
     "paid-orders": "Seed 003: each VU its own user, orders of 1-3 of PRODUCTS (100) products with an Idempotency-Key, paid from a "
@@ -96,7 +98,8 @@ def describe_defaults(scenario):
                 rows.append(f"  {name:<16} {s['vus']} VUs, each walks the flow once (at most {s['duration']})")
             else:
                 rows.append(f"  {name:<16} ramp up {s['rampUp']} to {s['vus']} VUs, hold {s['duration']}"
-                            + (f", ramp down {s['rampDown']}" if s.get("rampDown") not in (None, "0s") else ""))
+                            + (f", ramp down {s['rampDown']}" if s.get("rampDown") not in (None, "0s") else "")
+                            + (f", {s['stock']:,} units" if s.get("stock") else "") + (f", think time {s['thinkTime']} s" if s.get("thinkTime") else ""))
         return f"shapes (--shape; default {entry['shape']}; --vus/--duration/--ramp-up/--ramp-down override its numbers):\n" + "\n".join(rows)
     return f"defaults: {entry['vus']} VUs, ramp up {entry['rampUp']}, hold {entry['duration']}, ramp down {entry['rampDown']}"
 
@@ -131,7 +134,7 @@ def add_run_options(p, scenario, matrix=False):
     if shapes or not scenario:
         shape.add_argument("--shape", choices=sorted(shapes) if shapes else None, metavar="NAME",
                            help=(f"the seed's named shape: {', '.join(shapes)} (default: {default_shape})" if shapes
-                                 else "personas: flow_iterations, flow_10vus, flow_100vus, flow_300vus; flash-sale: v1_basic, v1_stress"))
+                                 else "personas: flow_iterations, flow_10vus, flow_100vus, flow_300vus; flash-sale: v1_basic, v1_stress, v1_faults"))
     target = p.add_argument_group("what is tested and how it is recorded")
     if scenario in NO_LOCK_TYPE:
         target.add_argument("--lock-type", action=NoLockType, help=argparse.SUPPRESS)
@@ -222,6 +225,7 @@ class Faults:
     def _run(self, fault):
         exbuy = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "exbuy")
         started = time.monotonic()
+        fault["at_epoch"] = round(time.time(), 3)
         fault["exit"] = subprocess.run([exbuy, "fault", fault["kind"]], stdout=subprocess.DEVNULL).returncode
         fault["took_s"] = round(time.monotonic() - started, 1)
 
@@ -313,8 +317,9 @@ def find_k6():
     return None
 
 
-def k6_commands(k6, scenario, args, run_id, points, summary):
-    """(warm-up command or None, measured command, the plan) for one run."""
+def k6_commands(k6, scenario, args, run_id, points, summary, entry=None, console=None):
+    """(warm-up command or None, measured command, the plan) for one run. The measured run goes through ENTRY (the
+    suite wrapped by accepted.wrapper(), which records every accepted answer to the CONSOLE file) when given."""
     p = plan(scenario, args.vus, args.duration, args.ramp_up, args.ramp_down, getattr(args, "shape", None))
     script = os.path.join(K6_DIR, f"{scenario}.js")
     lock = getattr(args, "lock_type", None) or ""
@@ -336,8 +341,9 @@ def k6_commands(k6, scenario, args, run_id, points, summary):
         shape_args += ["-e", f"RAMP_UP={p['ramp_up']}"]
     if p["ramp_down"]:
         shape_args += ["-e", f"RAMP_DOWN={p['ramp_down']}"]
-    run = [k6, "run", "--quiet", "--out", f"json={points}", "--summary-export", summary, "--system-tags", SYSTEM_TAGS, *tags, *outs,
-           *common, *shape_args, *shape_env, *extra, script]
+    console_args = ["--console-output", console] if console else []
+    run = [k6, "run", "--quiet", "--out", f"json={points}", "--summary-export", summary, *console_args, "--system-tags", SYSTEM_TAGS, *tags,
+           *outs, *common, *shape_args, *shape_env, *extra, entry or script]
     return warm, run, p
 
 
@@ -422,17 +428,24 @@ def run_one(scenario, args, matrix_run=False):
     if getattr(args, "shape", None) and (not shapes or args.shape not in shapes):
         print(f"perf: {scenario} has no shape {args.shape}" + (f" (shapes: {', '.join(shapes)})" if shapes else " (it takes --vus/--duration)"), file=sys.stderr)
         return 2, None
+    ours = not args.base_url  # this checkout's API and database: the accepted answers can be checked against PostgreSQL
     args.base_url, api_pid = local_api(args)
     run_id = f"{datetime.datetime.now(datetime.timezone.utc):%Y%m%dT%H%M%SZ}-{scenario}" + (f"-{args.lock_type}" if getattr(args, "lock_type", None) else "")
     work = tempfile.mkdtemp(prefix="exbuy-perf-")
     try:
         points, summary = os.path.join(work, "points.json"), os.path.join(work, "summary.json")
-        warm, run, p = k6_commands(k6, scenario, args, run_id, points, summary)
+        console, entry = os.path.join(work, "console.log"), os.path.join(work, f"accepted-{scenario}.js")
         if args.dry_run:
+            warm, run, p = k6_commands(k6, scenario, args, run_id, points, summary)
             if warm:
                 print("warm-up: " + shlex.join(warm))
             print("run: " + shlex.join(run))
+            print("(the measured run goes through an entry script that imports the suite unmodified and records every accepted "
+                  "answer to k6's --console-output: perf/runner/accepted.py wrapper SUITE)")
             return 0, None
+        with open(entry, "w") as f:
+            f.write(accepted.wrapper(os.path.join(K6_DIR, f"{scenario}.js")))
+        warm, run, p = k6_commands(k6, scenario, args, run_id, points, summary, entry, console)
         env = k6_env(args)
         if warm:
             say(f"warm-up: {scenario} at {WARMUP_VUS} VUs for {args.warmup} (not recorded; --warmup 0 skips it)")
@@ -441,6 +454,13 @@ def run_one(scenario, args, matrix_run=False):
         say(f"k6: {scenario}{' (' + p['shape'] + ')' if p['shape'] else ''}, {p['vus']} VUs for {p['duration']} against {args.base_url}"
             + (f" (lock_type={lock})" if lock else "") + f", run {run_id}")
         rss_path = os.path.join(work, "rss.kb")
+        pg = os.environ.get("EXBUY_PERF_PG") if ours else None
+        before, not_checked = None, None if pg else "no database to check against (a --base-url run; the runner reads PostgreSQL only for this checkout's API)"
+        if pg:
+            try:
+                before = accepted.snapshot(pg)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                not_checked = f"PostgreSQL could not be asked before the run: {e}"
         fault_plan = getattr(args, "fault", None) or []
         if fault_plan:
             say("faults: " + ", ".join(f"{f['kind']} at {f['at_s']}s" for f in fault_plan))
@@ -457,6 +477,18 @@ def run_one(scenario, args, matrix_run=False):
             say(f"settling: waiting for a clean audit (at most {args.settle})")
             settled = settle(args.base_url, seconds_of(args.settle))
             say(f"settled in {settled}s" if settled is not None else f"did not settle within {args.settle}")
+        records, console_lines = accepted.read_console(console)
+        if console_lines:
+            shown = console_lines[-40:]
+            print("k6 console" + (f" (last {len(shown)} of {len(console_lines)} lines)" if len(shown) < len(console_lines) else "") + ":\n  "
+                  + "\n  ".join(shown), file=sys.stderr)
+        if before is not None:
+            # After the settle wait: claims are issued asynchronously, so missing answers are asked again for a while.
+            bound = seconds_of(args.settle) if fault_plan else 30
+            say(f"checking {sum(len(v) for v in records.values()):,} accepted answers against PostgreSQL")
+            checked = accepted.verify(pg, records, before, bound)
+        else:
+            checked = {"verified": False, "reason": not_checked, "kinds": accepted.unverified(records)}
         audit = os.path.join(work, "audit.json")
         fetch_audit(args.base_url, args.system, audit)
         if not os.path.exists(points):
@@ -464,18 +496,21 @@ def run_one(scenario, args, matrix_run=False):
         line = summarize(points, scenario, lock or "default", p["vus"], p["duration"], args.base_url, audit, status, summary,
                          rss_path, args.env, args.system, args.label, p["shape"], run_id, command=shlex.join(run[1:]).replace(work + "/", ""))
         line["ramp_up"], line["ramp_down"] = p["ramp_up"], p["ramp_down"]
+        line["accepted"] = checked
+        if fault_plan:
+            line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
+            fault_landing(line)
         append(args.history, line)
         with open(args.history) as f:
             number = sum(1 for text in f if text.strip())
         line_id = ("r" if os.path.abspath(args.history) == history.REFERENCE else "") + str(number)
         print_table(line, args.history)
-        if fault_plan:
-            line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
         ok = passed(line, args.system)
         if fault_plan:
-            print("faults: " + ", ".join(f"{f['kind']}@{f['at_s']}s (exit {f.get('exit')}, {f.get('took_s')}s)" for f in faults.faults)
+            print("faults: " + ", ".join(f"{f['kind']}@{f['at_s']}s (exit {f.get('exit')}, {f.get('took_s')}s"
+                                         + (f", {landing_text(line, f)}" if landing_text(line, f) else "") + ")" for f in faults.faults)
                   + f"; settle {settled if settled is not None else 'NOT within ' + args.settle}" + ("s" if settled is not None else ""))
-            print(f"verdict: {'ok: settled with a clean audit' if ok else verdict_text(line)}")
+            print(f"verdict: {('ok: settled with a clean audit, ' + ('nothing accepted lost' if checked.get('verified') else 'accepted answers NOT checked')) if ok else verdict_text(line)}")
         else:
             print(f"verdict: {'ok' if ok else verdict_text(line)}")
         if args.lock_type == "none" and line.get("audit_ok") is False and scenario != "flash-sale":

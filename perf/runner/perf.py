@@ -428,7 +428,10 @@ def run_one(scenario, args, matrix_run=False):
     if getattr(args, "shape", None) and (not shapes or args.shape not in shapes):
         print(f"perf: {scenario} has no shape {args.shape}" + (f" (shapes: {', '.join(shapes)})" if shapes else " (it takes --vus/--duration)"), file=sys.stderr)
         return 2, None
-    ours = not args.base_url  # this checkout's API and database: the accepted answers can be checked against PostgreSQL
+    # This checkout's API and database (also for the later runs of a matrix, which reuse the URL the first one started):
+    # the accepted answers can be checked against PostgreSQL.
+    args.ours = getattr(args, "ours", False) or not args.base_url
+    ours = args.ours
     args.base_url, api_pid = local_api(args)
     run_id = f"{datetime.datetime.now(datetime.timezone.utc):%Y%m%dT%H%M%SZ}-{scenario}" + (f"-{args.lock_type}" if getattr(args, "lock_type", None) else "")
     work = tempfile.mkdtemp(prefix="exbuy-perf-")

@@ -33,13 +33,20 @@ import tempfile
 import time
 
 PREFIX = "exbuy-accepted"
+# Written once by each VU on its first iteration: the load has started (set-up done), the moment faults are timed from.
+STARTED = "exbuy-load-started"
 KINDS = ("purchase", "order", "paid_order", "claim")
 RECORD = re.compile(PREFIX + r" (\w+) ([^\s\"\\]+)")
 WRAPPER = """// Written by perf/runner/accepted.py for one run: the suite below, unmodified, with every accepted answer recorded.
 import http from "k6/http";
 import * as suite from "{suite}";
 export * from "{suite}";
+let started = false;
 export default function (data) {{
+  if (!started) {{
+    started = true;
+    console.log("{started}");
+  }}
   return suite.default(data);
 }}
 
@@ -95,7 +102,7 @@ http.batch = function (...args) {{
 
 def wrapper(suite):
     """The k6 entry script that runs SUITE (an absolute path) unmodified and records its accepted answers."""
-    return WRAPPER.format(suite=os.path.abspath(suite).replace("\\", "/"), prefix=PREFIX)
+    return WRAPPER.format(suite=os.path.abspath(suite).replace("\\", "/"), prefix=PREFIX, started=STARTED)
 
 
 def read_console(path):
@@ -109,7 +116,7 @@ def read_console(path):
             m = RECORD.search(line) if PREFIX in line else None
             if m:
                 records.setdefault(m.group(1), []).append(m.group(2))
-            elif line.strip():
+            elif line.strip() and STARTED not in line:
                 other.append(line.rstrip("\n"))
     return records, other
 

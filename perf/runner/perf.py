@@ -152,7 +152,9 @@ def add_run_options(p, scenario, matrix=False):
                         "for D, not recorded: a freshly started .NET API runs cold code for its first tens of seconds (default: %(default)s; 0: none)")
     faults = p.add_argument_group("faults (the workbench's failure runs; against this checkout's servers only)")
     faults.add_argument("--fault", action="append", default=[], type=fault_arg, metavar="KIND@TIME",
-                        help="run ./exbuy fault KIND at TIME after the measured run starts (e.g. kill-api@20s, restart-redis@15s, "
+                        help="run ./exbuy fault KIND at TIME after the load starts (the first VU's first iteration, after k6's "
+                             "start-up and the suite's set-up; the report says at which second of the measured requests the fault landed "
+                             "and how many 201s came before and after it), e.g. kill-api@20s, restart-redis@15s, "
                              "restart-postgres@20s, pause-redis:5@10s, stop-redlock:2:20@10s); repeatable. After the load the runner "
                              "waits for the system to settle (the audit clean, at most --settle), records the faults, the settle time "
                              "and the verdict; a run with a fault passes only with a clean audit")
@@ -215,12 +217,44 @@ def seconds_of(duration):
 
 
 class Faults:
-    """Runs each --fault at its time after the measured run starts (./exbuy fault KIND), and waits for them all."""
+    """Runs each --fault at its time after the load starts (./exbuy fault KIND), and waits for them all. The load starts
+    when the first VU runs its first iteration — after k6's start-up and the suite's set-up (the coupon rush's /init of
+    150,000 users takes seconds) —, which the entry script writes to k6's console file (accepted.STARTED). Without that
+    file the faults are timed from k6's start. A fault whose load never started is not injected (and fails the run)."""
 
-    def __init__(self, faults):
-        import threading
+    def __init__(self, faults, console=None):
         self.faults = [dict(f) for f in faults]
-        self.timers = [threading.Timer(f["at_s"], self._run, args=(f,)) for f in self.faults]
+        self.console = console
+        self.k6_done = threading.Event()
+        self.thread = threading.Thread(target=self._schedule, daemon=True)
+
+    def _load_started(self):
+        offset = 0
+        while True:
+            done = self.k6_done.is_set()
+            try:
+                with open(self.console, "rb") as f:
+                    f.seek(offset)
+                    chunk = f.read()
+                if accepted.STARTED.encode() in chunk:
+                    return True
+                offset += max(0, len(chunk) - len(accepted.STARTED))  # a marker cut in half is read again
+            except OSError:
+                pass  # not written yet
+            if done:
+                return False
+            time.sleep(0.2)
+
+    def _schedule(self):
+        if self.console and not self._load_started():
+            for f in self.faults:
+                f["exit"], f["not_injected"] = None, "the load never started"
+            return
+        timers = [threading.Timer(f["at_s"], self._run, args=(f,)) for f in self.faults]
+        for t in timers:
+            t.start()
+        for t in timers:
+            t.join()
 
     def _run(self, fault):
         exbuy = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "exbuy")
@@ -230,13 +264,12 @@ class Faults:
         fault["took_s"] = round(time.monotonic() - started, 1)
 
     def __enter__(self):
-        for t in self.timers:
-            t.start()
+        self.thread.start()
         return self
 
     def __exit__(self, *exc):
-        for t in self.timers:
-            t.join()
+        self.k6_done.set()
+        self.thread.join()
 
 
 def settle(base_url, bound_s):
@@ -467,7 +500,7 @@ def run_one(scenario, args, matrix_run=False):
         fault_plan = getattr(args, "fault", None) or []
         if fault_plan:
             say("faults: " + ", ".join(f"{f['kind']} at {f['at_s']}s" for f in fault_plan))
-        with Faults(fault_plan) as faults:
+        with Faults(fault_plan, console) as faults:
             if api_pid:
                 with RssSampler(api_pid) as sampler:
                     status = subprocess.run(run, env=env).returncode
@@ -503,6 +536,14 @@ def run_one(scenario, args, matrix_run=False):
         if fault_plan:
             line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
             fault_landing(line)
+            # The suite's teardown audit ran right after the load, before the settle wait: recorded, not judged. A fault
+            # run is judged on the audit taken once the system settled.
+            line["teardown_audit_ok"] = not (line["checks"].get("audit ok") or {}).get("failed")
+            try:
+                with open(audit) as f:
+                    line["audit_ok"] = bool(json.load(f).get("ok"))
+            except (OSError, ValueError):
+                line["audit_ok"] = None if args.system != "ExBuy" else False
         append(args.history, line)
         with open(args.history) as f:
             number = sum(1 for text in f if text.strip())

@@ -327,9 +327,17 @@ def fault_problems(line):
     problems = []
     if line.get("settle_s") is None:
         problems.append(f"did not settle within {line.get('settle_bound_s')} s")
-    problems += [f"fault {f['kind']} exited {f.get('exit')}" for f in line.get("faults") or [] if f.get("exit") != 0]
+    for f in line.get("faults") or []:
+        if f.get("not_injected"):
+            problems.append(f"fault {f['kind']} not injected: {f['not_injected']}")
+        elif f.get("exit") != 0:
+            problems.append(f"fault {f['kind']} exited {f.get('exit')}")
     if line.get("audit_ok") is False:
         problems.append("audit VIOLATIONS")
+    if not line.get("requests"):
+        problems.append("no load was measured")
+    if line.get("k6_exit") not in (0, 99, None):
+        problems.append(f"k6 exit {line['k6_exit']}")  # a script error or a timeout: the run did not go through
     return problems + accepted_problems(line.get("accepted"))
 
 

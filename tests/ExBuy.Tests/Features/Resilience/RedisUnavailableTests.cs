@@ -1,5 +1,13 @@
 using System.Text.Json.Nodes;
+using ExBuy.Features.Checkout;
+using ExBuy.Features.Inventory;
 using ExBuy.Infrastructure.Http;
+using ExBuy.Infrastructure.Locking;
+using ExBuy.Infrastructure.Marten;
+using Medallion.Threading.Redis;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Wolverine;
 using ExBuy.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -69,5 +77,53 @@ public sealed class RedisUnavailableTests(AppFixture app) : IntegrationContext(a
         var body = JsonNode.Parse(context.Response.Body)!;
         body["status"]!.GetValue<int>().ShouldBe(503);
         body["detail"]!.GetValue<string>().ShouldContain("Redis");
+    }
+
+    [Fact]
+    public async Task a_paid_order_that_committed_is_placed_even_if_redis_went_away_before_its_user_lock_was_released()
+    {
+        // Found by paid-orders with --fault restart-redis: orders committed, then the release of the user's Redis lock
+        // failed and they were answered 503 — a client told "unavailable" retries and, without an Idempotency-Key,
+        // orders twice. Here the user lock goes through a relay the test cuts while the order waits on a product row.
+        var shop = await Host.InitShop("""{"userCount":1,"productCount":1,"policyCount":1,"couponQuantity":1}""");
+        var (user, product) = (shop.UserIds[0], shop.ProductIds[0]);
+        await Host.Charge(user, 100_000);
+        var redis = Redis.Split(',')[0].Split(':');
+        await using var proxy = new SwitchableTcpProxy(redis[0], int.Parse(redis[1], System.Globalization.CultureInfo.InvariantCulture));
+        proxy.Start();
+        await using var viaProxy = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{proxy.Port},abortConnect=false,connectTimeout=1000,syncTimeout=2000,asyncTimeout=2000");
+        await using var direct = await ConnectionMultiplexer.ConnectAsync(Redis);
+        using var scope = Host.Services.CreateScope();
+        var services = scope.ServiceProvider;
+        var handler = new PlacePaidOrderHandler(
+            Store, services.GetRequiredService<StockStrategies>(), new RedisLockProviders(new RedisDistributedSynchronizationProvider(viaProxy.GetDatabase()), null),
+            services.GetRequiredService<WriteRetry>(), services.GetRequiredService<IOptions<ConcurrencyOptions>>(), services.GetRequiredService<IMessageBus>(), TimeProvider.System);
+        await using var rowHolder = await Host.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(Ct);
+        await using var holding = await rowHolder.BeginTransactionAsync(Ct);
+        await using (var lockRow = new NpgsqlCommand($"select 1 from {ProductStockSql.Table(Store)} where id = $1 for update", rowHolder, holding))
+        {
+            lockRow.Parameters.Add(new NpgsqlParameter<long> { TypedValue = product });
+            await lockRow.ExecuteNonQueryAsync(Ct);
+        }
+
+        var placing = handler.HandleAsync(new PlacePaidOrder(user, null, [new StockLine(product, 1)], null, LockType.Row), Ct);
+        var locked = false;
+        for (var i = 0; i < 200 && !locked; i++)
+        {
+            locked = await direct.GetDatabase().KeyExistsAsync(PlacePaidOrderHandler.UserLockName(user));
+            if (!locked)
+            {
+                await Task.Delay(25, Ct);
+            }
+        }
+
+        locked.ShouldBeTrue("the order took its user lock and waits on the product row");
+        proxy.Stop(); // Redis away for the lock's connection: its release will fail
+        await holding.RollbackAsync(Ct);
+
+        var placed = (await placing).ShouldBeOfType<PaidOrderResult.Placed>();
+
+        (await Host.GetJson($"/api/orders/{placed.OrderId}"))["user_id"]!.GetValue<long>().ShouldBe(user);
+        (await Host.Balance(user)).ShouldBe(100_000 - placed.TotalAmount);
     }
 }

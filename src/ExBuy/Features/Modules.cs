@@ -41,6 +41,7 @@ public static class Modules
             .ConfigureCoupons()
             .ConfigureRankings());
 
+        services.AddCatalog();
         services.AddInventory(builder.Configuration);
         services.AddOrders();
         services.AddBalance();

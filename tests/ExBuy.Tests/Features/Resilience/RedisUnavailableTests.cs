@@ -100,7 +100,7 @@ public sealed class RedisUnavailableTests(AppFixture app) : IntegrationContext(a
             services.GetRequiredService<WriteRetry>(), services.GetRequiredService<IOptions<ConcurrencyOptions>>(), services.GetRequiredService<IMessageBus>(), TimeProvider.System);
         await using var rowHolder = await Host.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(Ct);
         await using var holding = await rowHolder.BeginTransactionAsync(Ct);
-        await using (var lockRow = new NpgsqlCommand($"select 1 from {ProductStockSql.Table(Store)} where id = $1 for update", rowHolder, holding))
+        await using (var lockRow = new NpgsqlCommand($"select 1 from {ProductStock.Table(Store)} where product_id = $1 for update", rowHolder, holding))
         {
             lockRow.Parameters.Add(new NpgsqlParameter<long> { TypedValue = product });
             await lockRow.ExecuteNonQueryAsync(Ct);

@@ -1,6 +1,9 @@
 // Flash sale (seed 004): many buyers, STOCK units (default 100). Buyers keep trying, as the seed's locust users did,
 // until the end; exactly STOCK purchases may succeed, the rest are 409 sold out. Shapes:
 //   SCENARIO=v1_basic   100 buyers arriving 10/s, 60 s    SCENARIO=v1_stress 300 buyers arriving 30/s, 2 min (default)
+//   SCENARIO=v1_faults  150 buyers arriving 15/s, 1 min, 3,000 units, each buyer tries once a second: the sale lasts
+//                       about half the run, so that a fault (./exbuy perf flash-sale --shape v1_faults --fault
+//                       KIND@15s) lands while units are still being sold (v1_basic/v1_stress sell out in seconds)
 // MAX_VU / DURATION / RAMP_UP / RAMP_DOWN override the shape's numbers (lib/defaults.js); LOCK_TYPE picks the
 // strategy (seed 004's redlock is LOCK_TYPE=redlock). The teardown reads the DB and Redis stock side by side (as
 // gauges, so the runner reports units sold against stock) and runs the audit.
@@ -12,8 +15,8 @@ import { DEFAULTS, shapeOf, rampingStages } from "./lib/defaults.js";
 
 const SHAPE_NAME = __ENV.SCENARIO || DEFAULTS["flash-sale"].shape;
 const SHAPE = shapeOf("flash-sale", SHAPE_NAME);
-const STOCK = parseInt(__ENV.STOCK || "100", 10);
-const THINK = parseFloat(__ENV.THINK_TIME || "0.1");
+const STOCK = parseInt(__ENV.STOCK || String(SHAPE.stock || 100), 10);
+const THINK = parseFloat(__ENV.THINK_TIME || String(SHAPE.thinkTime === undefined ? 0.1 : SHAPE.thinkTime));
 const LOCK = __ENV.LOCK_TYPE ? `?lock_type=${__ENV.LOCK_TYPE}` : "";
 // lock_type=none needs X-Admin-Key outside the API's local profile: with ADMIN_KEY set, the purchases send it.
 const LOCK_TYPE_HEADERS = __ENV.LOCK_TYPE === "none" ? ADMIN_HEADERS : { "Content-Type": "application/json" };

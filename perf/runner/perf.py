@@ -19,11 +19,12 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import accepted  # noqa: E402
 import compare as compare_verb  # noqa: E402
 import cost  # noqa: E402
 import history  # noqa: E402
 from report import verdict_text  # noqa: E402
-from summarize import append, passed, print_table, summarize  # noqa: E402
+from summarize import append, fault_landing, landing_text, passed, print_table, summarize  # noqa: E402
 
 PERF = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 K6_DIR = os.path.join(PERF, "k6")
@@ -46,7 +47,8 @@ SCENARIOS = {
     "persona-c": "Shop flow, seed 001's malicious buyer: fake coupon, the same coupon twice at once, malformed orders: every order "
                  "refused (400/404/409), the balance stays 1,000.",
     "flash-sale": "Seed 004: STOCK units (100) and many buyers retrying every 0.1 s. Passes when exactly STOCK sell, database stock = "
-                  "Redis stock, nothing oversold, p99 < 100 ms, audit.",
+                  "Redis stock, nothing oversold, p99 < 100 ms, audit. --shape v1_faults (3,000 units, 150 buyers trying once a "
+                  "second) sells for about half the run: the shape for --fault, which then lands mid-sale.",
     "coupon-rush": "Seed 003: one policy of QUANTITY coupons (50,000) for USERS users (150,000). Admitted <= quantity, the queue "
                    "settles, every admitted claim becomes one coupon, p95 < 50 ms. Takes no --lock-type (no stock).",
     "paid-orders": "Seed 003: each VU its own user, orders of 1-3 of PRODUCTS (100) products with an Idempotency-Key, paid from a "
@@ -97,7 +99,8 @@ def describe_defaults(scenario):
                 rows.append(f"  {name:<16} {s['vus']} VUs, each walks the flow once (at most {s['duration']})")
             else:
                 rows.append(f"  {name:<16} ramp up {s['rampUp']} to {s['vus']} VUs, hold {s['duration']}"
-                            + (f", ramp down {s['rampDown']}" if s.get("rampDown") not in (None, "0s") else ""))
+                            + (f", ramp down {s['rampDown']}" if s.get("rampDown") not in (None, "0s") else "")
+                            + (f", {s['stock']:,} units" if s.get("stock") else "") + (f", think time {s['thinkTime']} s" if s.get("thinkTime") else ""))
         return f"shapes (--shape; default {entry['shape']}; --vus/--duration/--ramp-up/--ramp-down override its numbers):\n" + "\n".join(rows)
     return f"defaults: {entry['vus']} VUs, ramp up {entry['rampUp']}, hold {entry['duration']}, ramp down {entry['rampDown']}"
 
@@ -134,7 +137,7 @@ def add_run_options(p, scenario, matrix=False):
     if shapes or not scenario:
         shape.add_argument("--shape", choices=sorted(shapes) if shapes else None, metavar="NAME",
                            help=(f"the seed's named shape: {', '.join(shapes)} (default: {default_shape})" if shapes
-                                 else "personas: flow_iterations, flow_10vus, flow_100vus, flow_300vus; flash-sale: v1_basic, v1_stress"))
+                                 else "personas: flow_iterations, flow_10vus, flow_100vus, flow_300vus; flash-sale: v1_basic, v1_stress, v1_faults"))
     target = p.add_argument_group("what is tested and how it is recorded")
     if scenario in NO_LOCK_TYPE:
         target.add_argument("--lock-type", action=NoLockType, help=argparse.SUPPRESS)
@@ -152,7 +155,9 @@ def add_run_options(p, scenario, matrix=False):
                         "for D, not recorded: a freshly started .NET API runs cold code for its first tens of seconds (default: %(default)s; 0: none)")
     faults = p.add_argument_group("faults (the workbench's failure runs; against this checkout's servers only)")
     faults.add_argument("--fault", action="append", default=[], type=fault_arg, metavar="KIND@TIME",
-                        help="run ./exbuy fault KIND at TIME after the measured run starts (e.g. kill-api@20s, restart-redis@15s, "
+                        help="run ./exbuy fault KIND at TIME after the load starts (the first VU's first iteration, after k6's "
+                             "start-up and the suite's set-up; the report says at which second of the measured requests the fault landed "
+                             "and how many 201s came before and after it), e.g. kill-api@20s, restart-redis@15s, "
                              "restart-postgres@20s, pause-redis:5@10s, stop-redlock:2:20@10s); repeatable. After the load the runner "
                              "waits for the system to settle (the audit clean, at most --settle), records the faults, the settle time "
                              "and the verdict; a run with a fault passes only with a clean audit")
@@ -215,27 +220,59 @@ def seconds_of(duration):
 
 
 class Faults:
-    """Runs each --fault at its time after the measured run starts (./exbuy fault KIND), and waits for them all."""
+    """Runs each --fault at its time after the load starts (./exbuy fault KIND), and waits for them all. The load starts
+    when the first VU runs its first iteration — after k6's start-up and the suite's set-up (the coupon rush's /init of
+    150,000 users takes seconds) —, which the entry script writes to k6's console file (accepted.STARTED). Without that
+    file the faults are timed from k6's start. A fault whose load never started is not injected (and fails the run)."""
 
-    def __init__(self, faults):
-        import threading
+    def __init__(self, faults, console=None):
         self.faults = [dict(f) for f in faults]
-        self.timers = [threading.Timer(f["at_s"], self._run, args=(f,)) for f in self.faults]
+        self.console = console
+        self.k6_done = threading.Event()
+        self.thread = threading.Thread(target=self._schedule, daemon=True)
+
+    def _load_started(self):
+        offset = 0
+        while True:
+            done = self.k6_done.is_set()
+            try:
+                with open(self.console, "rb") as f:
+                    f.seek(offset)
+                    chunk = f.read()
+                if accepted.STARTED.encode() in chunk:
+                    return True
+                offset += max(0, len(chunk) - len(accepted.STARTED))  # a marker cut in half is read again
+            except OSError:
+                pass  # not written yet
+            if done:
+                return False
+            time.sleep(0.2)
+
+    def _schedule(self):
+        if self.console and not self._load_started():
+            for f in self.faults:
+                f["exit"], f["not_injected"] = None, "the load never started"
+            return
+        timers = [threading.Timer(f["at_s"], self._run, args=(f,)) for f in self.faults]
+        for t in timers:
+            t.start()
+        for t in timers:
+            t.join()
 
     def _run(self, fault):
         exbuy = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "exbuy")
         started = time.monotonic()
+        fault["at_epoch"] = round(time.time(), 3)
         fault["exit"] = subprocess.run([exbuy, "fault", fault["kind"]], stdout=subprocess.DEVNULL).returncode
         fault["took_s"] = round(time.monotonic() - started, 1)
 
     def __enter__(self):
-        for t in self.timers:
-            t.start()
+        self.thread.start()
         return self
 
     def __exit__(self, *exc):
-        for t in self.timers:
-            t.join()
+        self.k6_done.set()
+        self.thread.join()
 
 
 def settle(base_url, bound_s):
@@ -316,8 +353,9 @@ def find_k6():
     return None
 
 
-def k6_commands(k6, scenario, args, run_id, points, summary):
-    """(warm-up command or None, measured command, the plan) for one run."""
+def k6_commands(k6, scenario, args, run_id, points, summary, entry=None, console=None):
+    """(warm-up command or None, measured command, the plan) for one run. The measured run goes through ENTRY (the
+    suite wrapped by accepted.wrapper(), which records every accepted answer to the CONSOLE file) when given."""
     p = plan(scenario, args.vus, args.duration, args.ramp_up, args.ramp_down, getattr(args, "shape", None))
     script = os.path.join(K6_DIR, f"{scenario}.js")
     lock = getattr(args, "lock_type", None) or ""
@@ -339,8 +377,9 @@ def k6_commands(k6, scenario, args, run_id, points, summary):
         shape_args += ["-e", f"RAMP_UP={p['ramp_up']}"]
     if p["ramp_down"]:
         shape_args += ["-e", f"RAMP_DOWN={p['ramp_down']}"]
-    run = [k6, "run", "--quiet", "--out", f"json={points}", "--summary-export", summary, "--system-tags", SYSTEM_TAGS, *tags, *outs,
-           *common, *shape_args, *shape_env, *extra, script]
+    console_args = ["--console-output", console] if console else []
+    run = [k6, "run", "--quiet", "--out", f"json={points}", "--summary-export", summary, *console_args, "--system-tags", SYSTEM_TAGS, *tags,
+           *outs, *common, *shape_args, *shape_env, *extra, entry or script]
     return warm, run, p
 
 
@@ -425,17 +464,27 @@ def run_one(scenario, args, matrix_run=False):
     if getattr(args, "shape", None) and (not shapes or args.shape not in shapes):
         print(f"perf: {scenario} has no shape {args.shape}" + (f" (shapes: {', '.join(shapes)})" if shapes else " (it takes --vus/--duration)"), file=sys.stderr)
         return 2, None
+    # This checkout's API and database (also for the later runs of a matrix, which reuse the URL the first one started):
+    # the accepted answers can be checked against PostgreSQL.
+    args.ours = getattr(args, "ours", False) or not args.base_url
+    ours = args.ours
     args.base_url, api_pid = local_api(args)
     run_id = f"{datetime.datetime.now(datetime.timezone.utc):%Y%m%dT%H%M%SZ}-{scenario}" + (f"-{args.lock_type}" if getattr(args, "lock_type", None) else "")
     work = tempfile.mkdtemp(prefix="exbuy-perf-")
     try:
         points, summary = os.path.join(work, "points.json"), os.path.join(work, "summary.json")
-        warm, run, p = k6_commands(k6, scenario, args, run_id, points, summary)
+        console, entry = os.path.join(work, "console.log"), os.path.join(work, f"accepted-{scenario}.js")
         if args.dry_run:
+            warm, run, p = k6_commands(k6, scenario, args, run_id, points, summary)
             if warm:
                 print("warm-up: " + shlex.join(warm))
             print("run: " + shlex.join(run))
+            print("(the measured run goes through an entry script that imports the suite unmodified and records every accepted "
+                  "answer to k6's --console-output: perf/runner/accepted.py wrapper SUITE)")
             return 0, None
+        with open(entry, "w") as f:
+            f.write(accepted.wrapper(os.path.join(K6_DIR, f"{scenario}.js")))
+        warm, run, p = k6_commands(k6, scenario, args, run_id, points, summary, entry, console)
         env = k6_env(args)
         if warm:
             say(f"warm-up: {scenario} at {WARMUP_VUS} VUs for {args.warmup} (not recorded; --warmup 0 skips it)")
@@ -444,11 +493,18 @@ def run_one(scenario, args, matrix_run=False):
         say(f"k6: {scenario}{' (' + p['shape'] + ')' if p['shape'] else ''}, {p['vus']} VUs for {p['duration']} against {args.base_url}"
             + (f" (lock_type={lock})" if lock else "") + f", run {run_id}")
         rss_path = os.path.join(work, "rss.kb")
+        pg = os.environ.get("EXBUY_PERF_PG") if ours else None
+        before, not_checked = None, None if pg else "no database to check against (a --base-url run; the runner reads PostgreSQL only for this checkout's API)"
+        if pg:
+            try:
+                before = accepted.snapshot(pg)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                not_checked = f"PostgreSQL could not be asked before the run: {e}"
         fault_plan = getattr(args, "fault", None) or []
         if fault_plan:
             say("faults: " + ", ".join(f"{f['kind']} at {f['at_s']}s" for f in fault_plan))
         meter = cost.Meter.from_env(local=api_pid is not None)
-        with Faults(fault_plan) as faults, meter:
+        with Faults(fault_plan, console) as faults, meter:
             if api_pid:
                 with RssSampler(api_pid) as sampler:
                     status = subprocess.run(run, env=env).returncode
@@ -461,6 +517,18 @@ def run_one(scenario, args, matrix_run=False):
             say(f"settling: waiting for a clean audit (at most {args.settle})")
             settled = settle(args.base_url, seconds_of(args.settle))
             say(f"settled in {settled}s" if settled is not None else f"did not settle within {args.settle}")
+        records, console_lines = accepted.read_console(console)
+        if console_lines:
+            shown = console_lines[-40:]
+            print("k6 console" + (f" (last {len(shown)} of {len(console_lines)} lines)" if len(shown) < len(console_lines) else "") + ":\n  "
+                  + "\n  ".join(shown), file=sys.stderr)
+        if before is not None:
+            # After the settle wait: claims are issued asynchronously, so missing answers are asked again for a while.
+            bound = seconds_of(args.settle) if fault_plan else 30
+            say(f"checking {sum(len(v) for v in records.values()):,} accepted answers against PostgreSQL")
+            checked = accepted.verify(pg, records, before, bound)
+        else:
+            checked = {"verified": False, "reason": not_checked, "kinds": accepted.unverified(records)}
         audit = os.path.join(work, "audit.json")
         fetch_audit(args.base_url, args.system, audit)
         if not os.path.exists(points):
@@ -468,6 +536,18 @@ def run_one(scenario, args, matrix_run=False):
         line = summarize(points, scenario, lock or "default", p["vus"], p["duration"], args.base_url, audit, status, summary,
                          rss_path, args.env, args.system, args.label, p["shape"], run_id, command=shlex.join(run[1:]).replace(work + "/", ""))
         line["ramp_up"], line["ramp_down"] = p["ramp_up"], p["ramp_down"]
+        line["accepted"] = checked
+        if fault_plan:
+            line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
+            fault_landing(line)
+            # The suite's teardown audit ran right after the load, before the settle wait: recorded, not judged. A fault
+            # run is judged on the audit taken once the system settled.
+            line["teardown_audit_ok"] = not (line["checks"].get("audit ok") or {}).get("failed")
+            try:
+                with open(audit) as f:
+                    line["audit_ok"] = bool(json.load(f).get("ok"))
+            except (OSError, ValueError):
+                line["audit_ok"] = None if args.system != "ExBuy" else False
         cost.record(line, meter)
         append(args.history, line)
         with open(args.history) as f:
@@ -475,13 +555,12 @@ def run_one(scenario, args, matrix_run=False):
         line_id = ("r" if os.path.abspath(args.history) == history.REFERENCE else "") + str(number)
         print_table(line, args.history)
         cost.print_cost(line)
-        if fault_plan:
-            line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
         ok = passed(line, args.system)
         if fault_plan:
-            print("faults: " + ", ".join(f"{f['kind']}@{f['at_s']}s (exit {f.get('exit')}, {f.get('took_s')}s)" for f in faults.faults)
+            print("faults: " + ", ".join(f"{f['kind']}@{f['at_s']}s (exit {f.get('exit')}, {f.get('took_s')}s"
+                                         + (f", {landing_text(line, f)}" if landing_text(line, f) else "") + ")" for f in faults.faults)
                   + f"; settle {settled if settled is not None else 'NOT within ' + args.settle}" + ("s" if settled is not None else ""))
-            print(f"verdict: {'ok: settled with a clean audit' if ok else verdict_text(line)}")
+            print(f"verdict: {('ok: settled with a clean audit, ' + ('nothing accepted lost' if checked.get('verified') else 'accepted answers NOT checked')) if ok else verdict_text(line)}")
         else:
             print(f"verdict: {'ok' if ok else verdict_text(line)}")
         if args.lock_type == "none" and line.get("audit_ok") is False and scenario != "flash-sale":

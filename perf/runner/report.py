@@ -6,7 +6,8 @@ import re
 
 import cost
 from charts import STYLE, bar_chart, line_chart, esc
-from summarize import fault_problems, is_measured
+from accepted import problems as accepted_problems, summary_text as accepted_text
+from summarize import fault_problems, is_measured, landing_text
 
 SLA_MS = 200  # seed 001's SLA on every step, the line drawn on every latency chart
 K6_EXIT = {0: "ok", 97: "cloud test run failed", 98: "cloud progress lost", 99: "thresholds crossed", 100: "setup timed out",
@@ -95,6 +96,7 @@ def verdict(r):
     code = r.get("k6_exit")
     if code not in (0, None) and not (code == 99 and crossed):
         problems.append(k6_exit_text(code))
+    problems += accepted_problems(r.get("accepted"))
     own = scenario_result(r)
     if own and not own[0] and not problems:
         problems.append("scenario result")
@@ -147,6 +149,13 @@ def markdown(runs):
         own = scenario_result(r)
         out.append(f"| #{i} | {verdict_text(r)} | {own[1] if own else ''} | {blank(r['req_per_s'])} | {blank(r['p50_ms'])} | {blank(r['p95_ms'])} | "
                    f"{blank(r['p99_ms'])} | {blank(r['error_rate'])} | {blank(r.get('api_rss_mb_max'))} |")
+    checked = [(i, r) for i, r in runs if r.get("accepted") or r.get("faults")]
+    if checked:
+        out += ["", "| run | faults (when they landed) | settle | accepted vs stored (checked in PostgreSQL after the run) |", "|---|---|---|---|"]
+        for i, r in checked:
+            faults = "; ".join(f"{f['kind']}@{f['at_s']}s" + (f": {landing_text(r, f)}" if landing_text(r, f) else "") for f in r.get("faults") or [])
+            settle = "" if not r.get("faults") else (f"{r['settle_s']} s" if r.get("settle_s") is not None else f"NOT within {r.get('settle_bound_s')} s")
+            out.append(f"| #{i} | {faults} | {settle} | {accepted_text(r.get('accepted')) or 'not recorded'} |")
     steps = measured_steps(runs)
     if steps:
         out += ["", "| step: p95 ms (p99 ms) | " + " | ".join(f"#{i}" for i, _ in runs) + " |", "|---|" + "---|" * len(runs)]
@@ -318,10 +327,13 @@ def verdict_cards(runs):
                                    else "no request was measured")
         detail = "all checks passed, audit clean, k6 exit 0" if ok else "; ".join(problems)
         if r.get("faults"):
-            lead = ("faults: " + ", ".join(f"{f['kind']} at {f['at_s']} s (took {f.get('took_s')} s)" for f in r["faults"])
+            lead = ("faults: " + ", ".join(f"{f['kind']} at {f['at_s']} s (took {f.get('took_s')} s"
+                                           + (f"; {landing_text(r, f)}" if landing_text(r, f) else "") + ")" for f in r["faults"])
                     + (f"; settled with a clean audit in {r['settle_s']} s" if ok else "") + " — " + lead)
             detail = (f"{r.get('checks_failed') or 0} failed checks while the fault lasted (expected); " if ok else "") + (
                 "the audit is clean" if ok else detail)
+        if r.get("accepted"):
+            detail += " — accepted answers: " + accepted_text(r["accepted"])
         if r.get("thresholds_failed"):
             detail += " — " + "; ".join(r["thresholds_failed"])
         cards.append(f'<div class="card {"ok" if ok else "bad"}"><div class="mark">{"PASS" if ok else "FAIL"}</div>'
@@ -329,6 +341,30 @@ def verdict_cards(runs):
                      f'{" · " + esc(r["label"]) if r.get("label") else ""}</div>'
                      f'<div class="lead">{esc(lead)}</div><div class="why">{esc(detail)}</div></div></div>')
     return "".join(cards)
+
+
+def accepted_table(runs):
+    """Every accepted answer against the database, per run and kind (perf/runner/accepted.py)."""
+    rows = []
+    for i, r in runs:
+        a = r.get("accepted") or {}
+        for kind, k in sorted((a.get("kinds") or {}).items()):
+            if not a.get("verified"):
+                rows.append(f"<tr><td>#{esc(i)}</td><td class=\"left\">{esc(kind)}</td><td>{k.get('accepted', 0):,}</td>"
+                            f"<td colspan=\"5\" class=\"left\">not checked: {esc(a.get('reason') or '')}</td></tr>")
+                continue
+            bad = k.get("missing") or k.get("duplicated")
+            rows.append(f"<tr><td>#{esc(i)}</td><td class=\"left\">{esc(kind)}</td><td>{k['accepted']:,}</td><td>{k['verified']:,}</td>"
+                        f"<td class=\"{'bad' if k.get('missing') else ''}\">{k.get('missing', 0):,}</td><td class=\"{'bad' if k.get('duplicated') else ''}\">{k.get('duplicated', 0):,}</td>"
+                        f"<td>{k['stored']:,}</td><td>{k.get('stored_not_answered', 0):,}</td></tr>" + (
+                            f"<tr><td></td><td colspan=\"7\" class=\"left bad\">lost, e.g. {esc(' '.join(k.get('examples') or []))}</td></tr>" if bad else ""))
+    if not rows:
+        return ""
+    return ("<h2>Accepted answers against the database</h2><div class=\"wrap\"><table><tr><th>run</th><th class=\"left\">kind</th><th>accepted (201)</th>"
+            "<th>found exactly once</th><th>missing</th><th>stored twice</th><th>stored during the run</th><th>stored, answer lost</th></tr>"
+            + "".join(rows) + "</table></div><p class=\"small\">Every 201 a suite was told (flash-sale purchase, order, paid order with its one debit, "
+            "coupon claim with its one coupon) looked up in PostgreSQL after the run settled; a missing or duplicated one fails the run. "
+            "\"Stored, answer lost\": written during the run, but no client saw its 201 (a killed API, a timeout): allowed.</p>")
 
 
 def html_report(runs, title):
@@ -390,6 +426,7 @@ excluded). Verdict = k6's exit code, checks, the audit and the thresholds; the d
 {verdict_cards(runs)}
 <h2>Runs</h2>
 <div class="wrap"><table><tr><th>run</th><th class="left">system</th><th class="left">label</th><th class="left">scenario</th><th class="left">lock_type</th><th>VUs</th><th>shape / duration</th><th>commit</th><th>time (UTC)</th></tr>{who}</table></div>
+{accepted_table(runs)}
 <div class="wrap"><table><tr><th>run</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>error rate</th><th>API RSS MB</th><th>k6 exit</th><th class="left">verdict</th></tr>{results}</table></div>
 {''.join(c for c in charts if c)}
 {cost.html(runs, names)}

@@ -3,7 +3,7 @@
 
 usage: summarize.py POINTS.json --scenario S --lock-type T --vus N --duration D --base-url U --audit AUDIT.json
                     --k6-exit CODE --history HISTORY.jsonl [--summary SUMMARY.json] [--rss RSS.kb]
-                    [--system NAME] [--label TEXT] [--shape NAME] [--run-id ID] [--env KEY=VALUE ...]
+                    [--system NAME] [--label TEXT] [--shape NAME] [--run-id ID] [--env KEY=VALUE ...] [--accepted ACCEPTED.json]
 
 perf.py (./exbuy perf) calls summarize() directly; this command line is the same thing for a run made by hand.
 SUMMARY.json is k6's --summary-export (thresholds, VUs, the scenario's own counters and gauges); RSS.kb holds the
@@ -19,6 +19,8 @@ import re
 import subprocess
 import sys
 from collections import defaultdict
+
+from accepted import problems as accepted_problems, summary_text as accepted_text
 
 # Set-up and teardown requests (init, audit, stock checks, clean-up) are reported per
 # step but kept out of a run's totals; the reports chart the same measured steps.
@@ -117,6 +119,7 @@ def read_points(path):
     per_second_step = defaultdict(lambda: defaultdict(list))
     failed = defaultdict(int)
     failed_per_second = defaultdict(int)
+    created_per_second = defaultdict(int)    # answers 201 (units sold, orders, claims admitted) of the measured steps
     vus = {}
     checks = defaultdict(lambda: {"passed": 0, "failed": 0})
     first = last = None
@@ -144,6 +147,8 @@ def read_points(path):
                     last = stamp if last is None or stamp > last else last
                     per_second[second].append(value)
                     per_second_step[name][second].append(value)
+                    if str(tags.get("status")) == "201":
+                        created_per_second[second] += 1
             elif metric == "http_req_failed" and data["value"] and is_measured(name):
                 failed[name] += 1
                 failed_per_second[second] += 1
@@ -158,8 +163,8 @@ def read_points(path):
 
     return {"durations": durations, "by_status": by_status, "per_second": shift(per_second),
             "per_second_step": {step: shift(per) for step, per in per_second_step.items()},
-            "failed": failed, "failed_per_second": shift(failed_per_second), "vus": shift(vus), "checks": checks,
-            "first": first, "last": last}
+            "failed": failed, "failed_per_second": shift(failed_per_second), "created_per_second": shift(created_per_second),
+            "vus": shift(vus), "checks": checks, "first": first, "last": last, "start": start}
 
 
 def series(points):
@@ -176,6 +181,9 @@ def series(points):
         "p95_ms": [stats[s]["p95_ms"] for s in t],
         "p99_ms": [stats[s]["p99_ms"] for s in t],
         "failed": [points["failed_per_second"].get(s, 0) for s in t],
+        # 201 answers per second and the wall-clock second t=0 is: when a fault landed against what was being sold
+        "created": [points["created_per_second"].get(s, 0) for s in t],
+        "start_epoch": points["start"],
         "vus": [points["vus"].get(s) for s in t],
         "p95_ms_by_step": {step: [percentile(per.get(s, []), 95) for s in t] for step, per in sorted(points["per_second_step"].items())},
     }
@@ -283,29 +291,70 @@ def print_table(line, history, out=sys.stdout):
     if line["counters"] or line["gauges"]:
         print("counters: " + ", ".join(f"{k} {v}" for k, v in {**line["counters"], **line["gauges"]}.items()), file=out)
     print("thresholds: " + ("all met" if not line["thresholds_failed"] else "CROSSED " + "; ".join(line["thresholds_failed"])), file=out)
+    if line.get("accepted"):
+        print("accepted: " + accepted_text(line["accepted"]), file=out)
     print(f"history: {history}" + (f"  (run {line['run_id']})" if line.get("run_id") else ""), file=out)
 
 
+def fault_landing(line):
+    """Where each fault landed in the run: the measured second it began (t_s) and how many 201 answers (units sold,
+    orders, claims admitted) came before and after it. Needs the fault's wall-clock start (at_epoch) and the series'
+    start; sets t_s, accepted_before and accepted_after on each fault. A flash sale's fault proves something about
+    selling only when units were sold after it began (accepted_after > 0): the sale was still on."""
+    series = line.get("series") or {}
+    start, created = series.get("start_epoch"), series.get("created")
+    for f in line.get("faults") or []:
+        if start is None or created is None or f.get("at_epoch") is None:
+            continue
+        t = int(f["at_epoch"]) - start
+        f["t_s"] = t
+        f["accepted_before"] = sum(n for s, n in zip(series["t"], created) if s < t)
+        f["accepted_after"] = sum(n for s, n in zip(series["t"], created) if s >= t)
+    return line.get("faults")
+
+
+def landing_text(line, f):
+    """How a fault's timing reads in the reports, e.g. "during the sale (812 sold before it, 2,188 after)"."""
+    if f.get("accepted_after") is None:
+        return ""
+    before, after = f["accepted_before"], f["accepted_after"]
+    if line.get("scenario") == "flash-sale":
+        if after:
+            return f"landed at t={f['t_s']} s while units were still being sold ({before:,} sold before it, {after:,} after)"
+        return f"landed at t={f['t_s']} s AFTER the last unit was sold ({before:,} sold before it): recovery only, not a sale cut by the fault"
+    return f"landed at t={f['t_s']} s ({before:,} answers 201 before it, {after:,} after)"
+
+
 def fault_problems(line):
-    """What fails a run with --fault: it did not settle, a fault could not be injected, or the audit is not clean.
+    """What fails a run with --fault: it did not settle, a fault could not be injected, the audit is not clean, or an
+    accepted answer is not in the database exactly once (line["accepted"], perf/runner/accepted.py).
     In-flight requests may fail while a server is down (failed checks, crossed latency thresholds): a fault run must
-    prove that the system came back by itself with nothing accepted lost, which is what the audit checks."""
+    prove that the system came back by itself with nothing accepted lost."""
     problems = []
     if line.get("settle_s") is None:
         problems.append(f"did not settle within {line.get('settle_bound_s')} s")
-    problems += [f"fault {f['kind']} exited {f.get('exit')}" for f in line.get("faults") or [] if f.get("exit") != 0]
+    for f in line.get("faults") or []:
+        if f.get("not_injected"):
+            problems.append(f"fault {f['kind']} not injected: {f['not_injected']}")
+        elif f.get("exit") != 0:
+            problems.append(f"fault {f['kind']} exited {f.get('exit')}")
     if line.get("audit_ok") is False:
         problems.append("audit VIOLATIONS")
-    return problems
+    if not line.get("requests"):
+        problems.append("no load was measured")
+    if line.get("k6_exit") not in (0, 99, None):
+        problems.append(f"k6 exit {line['k6_exit']}")  # a script error or a timeout: the run did not go through
+    return problems + accepted_problems(line.get("accepted"))
 
 
 def passed(line, system="ExBuy"):
-    """A run passes when k6 exited 0, no check failed and the audit (ExBuy's; a peer may have none) is clean; a run
-    with faults when it settled with a clean audit (fault_problems)."""
+    """A run passes when k6 exited 0, no check failed, the audit (ExBuy's; a peer may have none) is clean and every
+    accepted answer is in the database exactly once; a run with faults when it settled with a clean audit and nothing
+    accepted lost (fault_problems)."""
     if line.get("faults"):
         return not fault_problems(line)
     audit_ok = line["audit_ok"] if line["audit_ok"] is not None else system != "ExBuy"
-    return line["k6_exit"] == 0 and line["checks_failed"] == 0 and audit_ok
+    return line["k6_exit"] == 0 and line["checks_failed"] == 0 and audit_ok and not accepted_problems(line.get("accepted"))
 
 
 def main():
@@ -320,13 +369,17 @@ def main():
     parser.add_argument("--shape")
     parser.add_argument("--run-id")
     parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--accepted", help="the accepted answers checked against the database: the JSON `accepted.py verify` printed")
     args = parser.parse_args()
     line = summarize(args.points, args.scenario, args.lock_type, args.vus, args.duration, args.base_url, args.audit, args.k6_exit,
                      args.summary, args.rss, args.env, args.system, args.label, args.shape, args.run_id)
+    if args.accepted:
+        with open(args.accepted) as f:
+            line["accepted"] = json.load(f)
     append(args.history, line)
     print_table(line, args.history)
-    # k6's own exit code is the caller's to act on (perf.py fails the run on it); here: checks and audit.
-    return 0 if line["checks_failed"] == 0 and line["audit_ok"] is not False else 1
+    # k6's own exit code is the caller's to act on (perf.py fails the run on it); here: checks, audit, accepted answers.
+    return 0 if line["checks_failed"] == 0 and line["audit_ok"] is not False and not accepted_problems(line.get("accepted")) else 1
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 // runner (`./exbuy perf X`, perf/runner/perf.py parses the JSON object below), so that both run the same thing.
 // vus / duration / rampUp / rampDown: the ramping-vus shape (ramp up to vus, hold for duration, ramp down).
 // shapes: the named shapes of the seed-derived scenarios (SCENARIO / --shape); their numbers are defaults too:
-// --vus, --duration, --ramp-up and --ramp-down override them. Keep the object strict JSON (the runner parses it).
+// --vus, --duration, --ramp-up and --ramp-down override them; a shape may also set the script's stock and think time
+// (STOCK / THINK_TIME override those). Keep the object strict JSON (the runner parses it).
 export const DEFAULTS = {
   "read-only": { "vus": 100, "duration": "30s", "rampUp": "10s", "rampDown": "5s" },
   "read-heavy": { "vus": 100, "duration": "30s", "rampUp": "10s", "rampDown": "5s" },
@@ -14,7 +15,8 @@ export const DEFAULTS = {
     "shape": "v1_stress",
     "shapes": {
       "v1_basic": { "vus": 100, "duration": "50s", "rampUp": "10s", "rampDown": "0s" },
-      "v1_stress": { "vus": 300, "duration": "110s", "rampUp": "10s", "rampDown": "0s" }
+      "v1_stress": { "vus": 300, "duration": "110s", "rampUp": "10s", "rampDown": "0s" },
+      "v1_faults": { "vus": 150, "duration": "50s", "rampUp": "10s", "rampDown": "0s", "stock": 3000, "thinkTime": 1 }
     }
   },
   "persona": {
@@ -40,6 +42,8 @@ export function shapeOf(key, shape) {
     rampUp: __ENV.RAMP_UP || base.rampUp,
     rampDown: __ENV.RAMP_DOWN || base.rampDown,
     iterations: base.iterations,
+    stock: base.stock,
+    thinkTime: base.thinkTime,
   };
 }
 

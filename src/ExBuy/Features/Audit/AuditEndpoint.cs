@@ -16,7 +16,9 @@ public sealed record AuditResponse(bool Ok, IReadOnlyDictionary<string, long> Ch
 /// Run it after a load test: while requests are in flight, Redis and PostgreSQL are compared at slightly
 /// different instants. At most <see cref="MaxListed"/> violations are listed; the count is complete.
 /// </summary>
-public sealed class AuditEndpoint(NpgsqlDataSource db, IDocumentStore store, RedisStock redisStock, CouponGate couponGate, IOptions<CouponOptions> couponOptions)
+public sealed class AuditEndpoint(
+    NpgsqlDataSource db, IDocumentStore store, RedisStock redisStock, CouponGate couponGate, IOptions<CouponOptions> couponOptions,
+    IOptions<StockRecoveryOptions> stockRecovery)
     : EndpointWithoutRequest<AuditResponse>
 {
     public const int MaxListed = 200;
@@ -50,12 +52,16 @@ public sealed class AuditEndpoint(NpgsqlDataSource db, IDocumentStore store, Red
             }
         }
 
-        foreach (var (productId, quantity, since) in await StockLedger.AbandonedHoldsAsync(db, store, ct))
+        // A hold past the sweep window is released by the sweeper's next pass, up to one interval later: only a hold
+        // older than both has been missed by a sweeper (one not running, or failing). With the sweeper off (interval
+        // 0), every hold past the window is reported.
+        var overdue = StockHolds.Abandoned + TimeSpan.FromMilliseconds(stockRecovery.Value.SweepIntervalMs);
+        foreach (var (productId, quantity, since) in await StockLedger.AbandonedHoldsAsync(db, store, overdue, ct))
         {
             violations.Add(new(
                 "stock_hold_abandoned",
                 $"product {productId}",
-                $"{quantity} unit(s) held since {since:O}, longer than the sweep window ({StockHolds.Abandoned.TotalSeconds:0} s)"));
+                $"{quantity} unit(s) held since {since:O}, longer than the sweep window and the sweeper's interval ({overdue.TotalSeconds:0} s)"));
         }
 
         var stockById = ledger.ToDictionary(r => r.ProductId, r => r.Stock);

@@ -62,14 +62,17 @@ public static class StockLedger
         return rows;
     }
 
-    /// <summary>Holds still open after the sweep window, per product: a sweeper that is not running, or failing.</summary>
-    public static async Task<List<(long ProductId, long Quantity, DateTimeOffset Since)>> AbandonedHoldsAsync(NpgsqlDataSource db, IDocumentStore store, CancellationToken ct)
+    /// <summary>
+    /// Holds still open longer than <paramref name="olderThan"/>, per product: a sweeper that is not running, or failing.
+    /// </summary>
+    public static async Task<List<(long ProductId, long Quantity, DateTimeOffset Since)>> AbandonedHoldsAsync(
+        NpgsqlDataSource db, IDocumentStore store, TimeSpan olderThan, CancellationToken ct)
     {
         await using var command = db.CreateCommand($"""
             select product_id, sum(quantity), min(created_at) from {StockHolds.Table(store)}
             where state = 'held' and created_at < now() - $1 group by product_id order by product_id
             """);
-        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = StockHolds.Abandoned });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = olderThan });
         var rows = new List<(long, long, DateTimeOffset)>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

@@ -29,18 +29,19 @@ public sealed record ErrorMessage(string Error)
 }
 
 /// <summary>
-/// Turns what escapes the endpoints into JSON: client faults keep their 4xx; PostgreSQL being unreachable (stopped,
-/// restarting, its pool exhausted) is a 503 problem with <c>Retry-After</c>, logged as one line, not a stack trace per
-/// request; the rest is a logged 500. Nothing needs resetting when the database returns: the next request opens
-/// fresh connections.
+/// Turns what escapes the endpoints into JSON: client faults keep their 4xx; PostgreSQL or Redis being unreachable
+/// (stopped, restarting, paused, its pool exhausted) is a 503 problem with <c>Retry-After</c>, logged as one line, not a
+/// stack trace per request; the rest is a logged 500. Nothing needs resetting when the server returns: the next
+/// request opens fresh connections (Redis: the multiplexer reconnects by itself).
 /// </summary>
 public sealed partial class UnhandledExceptionHandler(ILogger<UnhandledExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is not OperationCanceledException && DatabaseUnavailable.Is(exception))
+        var database = exception is not OperationCanceledException && DatabaseUnavailable.Is(exception);
+        if (database || RedisUnavailable.Is(exception))
         {
-            LogDatabaseUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, exception.GetBaseException().Message);
+            LogUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, database ? "PostgreSQL" : "Redis", exception.GetBaseException().Message);
             if (!httpContext.Response.HasStarted)
             {
                 httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -51,7 +52,7 @@ public sealed partial class UnhandledExceptionHandler(ILogger<UnhandledException
                         Type = "https://tools.ietf.org/html/rfc9110#section-15.6.4",
                         Title = "Service Unavailable",
                         Status = StatusCodes.Status503ServiceUnavailable,
-                        Detail = "The database is unavailable; retry shortly.",
+                        Detail = database ? "The database is unavailable; retry shortly." : "Redis is unavailable; retry shortly.",
                     },
                     ExBuyJson.Options,
                     "application/problem+json",
@@ -86,8 +87,8 @@ public sealed partial class UnhandledExceptionHandler(ILogger<UnhandledException
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, PathString path);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "503 on {Method} {Path}: PostgreSQL is unavailable ({Reason})")]
-    private static partial void LogDatabaseUnavailable(ILogger logger, string method, PathString path, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "503 on {Method} {Path}: {Server} is unavailable ({Reason})")]
+    private static partial void LogUnavailable(ILogger logger, string method, PathString path, string server, string reason);
 }
 
 /// <summary>Whether an exception (or one it wraps, as Marten's and Wolverine's do) says PostgreSQL cannot be reached or cannot take more work.</summary>
@@ -101,6 +102,22 @@ public static class DatabaseUnavailable
             || p.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow,
         // Not a server error: refused or broken connections, timeouts, the pool exhausted.
         NpgsqlException n => n.IsTransient,
+        AggregateException a => a.InnerExceptions.Any(Is),
+        _ => exception.InnerException is { } inner && Is(inner),
+    };
+}
+
+/// <summary>
+/// Whether an exception (or one it wraps) says Redis cannot be reached: the connection closed, refused or not yet back
+/// (a restart, a pause), or a command timed out — as with PostgreSQL, a 503, not a bug. Redis holds only copies (the
+/// stock and coupon gates, rankings): what a failed script may have left in it is repaired from PostgreSQL by the
+/// reconcilers.
+/// </summary>
+public static class RedisUnavailable
+{
+    public static bool Is(Exception exception) => exception switch
+    {
+        StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException => true,
         AggregateException a => a.InnerExceptions.Any(Is),
         _ => exception.InnerException is { } inner && Is(inner),
     };

@@ -38,6 +38,27 @@ public sealed class StockAuditTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Fact]
+    public async Task a_hold_past_the_window_is_abandoned_only_once_the_sweepers_next_pass_is_overdue()
+    {
+        // Found by a flash sale after --fault restart-postgres: the hold of the purchase the restart interrupted was
+        // reported for the up to 30 s between passing the 2-minute window and the sweeper's next pass releasing it.
+        await using var sweepingHourly = await App.StartHostWithAsync(("ExBuy:Stock:SweepIntervalMs", "3600000"));
+        var product = await Store.AddProduct(stock: 5);
+        (await StockHolds.TakeAsync(Store, Guid.NewGuid(), [new(product.Id, 2)], Ct)).ShouldNotBeNull();
+
+        await Store.AgeHolds(); // one hour old: past the 2-minute window, not past window + the hourly sweeper's interval
+
+        await sweepingHourly.ShouldPassAudit();
+        (await Host.Audit()).Violations.ShouldHaveSingleItem().Invariant.ShouldBe("stock_hold_abandoned", "with the sweeper off, past the window is abandoned");
+
+        await Store.AgeHolds(); // two hours: the hourly sweeper should have released it by now
+
+        var violation = (await sweepingHourly.Audit()).Violations.ShouldHaveSingleItem();
+        violation.Invariant.ShouldBe("stock_hold_abandoned");
+        violation.Subject.ShouldBe($"product {product.Id}");
+    }
+
+    [Fact]
     public async Task redis_stock_above_the_database_is_reported()
     {
         var productId = await Host.SetUpFlashSale(10);

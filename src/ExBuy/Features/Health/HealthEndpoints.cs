@@ -1,14 +1,18 @@
 using System.Diagnostics;
+using ExBuy.Infrastructure.Hosting;
 using FastEndpoints;
 using Npgsql;
 using StackExchange.Redis;
 
 namespace ExBuy.Features.Health;
 
-public sealed record HealthResponse(string Status);
+public sealed record HealthResponse(string Status, string Instance);
 
-/// <summary><c>GET /api/health</c>: the process answers. Says nothing of its dependencies (see readiness).</summary>
-public sealed class HealthEndpoint : EndpointWithoutRequest<HealthResponse>
+/// <summary>
+/// <c>GET /api/health</c>: the process answers, and names itself (<see cref="ExBuyInstance"/>: which instance behind
+/// the load balancer answered). Says nothing of its dependencies (see readiness).
+/// </summary>
+public sealed class HealthEndpoint(ExBuyInstance instance) : EndpointWithoutRequest<HealthResponse>
 {
     public override void Configure()
     {
@@ -16,15 +20,15 @@ public sealed class HealthEndpoint : EndpointWithoutRequest<HealthResponse>
         Tags("health");
     }
 
-    public override Task HandleAsync(CancellationToken ct) => Send.OkAsync(new HealthResponse("ok"), ct);
+    public override Task HandleAsync(CancellationToken ct) => Send.OkAsync(new HealthResponse("ok", instance.Id), ct);
 }
 
 public sealed record DependencyHealth(string Status, double LatencyMs, string? Error);
 
-public sealed record ReadinessResponse(string Status, IReadOnlyDictionary<string, DependencyHealth> Checks);
+public sealed record ReadinessResponse(string Status, string Instance, IReadOnlyDictionary<string, DependencyHealth> Checks);
 
 /// <summary><c>GET /api/health/ready</c>: PostgreSQL and Redis each answer a round trip; 503 when either does not.</summary>
-public sealed class ReadinessEndpoint(NpgsqlDataSource db, IConnectionMultiplexer redis) : EndpointWithoutRequest<ReadinessResponse>
+public sealed class ReadinessEndpoint(NpgsqlDataSource db, IConnectionMultiplexer redis, ExBuyInstance instance) : EndpointWithoutRequest<ReadinessResponse>
 {
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(2);
 
@@ -48,7 +52,7 @@ public sealed class ReadinessEndpoint(NpgsqlDataSource db, IConnectionMultiplexe
 
         var healthy = checks.Values.All(c => c.Status == "ok");
         await Send.ResponseAsync(
-            new ReadinessResponse(healthy ? "ok" : "unavailable", checks),
+            new ReadinessResponse(healthy ? "ok" : "unavailable", instance.Id, checks),
             healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable,
             ct);
     }

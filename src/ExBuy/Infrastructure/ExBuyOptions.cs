@@ -27,5 +27,8 @@ public sealed class ExBuyOptions
     [RegularExpression("^[A-Za-z0-9._:-]*$", ErrorMessage = "ExBuy:InstanceId may hold letters, digits and . _ : - only (it goes into a response header).")]
     public string? InstanceId { get; set; }
 
+    /// <summary>Where the projection daemon runs: elected among the API nodes (default), on this one (Solo), or not here (Off).</summary>
+    public ExBuy.Infrastructure.Marten.ProjectionDaemonMode ProjectionDaemon { get; set; } = ExBuy.Infrastructure.Marten.ProjectionDaemonMode.Elected;
+
     public bool IsLocalProfile => string.Equals(Profile, "local", StringComparison.OrdinalIgnoreCase);
 }

@@ -52,6 +52,14 @@ public static class MartenSetup
             .AddAsyncDaemon(DaemonMode.Solo)
             .IntegrateWithWolverine();
 
+        // Several API processes share one database: the projections and subscriptions run on one of them at a time,
+        // elected by a PostgreSQL advisory lock, and another takes over when it dies (ProjectionLeadership). Marten's
+        // own coordinator runs the daemon only in Solo mode (one process, the test host).
+        builder.Services.ConfigureMarten((sp, opts) => opts.Projections.AsyncMode =
+            sp.GetRequiredService<IOptions<ExBuyOptions>>().Value.ProjectionDaemon == ProjectionDaemonMode.Solo ? DaemonMode.Solo : DaemonMode.Disabled);
+        builder.Services.AddSingleton<ProjectionLeadership>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionLeadership>());
+
         return builder;
     }
 }

@@ -20,8 +20,9 @@ public static class WolverineSetup
             // accepted messages waiting well over a minute; these release them within about 25 s. A node merely
             // stalled that long is treated as dead too: its messages may then run twice, which the handlers absorb
             // (coupon issuance is keyed by the claim id).
-            opts.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(5);
-            opts.Durability.StaleNodeTimeout = TimeSpan.FromSeconds(15);
+            var nodes = builder.Configuration.GetSection("ExBuy:Nodes");
+            opts.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(nodes.GetValue("HeartbeatSeconds", 5));
+            opts.Durability.StaleNodeTimeout = TimeSpan.FromSeconds(nodes.GetValue("StaleAfterSeconds", 15));
         });
         builder.Services.AddHostedService<HandlerWarmUp>();
         return builder;

@@ -56,7 +56,12 @@ public static class MartenSetup
         // elected by a PostgreSQL advisory lock, and another takes over when it dies (ProjectionLeadership). Marten's
         // own coordinator runs the daemon only in Solo mode (one process, the test host).
         builder.Services.ConfigureMarten((sp, opts) => opts.Projections.AsyncMode =
-            sp.GetRequiredService<IOptions<ExBuyOptions>>().Value.ProjectionDaemon == ProjectionDaemonMode.Solo ? DaemonMode.Solo : DaemonMode.Disabled);
+            sp.GetRequiredService<IOptions<ExBuyOptions>>().Value.ProjectionDaemon switch
+            {
+                ProjectionDaemonMode.Solo => DaemonMode.Solo,
+                ProjectionDaemonMode.Elected => DaemonMode.ExternallyManaged, // run by ProjectionLeadership
+                _ => DaemonMode.Disabled,
+            });
         builder.Services.AddSingleton<ProjectionLeadership>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionLeadership>());
 

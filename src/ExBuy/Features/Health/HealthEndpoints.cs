@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using ExBuy.Infrastructure;
 using ExBuy.Infrastructure.Hosting;
+using ExBuy.Infrastructure.Marten;
+using Microsoft.Extensions.Options;
 using FastEndpoints;
 using Npgsql;
 using StackExchange.Redis;
@@ -25,10 +28,13 @@ public sealed class HealthEndpoint(ExBuyInstance instance) : EndpointWithoutRequ
 
 public sealed record DependencyHealth(string Status, double LatencyMs, string? Error);
 
-public sealed record ReadinessResponse(string Status, string Instance, IReadOnlyDictionary<string, DependencyHealth> Checks);
+/// <param name="ProjectionDaemon">Whether this instance runs the projection daemon: <c>leader</c> (elected), <c>standby</c>,
+/// <c>solo</c> or <c>off</c> (ExBuy:ProjectionDaemon).</param>
+public sealed record ReadinessResponse(string Status, string Instance, string ProjectionDaemon, IReadOnlyDictionary<string, DependencyHealth> Checks);
 
 /// <summary><c>GET /api/health/ready</c>: PostgreSQL and Redis each answer a round trip; 503 when either does not.</summary>
-public sealed class ReadinessEndpoint(NpgsqlDataSource db, IConnectionMultiplexer redis, ExBuyInstance instance) : EndpointWithoutRequest<ReadinessResponse>
+public sealed class ReadinessEndpoint(
+    NpgsqlDataSource db, IConnectionMultiplexer redis, ExBuyInstance instance, ProjectionLeadership projections, IOptions<ExBuyOptions> options) : EndpointWithoutRequest<ReadinessResponse>
 {
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(2);
 
@@ -52,10 +58,17 @@ public sealed class ReadinessEndpoint(NpgsqlDataSource db, IConnectionMultiplexe
 
         var healthy = checks.Values.All(c => c.Status == "ok");
         await Send.ResponseAsync(
-            new ReadinessResponse(healthy ? "ok" : "unavailable", instance.Id, checks),
+            new ReadinessResponse(healthy ? "ok" : "unavailable", instance.Id, DaemonRole(), checks),
             healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable,
             ct);
     }
+
+    private string DaemonRole() => options.Value.ProjectionDaemon switch
+    {
+        ProjectionDaemonMode.Solo => "solo",
+        ProjectionDaemonMode.Off => "off",
+        _ => projections.IsLeader ? "leader" : "standby",
+    };
 
     private static async Task<DependencyHealth> Check(Func<CancellationToken, Task> probe, CancellationToken ct)
     {

@@ -20,7 +20,7 @@ public enum ProjectionDaemonMode
 
 /// <summary>
 /// Runs the async daemon on one API node at a time, with fail-over: each node tries a session-level PostgreSQL
-/// advisory lock (<see cref="LockKey"/>) every <see cref="Poll"/> on a connection of its own; the node that holds it
+/// advisory lock (<see cref="LockKeyFor"/>) every <see cref="Poll"/> on a connection of its own; the node that holds it
 /// runs every projection and subscription from their stored progress, and checks its connection every
 /// <see cref="Poll"/>. A node that dies (or loses its connection) loses the lock with its session, and another node
 /// takes over within a poll. Marten's own <c>DaemonMode.HotCold</c> does the same, but its lock goes through Weasel's
@@ -35,8 +35,23 @@ public enum ProjectionDaemonMode
 public sealed partial class ProjectionLeadership(
     IDocumentStore store, IConfiguration configuration, IOptions<ExBuyOptions> options, ILogger<ProjectionLeadership> logger) : BackgroundService
 {
-    /// <summary>'ExBuyPrj' in ASCII: the advisory lock the elected node holds.</summary>
+    /// <summary>'ExBuyPrj' in ASCII: the advisory lock the elected node holds, combined with the schema (<see cref="LockKeyFor"/>).</summary>
     public const long LockKey = 0x4578_4275_7950_726A;
+
+    /// <summary>
+    /// The lock of one deployment: two ExBuy deployments in one database (different <c>ExBuy:DatabaseSchema</c>) each
+    /// elect their own leader.
+    /// </summary>
+    public static long LockKeyFor(string schema)
+    {
+        var hash = 2166136261u; // FNV-1a: stable across processes, unlike string.GetHashCode
+        foreach (var c in schema)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return LockKey ^ hash;
+    }
 
     public static readonly TimeSpan Poll = TimeSpan.FromSeconds(2);
 
@@ -98,7 +113,7 @@ public sealed partial class ProjectionLeadership(
         await connection.OpenAsync(ct);
         await using (var take = new NpgsqlCommand("select pg_try_advisory_lock($1)", connection))
         {
-            take.Parameters.Add(new NpgsqlParameter<long> { TypedValue = LockKey });
+            take.Parameters.Add(new NpgsqlParameter<long> { TypedValue = LockKeyFor(options.Value.DatabaseSchema) });
             if (await take.ExecuteScalarAsync(ct) is not true)
             {
                 return; // another node leads

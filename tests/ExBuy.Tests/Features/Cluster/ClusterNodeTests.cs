@@ -47,6 +47,8 @@ public sealed class ClusterNodeTests(AppFixture app) : IntegrationContext(app)
             await Eventually.WaitUntilAsync(async () => await SoldQty(a, p5) == baseline + 6, TimeSpan.FromSeconds(60), "both nodes' paid orders in the ranking");
             await Eventually.WaitUntilAsync(() => Task.FromResult(RunsDaemon(a) || RunsDaemon(b)), TimeSpan.FromSeconds(30), "a daemon leader");
             (RunsDaemon(a) ^ RunsDaemon(b)).ShouldBeTrue("exactly one node runs the projection daemon");
+            var roles = new[] { (await a.GetJson("/api/health/ready"))["projection_daemon"]!.GetValue<string>(), (await b.GetJson("/api/health/ready"))["projection_daemon"]!.GetValue<string>() };
+            roles.Order().ShouldBe(["leader", "standby"]);
 
             var (leader, other) = RunsDaemon(a) ? (a, b) : (b, a);
             running.Remove(leader);

@@ -14,7 +14,9 @@ public sealed class HealthTests(AppFixture app) : IntegrationContext(app)
         var instance = Host.Services.GetRequiredService<ExBuyInstance>().Id;
         instance.ShouldBe($"{Environment.MachineName}-{Environment.ProcessId}"); // none configured
         body.ToJsonString().ShouldBe($$"""{"status":"ok","instance":"{{instance}}"}""");
-        (await Host.GetJson("/api/health/ready"))["instance"]!.GetValue<string>().ShouldBe(instance);
+        var ready = await Host.GetJson("/api/health/ready");
+        ready["instance"]!.GetValue<string>().ShouldBe(instance);
+        ready["projection_daemon"]!.GetValue<string>().ShouldBe("solo"); // the shared test host runs it unconditionally
     }
 
     [Theory]

@@ -43,17 +43,40 @@ def shorten(text, chars):
     return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
-def legend(names, x0, y0, width):
-    """Legend entries flowing left to right, wrapping at `width`; returns (svg, height)."""
+def dash(i):
+    """Past the palette's ten colours a line is dashed, so that two series never look the same."""
+    return "" if i < len(PALETTE) else ' stroke-dasharray="6 3"'
+
+
+def legend(names, x0, y0, width, lines=False):
+    """Legend entries flowing left to right, wrapping at `width`; returns (svg, height). Lines get a line sample
+    (dashed like its line), bars a square."""
     parts, x, y = [], x0, y0
     for i, name in enumerate(names):
         w = 22 + CHAR_W * len(str(name)) + 14
         if x > x0 and x + w > x0 + width:
             x, y = x0, y + 18
-        parts.append(f'<rect x="{x:.0f}" y="{y - 10}" width="12" height="12" fill="{color(i)}"/>'
-                     f'<text x="{x + 17:.0f}" y="{y}" class="l">{esc(name)}</text>')
+        sample = (f'<line x1="{x:.0f}" y1="{y - 4}" x2="{x + 14:.0f}" y2="{y - 4}" stroke="{color(i)}" stroke-width="3"{dash(i)}/>' if lines
+                  else f'<rect x="{x:.0f}" y="{y - 10}" width="12" height="12" fill="{color(i)}"/>')
+        parts.append(sample + f'<text x="{x + 17:.0f}" y="{y}" class="l">{esc(name)}</text>')
         x += w
     return "".join(parts), (y - y0) + 18
+
+
+def wrap(text, width, char_w=6.2):
+    """A note as lines that fit `width` pixels (11px italic), broken at spaces."""
+    limit, lines, current = max(20, int(width / char_w)), [], ""
+    for word in str(text).split(" "):
+        if current and len(current) + 1 + len(word) > limit:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    return lines + ([current] if current else [])
+
+
+def note_svg(note, y, width):
+    return "".join(f'<text x="0" y="{y + 14 * k}" class="n">{esc(line)}</text>' for k, line in enumerate(wrap(note, width)))
 
 
 def threshold_marks(thresholds, scale, y_top, y_bottom, horizontal=False, x_left=0, x_right=0):
@@ -94,7 +117,8 @@ def bar_chart(title, unit, categories, series, thresholds=None, note=None, width
     leg_svg, leg_h = legend([n for n, _ in series], 0, 40, width) if len(series) > 1 else ("", 0)
     y0 = 34 + leg_h + (40 if thresholds else 14)
     plot_h = group_h * len(categories)
-    height = y0 + plot_h + 44 + (16 if note else 0)
+    note_h = 14 * len(wrap(note, width)) + 2 if note else 0
+    height = y0 + plot_h + 44 + note_h
     scale = lambda v: plot_x + plot_w * (v / top if top else 0)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{esc(title)}">',
              f'<text x="0" y="20" class="t">{esc(title)}</text>', leg_svg]
@@ -121,7 +145,7 @@ def bar_chart(title, unit, categories, series, thresholds=None, note=None, width
     if off_scale:
         parts.append(f'<text x="{plot_x + plot_w}" y="{y0 - 8}" text-anchor="end" class="thl">{esc(off_scale)}</text>')
     if note:
-        parts.append(f'<text x="0" y="{height - 4}" class="n">{esc(note)}</text>')
+        parts.append(note_svg(note, y0 + plot_h + 44 + 10, width))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -139,10 +163,10 @@ def line_chart(title, x_label, unit, lines, thresholds=None, x_labels=None, note
     thresholds, off_scale = on_scale(thresholds, max(ys_all))
     y_ticks = nice_ticks(max(ys_all + [t for t, _ in thresholds]) * 1.05)
     y_top = y_ticks[-1]
-    leg_svg, leg_h = legend([n for n, _, _ in lines], 0, 40, width)
+    leg_svg, leg_h = legend([n for n, _, _ in lines], 0, 40, width, lines=True)
     plot_x, plot_y = 60, 34 + leg_h + 12
     plot_w, plot_h = width - plot_x - 44, height - 60
-    total_h = plot_y + plot_h + 46 + (16 if note else 0)
+    total_h = plot_y + plot_h + 46 + (14 * len(wrap(note, width)) + 2 if note else 0)
     sx = lambda x: plot_x + plot_w * (x - x_min) / (x_max - x_min)
     sy = lambda y: plot_y + plot_h - plot_h * (y / y_top if y_top else 0)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {total_h}" width="{width}" height="{total_h}" role="img" aria-label="{esc(title)}">',
@@ -180,7 +204,7 @@ def line_chart(title, x_label, unit, lines, thresholds=None, x_labels=None, note
                 cx, cy = seg[0].split(",")
                 parts.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{color(i)}"/>')
             else:
-                parts.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="{color(i)}" stroke-width="1.6"><title>{esc(name)}</title></polyline>')
+                parts.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="{color(i)}" stroke-width="1.6"{dash(i)}><title>{esc(name)}</title></polyline>')
         if x_labels:
             for x, y in zip(xs, ys):
                 if isinstance(y, (int, float)):
@@ -193,7 +217,7 @@ def line_chart(title, x_label, unit, lines, thresholds=None, x_labels=None, note
     if off_scale:
         parts.append(f'<text x="{plot_x + plot_w}" y="{plot_y - 4}" text-anchor="end" class="thl">{esc(off_scale)}</text>')
     if note:
-        parts.append(f'<text x="0" y="{total_h - 4}" class="n">{esc(note)}</text>')
+        parts.append(note_svg(note, plot_y + plot_h + 46 + 10, width))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -204,4 +228,5 @@ svg .t { font: 600 15px system-ui, sans-serif; } svg .l { font: 12px system-ui, 
 svg .v { font: 11px system-ui, sans-serif; fill: #555; } svg .n { font: italic 11px system-ui, sans-serif; fill: #666; }
 svg .grid { stroke: #e6e6e6; } svg .axis { stroke: #888; }
 svg .thr { stroke: #c62828; stroke-width: 1.4; stroke-dasharray: 6 4; } svg .thl { font: 600 11px system-ui, sans-serif; fill: #c62828; }
+svg .v, svg .thl { paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 """

@@ -20,6 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare as compare_verb  # noqa: E402
+import cost  # noqa: E402
 import history  # noqa: E402
 from report import verdict_text  # noqa: E402
 from summarize import append, passed, print_table, summarize  # noqa: E402
@@ -110,9 +111,11 @@ examples:
   ./exbuy perf {s} --base-url http://localhost:8000 --system Django --label "drf 4.2, gunicorn 4 workers"
                                                   the same suite against a peer, recorded under its name
 
-After the run: a table per step (requests, p50/p95/p99, HTTP errors, statuses), one line appended to the history
-(with a per-second series and latency by HTTP status), and perf/results/reports/last-{s}.html. Exits non-zero
-when k6 exited non-zero (99: a threshold was crossed), a check failed or the audit found a violation.
+After the run: a table per step (requests, p50/p95/p99, HTTP errors, statuses), the cost (CPU ms per request of the
+API, PostgreSQL, Redis and k6; statements per request and the top five from pg_stat_statements; this checkout's API
+only), one line appended to the history (with a per-second series and latency by HTTP status), and
+perf/results/reports/last-{s}.html. Exits non-zero when k6 exited non-zero (99: a threshold was crossed), a check
+failed or the audit found a violation.
 
 environment: EXBUY_K6 (the k6 binary; default: k6 on PATH), EXBUY_API_PORT (the API ./exbuy starts, 8080);
 script variables such as STOCK, QUANTITY, USERS, PRODUCTS, THINK_TIME, ADMIN_KEY go through --env."""
@@ -444,7 +447,8 @@ def run_one(scenario, args, matrix_run=False):
         fault_plan = getattr(args, "fault", None) or []
         if fault_plan:
             say("faults: " + ", ".join(f"{f['kind']} at {f['at_s']}s" for f in fault_plan))
-        with Faults(fault_plan) as faults:
+        meter = cost.Meter.from_env(local=api_pid is not None)
+        with Faults(fault_plan) as faults, meter:
             if api_pid:
                 with RssSampler(api_pid) as sampler:
                     status = subprocess.run(run, env=env).returncode
@@ -464,11 +468,13 @@ def run_one(scenario, args, matrix_run=False):
         line = summarize(points, scenario, lock or "default", p["vus"], p["duration"], args.base_url, audit, status, summary,
                          rss_path, args.env, args.system, args.label, p["shape"], run_id, command=shlex.join(run[1:]).replace(work + "/", ""))
         line["ramp_up"], line["ramp_down"] = p["ramp_up"], p["ramp_down"]
+        cost.record(line, meter)
         append(args.history, line)
         with open(args.history) as f:
             number = sum(1 for text in f if text.strip())
         line_id = ("r" if os.path.abspath(args.history) == history.REFERENCE else "") + str(number)
         print_table(line, args.history)
+        cost.print_cost(line)
         if fault_plan:
             line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
         ok = passed(line, args.system)

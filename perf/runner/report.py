@@ -4,6 +4,7 @@ import html
 import json
 import re
 
+import cost
 from charts import STYLE, bar_chart, line_chart, esc
 from summarize import fault_problems, is_measured
 
@@ -114,8 +115,18 @@ def label(i, r, long=False):
     return " ".join(p for p in parts if p)
 
 
+def step_order(name):
+    """Steps in their scripts' order: by their number prefix (0_get_userId before 1_charge_balance before 10_reserve)."""
+    head = name.split("_", 1)[0]
+    return (int(head), name) if head.isdigit() else (10 ** 9, name)
+
+
 def measured_steps(runs):
-    return sorted({s for _, r in runs for s in r.get("steps", {}) if is_measured(s)})
+    """The runs' measured steps: each run's in script order, runs of other scenarios after (not interleaved)."""
+    ordered = []
+    for _, r in runs:
+        ordered += [s for s in sorted(r.get("steps", {}), key=step_order) if is_measured(s) and s not in ordered]
+    return ordered
 
 
 def duration_of(r):
@@ -153,7 +164,7 @@ def markdown(runs):
     crossed = [(i, t) for i, r in runs for t in r.get("thresholds_failed") or []]
     if crossed:
         out += ["", "Thresholds crossed:"] + [f"- #{i}: `{t}`" for i, t in crossed]
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n" + cost.markdown(runs)
 
 
 def threshold_lines(runs, metric_prefix="http_req_duration"):
@@ -210,7 +221,7 @@ def status_chart(runs, names):
         series.append((nm, vals))
     counts = {f"{step} → {st}": sum((((r.get('steps') or {}).get(step) or {}).get('by_status') or {}).get(st, {}).get('requests', 0) for _, r in runs) for step, st in rows}
     return bar_chart("Latency by HTTP status: p95 per step and status (e.g. 201 sold vs 409 sold out)", "ms", cats, series,
-                     threshold_lines(runs), note="requests: " + ", ".join(f"{c} {n:,}" for c, n in counts.items())[:160])
+                     threshold_lines(runs), note="requests: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()))
 
 
 def trend_charts(runs):
@@ -312,7 +323,7 @@ def verdict_cards(runs):
             detail = (f"{r.get('checks_failed') or 0} failed checks while the fault lasted (expected); " if ok else "") + (
                 "the audit is clean" if ok else detail)
         if r.get("thresholds_failed"):
-            detail += " — crossed: " + "; ".join(r["thresholds_failed"])
+            detail += " — " + "; ".join(r["thresholds_failed"])
         cards.append(f'<div class="card {"ok" if ok else "bad"}"><div class="mark">{"PASS" if ok else "FAIL"}</div>'
                      f'<div><div class="who">#{esc(i)} · {esc(r.get("system", "ExBuy"))} · {esc(r["scenario"])} · {esc(r["lock_type"])} · {r["vus"]} VUs'
                      f'{" · " + esc(r["label"]) if r.get("label") else ""}</div>'
@@ -335,7 +346,13 @@ def html_report(runs, title):
         charts.append(bar_chart("p99 per step", "ms", steps, [(nm, [step(r, s, "p99_ms") for s in steps]) for nm, (_, r) in zip(names, runs)], thresholds))
         charts.append(status_chart(runs, names))
         charts.append(bar_chart("Throughput per step", "requests/s", steps, [(nm, [step(r, s, "req_per_s") for s in steps]) for nm, (_, r) in zip(names, runs)]))
-        charts.append(bar_chart("Failed requests per step (HTTP errors)", "requests", steps, [(nm, [step(r, s, "failed") or 0 for s in steps]) for nm, (_, r) in zip(names, runs)]))
+        failing = [s for s in steps if any(step(r, s, "failed") for _, r in runs)]
+        if failing:
+            charts.append(bar_chart("Failed requests (HTTP errors) in the steps that had any", "requests", failing,
+                                    [(nm, [step(r, s, "failed") for s in failing]) for nm, (_, r) in zip(names, runs)],
+                                    note=f"no HTTP error in the other {len(steps) - len(failing)} steps" if len(failing) < len(steps) else None))
+        else:
+            charts.append('<p class="small">No HTTP errors in any step of these runs (no chart of failed requests per step).</p>')
     charts += trend_charts(runs)
     who = "".join(
         f"<tr><td>#{esc(i)}</td><td class=\"left\">{esc(r.get('system', 'ExBuy'))}</td><td class=\"left\">{esc(r.get('label') or '')}</td>"
@@ -375,6 +392,7 @@ excluded). Verdict = k6's exit code, checks, the audit and the thresholds; the d
 <div class="wrap"><table><tr><th>run</th><th class="left">system</th><th class="left">label</th><th class="left">scenario</th><th class="left">lock_type</th><th>VUs</th><th>shape / duration</th><th>commit</th><th>time (UTC)</th></tr>{who}</table></div>
 <div class="wrap"><table><tr><th>run</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>error rate</th><th>API RSS MB</th><th>k6 exit</th><th class="left">verdict</th></tr>{results}</table></div>
 {''.join(c for c in charts if c)}
+{cost.html(runs, names)}
 {steps_table(runs, thresholds)}
 {thresholds_table(runs)}
 <h2>Details</h2>

@@ -68,7 +68,7 @@ BUILTIN = ("checks", "data_", "http_", "iteration", "vus", "group_duration")
 def read_summary(path):
     """From k6's --summary-export: every threshold with whether it was crossed, the scenario's own counters and
     gauges (units sold, coupons admitted, the flash sale's stock read back), and the most VUs k6 ran."""
-    empty = {"thresholds": {}, "counters": {}, "gauges": {}, "vus_max": None}
+    empty = {"thresholds": {}, "counters": {}, "gauges": {}, "vus_max": None, "iterations": None}
     if not path or not os.path.exists(path):
         return empty
     try:
@@ -82,7 +82,9 @@ def read_summary(path):
     gauges = {name: m["value"] for name, m in own.items() if "value" in m and "passes" not in m and "count" not in m and "avg" not in m}
     vus_max = metrics.get("vus_max") or {}
     vus = vus_max.get("max", vus_max.get("value"))
-    return {"thresholds": thresholds, "counters": counters, "gauges": gauges, "vus_max": int(vus) if vus else None}
+    iterations = (metrics.get("iterations") or {}).get("count")
+    return {"thresholds": thresholds, "counters": counters, "gauges": gauges, "vus_max": int(vus) if vus else None,
+            "iterations": int(iterations) if iterations is not None else None}
 
 
 def read_rss(path):
@@ -228,6 +230,9 @@ def summarize(points_path, scenario, lock_type, vus, duration, base_url, audit_p
         "commit": git_commit(),
         "requests": total,
         "req_per_s": round(total / elapsed, 1) if elapsed else None,
+        # The measured window (first to last measured request): the CPU cost (cost.py) is taken over it.
+        "measured_from": first.isoformat() if first else None,
+        "measured_to": last.isoformat() if last else None,
         **percentiles(everything),
         "error_rate": round(sum(failed.get(name, 0) for name in measured) / total, 4) if total else None,
         "checks_failed": checks_failed,
@@ -238,6 +243,7 @@ def summarize(points_path, scenario, lock_type, vus, duration, base_url, audit_p
         "thresholds": summary["thresholds"],
         "thresholds_failed": sorted(t for t, crossed in summary["thresholds"].items() if crossed),
         "counters": summary["counters"],
+        "iterations": summary["iterations"],
         "gauges": summary["gauges"],
         "api_rss_mb_max": read_rss(rss_path),
         "env": dict(kv.split("=", 1) for kv in (env or [])),

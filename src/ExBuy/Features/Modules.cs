@@ -39,6 +39,7 @@ public static class Modules
             .ConfigureUploads());
         services.ConfigureWolverine(opts => opts.ConfigureCoupons());
 
+        services.AddCatalog();
         services.AddInventory(builder.Configuration);
         services.AddOrders();
         services.AddBalance();

@@ -1,5 +1,4 @@
 using ExBuy.Features.Balance;
-using ExBuy.Features.Catalog;
 using ExBuy.Features.Inventory;
 using Shouldly;
 
@@ -7,8 +6,8 @@ namespace ExBuy.Tests.Deciders;
 
 public sealed class StockDeciderTests
 {
-    private static Dictionary<long, Product> Products(params (long Id, int Stock)[] products) =>
-        products.ToDictionary(p => p.Id, p => new Product { Id = p.Id, Name = $"p{p.Id}", Description = "d", Price = 1, Stock = p.Stock, Category = "books" });
+    private static Dictionary<long, StockLevel> Products(params (long Id, int Stock)[] products) =>
+        products.ToDictionary(p => p.Id, p => new StockLevel(p.Id, p.Stock, Version: 1));
 
     [Fact]
     public void demand_is_summed_per_product_in_ascending_id_order() =>

@@ -9,12 +9,6 @@ namespace ExBuy.Tests.Infrastructure;
 
 public static class ApiScenarios
 {
-    public static async Task<Product> Reload(this IDocumentStore store, long productId)
-    {
-        await using var session = store.QuerySession();
-        return (await session.LoadAsync<Product>(productId)).ShouldNotBeNull();
-    }
-
     public static async Task<JsonNode> PlaceOrder(this IAlbaHost host, long userId, string items, string lockType = "row", int status = 201) =>
         await host.PostJson($"/api/orders?lock_type={lockType}", $$"""{"user_id":{{userId}},"items":{{items}}}""", status);
 

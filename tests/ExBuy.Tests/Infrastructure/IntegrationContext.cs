@@ -21,6 +21,7 @@ public abstract class IntegrationContext(AppFixture app) : IAsyncLifetime
         // Reset (not just clean): also restarts the async daemon, whose progress must start over with the events.
         await Host.ResetAllMartenDataAsync();
         await ExBuy.Features.Inventory.StockHolds.ClearAsync(Host.Services.GetRequiredService<Marten.IDocumentStore>(), default);
+        await ExBuy.Features.Inventory.ProductStock.ClearAsync(Host.Services.GetRequiredService<Marten.IDocumentStore>(), default);
         await ExBuy.Features.Coupons.CouponClaims.ClearAsync(Host.Services.GetRequiredService<Marten.IDocumentStore>(), default);
         await Host.ClearAllWolverineStorageAsync();
         var redis = Host.Services.GetRequiredService<IConnectionMultiplexer>();

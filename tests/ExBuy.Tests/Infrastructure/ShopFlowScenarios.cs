@@ -77,6 +77,25 @@ public static class ShopFlowScenarios
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>A policy's counter row as PostgreSQL holds it (<c>coupon_policy_stock</c>): quantity and issued count.</summary>
+    public static async Task<(int Quantity, int Issued)> CouponCounter(this IAlbaHost host, long policyId)
+    {
+        var store = host.Services.GetRequiredService<Marten.IDocumentStore>();
+        await using var command = host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>().CreateCommand(
+            $"select quantity, issued from {ExBuy.Features.Coupons.CouponPolicyStock.Table(store)} where policy_id = $1");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = policyId });
+        await using var reader = await command.ExecuteReaderAsync();
+        (await reader.ReadAsync()).ShouldBeTrue($"policy {policyId} has no counter row");
+        return (reader.GetInt32(0), reader.GetInt32(1));
+    }
+
+    /// <summary>Runs one statement against the test database, behind the API's back.</summary>
+    public static async Task<int> Sql(this IAlbaHost host, string sql)
+    {
+        await using var command = host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>().CreateCommand(sql);
+        return await command.ExecuteNonQueryAsync();
+    }
+
     public static async Task<List<long>> Coupons(this IAlbaHost host, long userId) =>
         (await host.GetJson($"/users/{userId}/coupons")).AsArray().Select(c => c!["couponId"]!.GetValue<long>()).ToList();
 

@@ -1,6 +1,7 @@
 using ExBuy.Features.Inventory;
 using Marten;
 using Npgsql;
+using Shouldly;
 
 namespace ExBuy.Tests.Infrastructure;
 
@@ -19,6 +20,17 @@ public static class StockScenarios
     }
 
     /// <summary>A gate decrement whose request died before it reached the database.</summary>
+    /// <summary>Sets a product's stock in PostgreSQL as a stray writer would: no event, the version bumped.</summary>
+    public static async Task SetDatabaseStock(this IDocumentStore store, long productId, int stock)
+    {
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"update {ProductStock.Table(store)} set stock = $2, version = version + 1 where product_id = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = productId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = stock });
+        (await command.ExecuteNonQueryAsync()).ShouldBe(1, $"product {productId} has a stock row");
+    }
+
     public static Task GateWithoutRequest(this RedisStock redisStock, long productId, int quantity) =>
         redisStock.TryTakeAsync([new StockLine(productId, quantity)]);
 }

@@ -112,6 +112,7 @@ public sealed class PerfRunnerTests : IDisposable
               "flash_sale_stock_db": {"value": 0, "min": 0, "max": 0},
               "http_reqs": {"count": 4, "rate": 2},
               "vus_max": {"value": 7, "min": 7, "max": 7},
+              "iterations": {"count": 3, "rate": 1.5},
               "http_req_duration{name:1_purchase}": {"p(99)": 30, "thresholds": {"p(99)<100": false}},
               "checks": {"value": 1, "passes": 2, "fails": 0, "thresholds": {"rate==1.0": true}}
             }}
@@ -135,6 +136,9 @@ public sealed class PerfRunnerTests : IDisposable
         line["thresholds"]!["http_req_duration{name:1_purchase}: p(99)<100"]!.GetValue<bool>().ShouldBeFalse("met thresholds are kept too");
         line["vus"]!.GetValue<int>().ShouldBe(7, "what k6 ran (vus_max), not only what was asked");
         line["vus_requested"]!.GetValue<int>().ShouldBe(10);
+        line["iterations"]!.GetValue<int>().ShouldBe(3, "k6's iterations, for statements per iteration");
+        line["measured_from"]!.GetValue<string>().ShouldStartWith("2026-11-23T10:00:00");
+        line["measured_to"]!.GetValue<string>().ShouldStartWith("2026-11-23T10:00:02");
         line["api_rss_mb_max"]!.GetValue<double>().ShouldBe(500);
         line["env"]!["STOCK"]!.GetValue<string>().ShouldBe("100");
         line["audit_ok"]!.GetValue<bool>().ShouldBeTrue();

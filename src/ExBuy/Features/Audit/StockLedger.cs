@@ -20,7 +20,6 @@ public static class StockLedger
 {
     public static async Task<List<StockLedgerRow>> ReadAsync(NpgsqlDataSource db, IDocumentStore store, IReadOnlyCollection<long>? productIds, CancellationToken ct)
     {
-        var schema = store.Options.DatabaseSchemaName;
         var events = store.Options.Events.DatabaseSchemaName;
         await using var command = db.CreateCommand($"""
             with taken as (
@@ -43,14 +42,14 @@ public static class StockLedger
             sold as (select product_id, sum(quantity) as quantity from taken group by product_id),
             back as (select product_id, sum(quantity) as quantity from returned group by product_id),
             held as (select product_id, sum(quantity) as quantity from {StockHolds.Table(store)} where state = 'held' group by product_id)
-            select p.id, (p.data ->> 'Stock')::int, (p.data ->> 'InitialStock')::int,
+            select p.product_id, p.stock, p.initial_stock,
                    coalesce(s.quantity, 0), coalesce(b.quantity, 0), coalesce(h.quantity, 0)
-            from {schema}.mt_doc_product p
-            left join sold s on s.product_id = p.id
-            left join back b on b.product_id = p.id
-            left join held h on h.product_id = p.id
-            where $1::bigint[] is null or p.id = any($1)
-            order by p.id
+            from {ProductStock.Table(store)} p
+            left join sold s on s.product_id = p.product_id
+            left join back b on b.product_id = p.product_id
+            left join held h on h.product_id = p.product_id
+            where $1::bigint[] is null or p.product_id = any($1)
+            order by p.product_id
             """);
         command.Parameters.Add(new NpgsqlParameter<long[]?> { TypedValue = productIds?.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
         var rows = new List<StockLedgerRow>();
@@ -86,7 +85,7 @@ public static class StockLedger
     {
         await using var command = db.CreateCommand($"""
             select g.product_id from {RedisStockGates.Table(store)} g
-            join {ProductStockSql.Table(store)} p on p.id = g.product_id order by g.product_id
+            join {ProductStock.Table(store)} p on p.product_id = g.product_id order by g.product_id
             """);
         var ids = new List<long>();
         await using var reader = await command.ExecuteReaderAsync(ct);

@@ -5,6 +5,8 @@ namespace ExBuy.Features.Catalog;
 
 public static class CatalogRegistration
 {
+    public static IServiceCollection AddCatalog(this IServiceCollection services) => services.AddSingleton<ProductReads>();
+
     public static StoreOptions ConfigureCatalog(this StoreOptions opts)
     {
         // Columns for what the list filters and sorts on, so paging a 100k catalogue stays an index scan; the name

@@ -3,9 +3,9 @@ using JasperFx;
 namespace ExBuy.Features.Catalog;
 
 /// <summary>
-/// A catalogue product. Stock lives on the product so that every stock-taking strategy contends on the same
-/// row; <see cref="Version"/> is Marten's numeric revision, bumped by every write including the hand-written
-/// conditional updates, so optimistic writers never overwrite them.
+/// A catalogue product: what it is and what it costs. Its stock is not here but in the Inventory slice's own narrow
+/// table (<c>product_stock</c>), the one hot row every stock-taking strategy contends on; a product's price is fixed for
+/// its life (no route changes it), so an order priced from the document is priced at the price it is sold at.
 /// </summary>
 public sealed class Product : IRevisioned
 {
@@ -13,11 +13,6 @@ public sealed class Product : IRevisioned
     public required string Name { get; set; }
     public string Description { get; set; } = string.Empty;
     public decimal Price { get; set; }
-    public int Stock { get; set; }
-
-    /// <summary>Stock when the product entered the catalogue; the audit checks stock = initial − sold + returned.</summary>
-    public int InitialStock { get; set; }
-
     public required string Category { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }

@@ -2,7 +2,7 @@ using FluentValidation;
 
 namespace ExBuy.Features.Catalog;
 
-/// <summary>The filters the list and search routes share (django-filter's <c>ProductFilter</c> in the original).</summary>
+/// <summary>The filters the list and search routes share (django-filter's <c>ProductFilter</c> in the original); <see cref="ProductReads"/> applies them.</summary>
 public interface IProductFilter
 {
     string? Category { get; }
@@ -14,35 +14,6 @@ public interface IProductFilter
 public static class ProductFilter
 {
     public const int MaxQueryLength = 200;
-
-    public static IQueryable<Product> Apply(IQueryable<Product> products, IProductFilter filter)
-    {
-        if (!string.IsNullOrEmpty(filter.Category))
-        {
-            var category = filter.Category;
-            products = products.Where(p => p.Category == category);
-        }
-
-        if (filter.MinPrice is { } min)
-        {
-            products = products.Where(p => p.Price >= min);
-        }
-
-        if (filter.MaxPrice is { } max)
-        {
-            products = products.Where(p => p.Price <= max);
-        }
-
-        if (!string.IsNullOrWhiteSpace(filter.Q))
-        {
-            var q = filter.Q.Trim();
-            products = products.Where(p =>
-                p.Name.Contains(q, StringComparison.OrdinalIgnoreCase) ||
-                p.Description.Contains(q, StringComparison.OrdinalIgnoreCase));
-        }
-
-        return products;
-    }
 
     public static void AddRules<T>(AbstractValidator<T> validator)
         where T : IProductFilter

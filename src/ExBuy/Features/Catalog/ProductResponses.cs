@@ -1,4 +1,3 @@
-using System.Linq.Expressions;
 using System.Text.Json.Serialization;
 using ExBuy.Infrastructure.Http;
 
@@ -17,13 +16,8 @@ public sealed class ProductSummary
     public string Category { get; set; } = string.Empty;
     public DateTimeOffset UpdatedAt { get; set; }
 
-    /// <summary>The projection as an expression, so Marten can run it in SQL (<c>Select(ProductSummary.Projection)</c>).</summary>
-    public static readonly Expression<Func<Product, ProductSummary>> Projection = p => new ProductSummary
+    public static ProductSummary From(Product p, int stock, DateTimeOffset updatedAt) => new()
     {
-        Id = p.Id, Name = p.Name, Price = p.Price, Stock = p.Stock, Category = p.Category, UpdatedAt = p.UpdatedAt,
+        Id = p.Id, Name = p.Name, Price = p.Price, Stock = stock, Category = p.Category, UpdatedAt = updatedAt,
     };
-
-    private static readonly Func<Product, ProductSummary> Compiled = Projection.Compile();
-
-    public static ProductSummary From(Product p) => Compiled(p);
 }

@@ -2,15 +2,15 @@ using JasperFx;
 
 namespace ExBuy.Features.Coupons;
 
-/// <summary>A first-come coupon policy: <see cref="Quantity"/> coupons of <see cref="Discount"/>, issued while active.</summary>
+/// <summary>
+/// A first-come coupon policy: coupons of <see cref="Discount"/>, issued while active. How many may be issued and how
+/// many have been are not here: they are the hot counter that every issuance updates, in the Coupons slice's own
+/// narrow table (<see cref="CouponPolicyStock"/>), written in the same transaction as this document.
+/// </summary>
 public sealed class CouponPolicy
 {
     public long Id { get; set; }
     public long Discount { get; set; }
-    public int Quantity { get; set; }
-
-    /// <summary>The database's count, raised only by a conditional update: the final authority (stage 3 of issuance).</summary>
-    public int Issued { get; set; }
 
     public DateTimeOffset StartsAt { get; set; }
     public DateTimeOffset EndsAt { get; set; }

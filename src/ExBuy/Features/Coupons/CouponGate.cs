@@ -27,6 +27,9 @@ public sealed record GateRepair(int Added, int Removed, long? RemainingBefore, l
 public sealed class CouponGate(IConnectionMultiplexer redis)
 {
     // KEYS: requested, remaining. ARGV: user. -3 missing, -1 duplicate, -2 sold out, else what is left.
+    // "remaining may not go below zero" is the second statement of the rule "never more than the quantity", and the
+    // unavoidable one: the rule itself is the check constraint of coupon_policy_stock (CouponPolicyStock), which has
+    // the last word; this gate only turns claims away before they reach PostgreSQL.
     private const string AdmitScript = """
         if redis.call('EXISTS', KEYS[2]) == 0 then return -3 end
         if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end

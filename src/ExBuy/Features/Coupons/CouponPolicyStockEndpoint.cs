@@ -49,7 +49,10 @@ public sealed class CouponPolicyStockEndpoint(NpgsqlDataSource db, IDocumentStor
     }
 }
 
-/// <summary>A policy's counts in PostgreSQL: the issued count, coupon rows, claims in flight and how many of them are stuck.</summary>
+/// <summary>
+/// A policy's counts in PostgreSQL: quantity and issued count (its <see cref="CouponPolicyStock"/> row), coupon rows,
+/// claims in flight and how many of them are stuck.
+/// </summary>
 public sealed record CouponPolicyCounts(long PolicyId, int Quantity, int Issued, long Coupons, long InFlight, long Stuck)
 {
     /// <summary>One policy, or every policy when <paramref name="policyId"/> is null. Ages use the database clock.</summary>
@@ -58,13 +61,13 @@ public sealed record CouponPolicyCounts(long PolicyId, int Quantity, int Issued,
         var s = store.Options.DatabaseSchemaName;
         await using var command = db.CreateCommand(
             $"""
-             select p.id, (p.data ->> 'Quantity')::int, (p.data ->> 'Issued')::int,
-                    (select count(*) from {s}.mt_doc_coupon k where (k.data ->> 'PolicyId')::bigint = p.id),
-                    (select count(*) from {CouponClaims.Table(store)} c where c.policy_id = p.id and c.status = 'accepted'),
-                    (select count(*) from {CouponClaims.Table(store)} c where c.policy_id = p.id and c.status = 'accepted' and c.created_at < now() - $2)
-             from {s}.mt_doc_couponpolicy p
-             where $1::bigint is null or p.id = $1
-             order by p.id
+             select p.policy_id, p.quantity, p.issued,
+                    (select count(*) from {s}.mt_doc_coupon k where (k.data ->> 'PolicyId')::bigint = p.policy_id),
+                    (select count(*) from {CouponClaims.Table(store)} c where c.policy_id = p.policy_id and c.status = 'accepted'),
+                    (select count(*) from {CouponClaims.Table(store)} c where c.policy_id = p.policy_id and c.status = 'accepted' and c.created_at < now() - $2)
+             from {CouponPolicyStock.Table(store)} p
+             where $1::bigint is null or p.policy_id = $1
+             order by p.policy_id
              """);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)policyId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = stuckAfter, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval });

@@ -15,6 +15,7 @@ public static class CouponsRegistration
             .Duplicate(x => x.UserId)
             .UniqueIndex(x => x.PolicyId, x => x.UserId);
         CouponClaims.Register(opts);
+        CouponPolicyStock.Register(opts);
         return opts;
     }
 
@@ -24,7 +25,9 @@ public static class CouponsRegistration
             .Bind(configuration.GetSection(CouponOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddHostedService<CouponPolicyStockBackfill>();
         services.AddSingleton<CouponGate>();
+        services.AddSingleton<CouponIssuer>();
         services.AddSingleton<CouponGateReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<CouponGateReconciler>());
         return services;
@@ -34,7 +37,8 @@ public static class CouponsRegistration
     {
         // Durable: the claim endpoint stores the envelope with the claim's row (Marten outbox), before the 201.
         opts.PublishMessage<IssueCoupon>().ToLocalQueue("coupons").UseDurableInbox();
-        opts.LocalQueue("coupons").MaximumParallelMessages(8);
+        // Handlers only hand their claim to the issuer and wait: as many may wait as one issuing batch takes.
+        opts.LocalQueue("coupons").MaximumParallelMessages(CouponIssuer.MaxBatch);
         return opts;
     }
 }

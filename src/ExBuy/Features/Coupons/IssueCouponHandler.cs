@@ -9,10 +9,11 @@ using Wolverine.Runtime.Handlers;
 namespace ExBuy.Features.Coupons;
 
 /// <summary>
-/// Wolverine handler for an accepted claim (durable local queue "coupons"). Issuance is one statement keyed by the
-/// claim id (<see cref="CouponClaims.IssueAsync"/>): a redelivery finds the claim settled and does nothing. When the
-/// database refuses (the policy is out) the claim is marked failed in that statement and its Redis admission is given
-/// back. Any other failure is retried with growing pauses, then compensated once: the claim marked failed (the one
+/// Wolverine handler for an accepted claim (durable local queue "coupons"). Issuance is keyed by the claim id and runs
+/// in batches with the other claims being handled at the same moment (<see cref="CouponIssuer"/>, group commit; one
+/// transaction per batch, <see cref="CouponIssuance"/>): a redelivery finds the claim settled and does nothing. When
+/// the database refuses (the policy is out) the claim is marked failed in that transaction and its Redis admission is
+/// given back. Any other failure is retried with growing pauses, then compensated once: the claim marked failed (the one
 /// conditional update that can do it), the Redis unit given back and the user taken out of the requested set, the
 /// message dead-lettered for the record.
 /// </summary>
@@ -29,12 +30,12 @@ public static partial class IssueCouponHandler
             .RetryWithCooldown(Cooldowns)
             .Then.CustomAction(GiveUpAsync, "Give the claim up: mark it failed, give its Redis admission back, dead-letter the message");
 
-    public static async Task Handle(IssueCoupon message, IDocumentStore store, CouponGate gate, TimeProvider clock, ILogger<IssueCoupon> logger, CancellationToken ct)
+    public static async Task Handle(IssueCoupon message, CouponIssuer issuer, IDocumentStore store, CouponGate gate, ILogger<IssueCoupon> logger, CancellationToken ct)
     {
         ClaimOutcome outcome;
         try
         {
-            outcome = await CouponClaims.IssueAsync(store, message.ClaimId, clock.GetUtcNow(), ct);
+            outcome = await issuer.IssueAsync(message.ClaimId, ct);
         }
         catch (Exception e) when (PostgresErrors.IsUniqueViolation(e))
         {

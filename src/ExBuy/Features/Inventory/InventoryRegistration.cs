@@ -19,6 +19,7 @@ public static class InventoryRegistration
             .Bind(configuration.GetSection(StockRecoveryOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddHostedService<ProductStockBackfill>();
         services.AddSingleton<RedisStock>();
         services.AddSingleton<StockStrategies>();
         services.AddSingleton<StockHoldSweeper>();
@@ -35,6 +36,7 @@ public static class InventoryRegistration
         // Stock moves are recorded per operation stream (order-123, reservation-…), never per product, so the
         // event store adds no second hot row beside the product's.
         opts.Events.AddEventType<StockReserved>();
+        ProductStock.Register(opts);
         StockHolds.Register(opts);
         RedisStockGates.Register(opts);
         return opts;

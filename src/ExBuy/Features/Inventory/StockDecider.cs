@@ -1,5 +1,3 @@
-using ExBuy.Features.Catalog;
-
 namespace ExBuy.Features.Inventory;
 
 /// <summary>One requested line: take <see cref="Quantity"/> units of a product.</summary>
@@ -32,9 +30,9 @@ public static class StockDecider
             .OrderBy(l => l.ProductId)
             .ToList();
 
-    public static StockDecision Decide(IReadOnlyList<StockLine> demand, IReadOnlyDictionary<long, Product> products)
+    public static StockDecision Decide(IReadOnlyList<StockLine> demand, IReadOnlyDictionary<long, StockLevel> levels)
     {
-        var missing = demand.Where(l => !products.ContainsKey(l.ProductId)).Select(l => l.ProductId).ToList();
+        var missing = demand.Where(l => !levels.ContainsKey(l.ProductId)).Select(l => l.ProductId).ToList();
         if (missing.Count > 0)
         {
             return new StockDecision.Missing(missing);
@@ -43,7 +41,7 @@ public static class StockDecider
         var remaining = new Dictionary<long, int>(demand.Count);
         foreach (var line in demand)
         {
-            var available = products[line.ProductId].Stock;
+            var available = levels[line.ProductId].Stock;
             if (available < line.Quantity)
             {
                 return new StockDecision.Insufficient(line.ProductId, available, line.Quantity);

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using ExBuy.Features.Catalog;
 using Marten;
 using Npgsql;
 using Weasel.Core;
@@ -33,12 +32,12 @@ public static class StockHolds
     /// <summary>How long finished holds are kept (from the moment they finished) before the sweeper purges them.</summary>
     public static readonly TimeSpan Retention = TimeSpan.FromMinutes(10);
 
-    /// <summary>The SQLSTATE the consume step raises when its hold is no longer held: the sale's transaction fails with it.</summary>
-    public const string HoldGoneSqlState = "EB001";
-
     public static string Table(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.stock_holds";
 
-    private static string ConsumeFunction(string schema) => $"{schema}.exbuy_consume_stock_hold";
+    private static string HoldFunction(string schema) => $"{schema}.exbuy_hold_stock";
+
+    /// <summary>The SQLSTATE the hold step raises when a product of the demand has no stock row (it was deleted).</summary>
+    public const string ProductGoneSqlState = "EB003";
 
     public static void Register(StoreOptions opts)
     {
@@ -54,18 +53,30 @@ public static class StockHolds
         table.Indexes.Add(new IndexDefinition("ix_stock_holds_held") { Columns = ["created_at"], Predicate = "state = 'held'" });
         opts.Storage.ExtendedSchemaObjects.Add(table);
 
-        // The consume step as one statement that fails the sale's transaction when the hold is not (or no longer) held.
+        // The take: every line's stock row locked in id order, taken (the check constraint refuses going below zero, which
+        // fails the whole statement) and recorded as held — all lines or none.
         opts.Storage.ExtendedSchemaObjects.Add(new Function(
-            new PostgresqlObjectName(schema, "exbuy_consume_stock_hold", Weasel.Postgresql.SchemaUtils.IdentifierUsage.Function),
+            new PostgresqlObjectName(schema, "exbuy_hold_stock", Weasel.Postgresql.SchemaUtils.IdentifierUsage.Function),
             $$"""
-            CREATE OR REPLACE FUNCTION {{ConsumeFunction(schema)}}(p_hold uuid, p_lines integer) RETURNS void LANGUAGE plpgsql AS $function$
+            CREATE OR REPLACE FUNCTION {{HoldFunction(schema)}}(p_hold uuid, p_ids bigint[], p_quantities integer[])
+              RETURNS TABLE(taken_product_id bigint, stock_left integer) LANGUAGE plpgsql AS $function$
             DECLARE
-              consumed integer;
+              taken integer;
             BEGIN
-              UPDATE {{schema}}.stock_holds SET state = 'consumed', finished_at = now() WHERE hold_id = p_hold AND state = 'held';
-              GET DIAGNOSTICS consumed = ROW_COUNT;
-              IF consumed <> p_lines THEN
-                RAISE EXCEPTION 'stock hold % is no longer held', p_hold USING ERRCODE = '{{HoldGoneSqlState}}';
+              PERFORM 1 FROM {{schema}}.product_stock s WHERE s.product_id = ANY(p_ids) ORDER BY s.product_id FOR UPDATE;
+              RETURN QUERY
+                WITH wanted AS (SELECT * FROM unnest(p_ids, p_quantities) AS w(id, quantity)),
+                took AS (
+                  UPDATE {{schema}}.product_stock s SET stock = s.stock - w.quantity, version = s.version + 1, updated_at = now()
+                  FROM wanted w WHERE s.product_id = w.id
+                  RETURNING s.product_id AS id, s.stock AS left_over, w.quantity),
+                held AS (
+                  INSERT INTO {{schema}}.stock_holds (hold_id, product_id, quantity, created_at, state)
+                  SELECT p_hold, t.id, t.quantity, now(), 'held' FROM took t)
+                SELECT t.id, t.left_over FROM took t;
+              GET DIAGNOSTICS taken = ROW_COUNT;
+              IF taken <> cardinality(p_ids) THEN
+                RAISE EXCEPTION 'a product of hold % has no stock row', p_hold USING ERRCODE = '{{ProductGoneSqlState}}';
               END IF;
             END;
             $function$;
@@ -73,80 +84,65 @@ public static class StockHolds
     }
 
     /// <summary>
-    /// Takes every line (rows locked in id order, each only while its stock covers it and its price is the one the
-    /// order was priced with) and records the hold, in one statement that commits on its own. Returns the products
-    /// as committed, or null when any line was refused (then nothing changed). <paramref name="now"/> only stamps the
-    /// products' <c>UpdatedAt</c>; the hold is timed by the database.
+    /// Takes every line and records the hold, in one statement that commits on its own (the stock rows are locked for
+    /// that statement alone). Returns the stock each product was left with, or null when any line was refused (then
+    /// nothing changed). The hold is timed by the database's clock.
     /// </summary>
-    public static async Task<Dictionary<long, Product>?> TakeAsync(
-        IDocumentStore store, Guid holdId, IReadOnlyList<StockLine> demand, IReadOnlyDictionary<long, Product> pricedWith, DateTimeOffset now, CancellationToken ct)
+    /// <exception cref="HoldNotAttemptedException">No connection to the database: the take was never sent.</exception>
+    public static async Task<Dictionary<long, int>?> TakeAsync(IDocumentStore store, Guid holdId, IReadOnlyList<StockLine> demand, CancellationToken ct)
     {
-        var products = ProductStockSql.Table(store);
         await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(ct);
-        // When only some lines can be taken, the final select divides by zero: the statement fails and takes nothing.
-        // When none can, it returns no rows and has taken nothing either. When the request already gave this hold up
-        // (void rows), the insert violates the primary key and the statement takes nothing either.
-        // Sent as one batch, which PostgreSQL runs as one implicit transaction, with synchronous_commit off for it:
-        // the product rows are released the moment the statement ends, without waiting for the WAL flush. That is
-        // safe because nobody relies on the hold alone: the sale that consumes it commits synchronously later, and its
-        // flush covers the hold's earlier WAL; a hold lost in a crash took stock for a sale that never happened; a
-        // release lost in a crash leaves a hold the sweeper releases.
-        await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("set local synchronous_commit = off"));
-        var command = new NpgsqlBatchCommand(
-            $"""
-             with wanted as (select * from unnest($1::bigint[], $2::int[], $3::numeric[]) as w(id, qty, price)),
-             locked as (select p.id from {products} p where p.id in (select id from wanted) order by p.id for update),
-             taken as (
-                 update {products} p
-                 set data = p.data || jsonb_build_object('Stock', (p.data ->> 'Stock')::int - w.qty, 'UpdatedAt', $4, 'Version', p.mt_version + 1),
-                     mt_version = p.mt_version + 1, mt_last_modified = now()
-                 from wanted w
-                 where p.id = w.id and p.id in (select id from locked)
-                   and (p.data ->> 'Stock')::int >= w.qty and (p.data ->> 'Price')::numeric = w.price
-                 returning p.id, p.data, p.mt_version, w.qty),
-             held as (insert into {Table(store)} (hold_id, product_id, quantity, created_at, state) select $5, id, qty, now(), 'held' from taken)
-             select data, mt_version, 1 / (case when (select count(*) from taken) = cardinality($1) then 1 else 0 end) from taken
-             """);
-        batch.BatchCommands.Add(command);
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = demand.Select(l => l.ProductId).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = demand.Select(l => l.Quantity).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<decimal[]> { TypedValue = demand.Select(l => pricedWith[l.ProductId].Price).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
-        var taken = new Dictionary<long, Product>(demand.Count);
         try
         {
-            var serializer = store.Options.Serializer();
+            await connection.OpenAsync(ct);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
+        {
+            throw new HoldNotAttemptedException(e);
+        }
+
+        // A line the stock cannot cover fails the statement on the check constraint; a product without a stock row fails
+        // it in the function; a hold the request already gave up (void rows) fails it on the primary key. Each time it
+        // takes nothing. Sent as one batch, which PostgreSQL runs as one implicit transaction, with synchronous_commit
+        // off for it: the stock rows are released the moment the statement ends, without waiting for the WAL flush.
+        // That is safe because nobody relies on the hold alone: the sale that consumes it commits synchronously later,
+        // and its flush covers the hold's earlier WAL; a hold lost in a crash took stock for a sale that never
+        // happened; a release lost in a crash leaves a hold the sweeper releases.
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("set local synchronous_commit = off"));
+        var command = new NpgsqlBatchCommand($"select taken_product_id, stock_left from {HoldFunction(store.Options.DatabaseSchemaName)}($1, $2, $3)");
+        batch.BatchCommands.Add(command);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = demand.Select(l => l.ProductId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = demand.Select(l => l.Quantity).ToArray() });
+        var taken = new Dictionary<long, int>(demand.Count);
+        try
+        {
             await using var reader = await batch.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                var product = serializer.FromJson<Product>(reader, 0);
-                product.Version = reader.GetInt32(1);
-                taken[product.Id] = product;
+                taken[reader.GetInt64(0)] = reader.GetInt32(1);
             }
         }
-        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DivisionByZero or PostgresErrorCodes.UniqueViolation)
+        catch (PostgresException e) when (ProductStock.IsNotEnoughStock(e) || e.SqlState is ProductGoneSqlState or PostgresErrorCodes.UniqueViolation)
         {
             return null;
         }
 
-        return taken.Count == demand.Count ? taken : null;
+        return taken;
     }
 
     // held → released, with the stock back in the product rows: one statement, so exactly one caller gets the lines.
     private static string ReleaseSql(IDocumentStore store) =>
         $"""
          with gone as (update {Table(store)} set state = 'released', finished_at = now() where hold_id = $1 and state = 'held' returning product_id, quantity),
-         locked as (select p.id from {ProductStockSql.Table(store)} p where p.id in (select product_id from gone) order by p.id for update),
+         locked as (select s.product_id from {ProductStock.Table(store)} s where s.product_id in (select product_id from gone) order by s.product_id for update),
          back as (
-             update {ProductStockSql.Table(store)} p
-             set data = p.data || jsonb_build_object('Stock', (p.data ->> 'Stock')::int + g.quantity, 'Version', p.mt_version + 1),
-                 mt_version = p.mt_version + 1, mt_last_modified = now()
+             update {ProductStock.Table(store)} s
+             set stock = s.stock + g.quantity, version = s.version + 1, updated_at = now()
              from gone g
-             where p.id = g.product_id and p.id in (select id from locked)
-             returning p.id)
+             where s.product_id = g.product_id and s.product_id in (select product_id from locked)
+             returning s.product_id)
          select product_id, quantity from gone
          """;
 
@@ -257,15 +253,22 @@ public static class StockHolds
         return await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>True when the exception (or one inside it) is the consume step's refusal: the hold was released before the sale committed.</summary>
-    public static bool IsHoldGone(Exception e) => e switch
+    /// <summary>
+    /// Consumes the hold on the sale's open transaction (held → consumed, one statement): the sale and the end of the hold
+    /// commit together. Throws <see cref="HoldGoneException"/> when the hold is no longer held (the sweeper released it):
+    /// roll the sale back.
+    /// </summary>
+    public static async Task ConsumeAsync(IDocumentSession session, Guid holdId, int lines, CancellationToken ct)
     {
-        PostgresException p => p.SqlState == HoldGoneSqlState,
-        AggregateException a => a.InnerExceptions.Any(IsHoldGone),
-        _ => e.InnerException is { } inner && IsHoldGone(inner),
-    };
-
-    internal static string ConsumeCall(IDocumentStore store) => $"select {ConsumeFunction(store.Options.DatabaseSchemaName)}(";
+        var connection = session.Connection ?? throw new InvalidOperationException("Begin the session's transaction first.");
+        await using var command = new NpgsqlCommand(
+            $"update {Table(session.DocumentStore)} set state = 'consumed', finished_at = now() where hold_id = $1 and state = 'held'", connection);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
+        if (await command.ExecuteNonQueryAsync(ct) != lines)
+        {
+            throw new HoldGoneException(holdId);
+        }
+    }
 }
 
 /// <summary>What became of a hold its request gave up on (<see cref="StockHolds.SettleAsync"/>).</summary>
@@ -288,22 +291,8 @@ public abstract record HoldFate
     public sealed record ReleasedByOther : HoldFate;
 }
 
-/// <summary>Consumes the hold inside the caller's Marten transaction: the sale and the end of the hold commit together,
-/// and the transaction fails (SQLSTATE <see cref="StockHolds.HoldGoneSqlState"/>) when the hold is no longer held.</summary>
-public sealed class ConsumeStockHoldOperation(IDocumentStore store, Guid holdId, int lines) : Weasel.Storage.IStorageOperation
-{
-    public Type DocumentType => typeof(Product);
+/// <summary>The sale's hold was released (by the sweeper) before the sale could consume it: nothing of the sale may commit.</summary>
+public sealed class HoldGoneException(Guid holdId) : Exception($"Stock hold {holdId} is no longer held.");
 
-    public OperationRole Role() => OperationRole.Other;
-
-    public void ConfigureCommand(Weasel.Core.ICommandBuilder builder, IStorageSession session)
-    {
-        builder.Append(StockHolds.ConsumeCall(store));
-        builder.AppendParameter(holdId);
-        builder.Append(", ");
-        builder.AppendParameter(lines);
-        builder.Append(")");
-    }
-
-    public Task PostprocessAsync(DbDataReader reader, IList<Exception> exceptions, CancellationToken token) => Task.CompletedTask;
-}
+/// <summary>The hold's take was never sent (no connection could be opened): nothing of it can be in the database.</summary>
+public sealed class HoldNotAttemptedException(Exception inner) : Exception("The stock hold was not attempted: no database connection.", inner);

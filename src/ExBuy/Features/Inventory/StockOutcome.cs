@@ -1,5 +1,3 @@
-using ExBuy.Features.Catalog;
-
 namespace ExBuy.Features.Inventory;
 
 /// <summary>What a strategy did. Only <see cref="Taken"/> committed anything.</summary>
@@ -9,8 +7,8 @@ public abstract record StockOutcome
     {
     }
 
-    /// <summary>The stock was taken and the caller's writes committed with it; products show the stock after the change.</summary>
-    public sealed record Taken(IReadOnlyDictionary<long, Product> Products) : StockOutcome;
+    /// <summary>The stock was taken and the caller's writes committed with it; the stock each product was left with.</summary>
+    public sealed record Taken(IReadOnlyDictionary<long, int> Remaining) : StockOutcome;
 
     public sealed record Missing(IReadOnlyList<long> ProductIds) : StockOutcome;
 
@@ -28,10 +26,10 @@ public abstract record StockOutcome
 }
 
 /// <summary>
-/// The caller's part of the transaction: given the products (stock already updated), queue the documents and
-/// events that record why the stock moved. Runs inside the strategy's transaction, once per attempt.
+/// The caller's part of the transaction: queue the documents and events that record why the stock moved (the caller
+/// loaded and decided them before). Runs inside the strategy's transaction, once per attempt; it must queue something.
 /// </summary>
-public delegate void StockWork(global::Marten.IDocumentSession session, IReadOnlyDictionary<long, Product> products);
+public delegate void StockWork(global::Marten.IDocumentSession session);
 
 /// <summary>One concurrency-control strategy: take the stock for every line or none, committing the caller's work with it.</summary>
 public interface IStockStrategy

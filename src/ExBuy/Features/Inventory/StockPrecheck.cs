@@ -1,4 +1,3 @@
-using ExBuy.Features.Catalog;
 using Marten;
 
 namespace ExBuy.Features.Inventory;
@@ -14,14 +13,7 @@ public static class StockPrecheck
 {
     public static async Task<StockOutcome?> RefusalAsync(IDocumentStore store, IReadOnlyList<StockLine> demand, CancellationToken ct)
     {
-        var decision = StockDecider.Decide(demand, await CommittedAsync(store, demand, ct));
+        var decision = StockDecider.Decide(demand, await ProductStock.ReadAsync(store, demand.Select(l => l.ProductId).ToList(), ct));
         return decision is StockDecision.Take ? null : StockOutcome.From(decision);
-    }
-
-    /// <summary>The demanded products as last committed, read without any lock.</summary>
-    public static async Task<Dictionary<long, Product>> CommittedAsync(IDocumentStore store, IReadOnlyList<StockLine> demand, CancellationToken ct)
-    {
-        await using var query = store.QuerySession();
-        return (await query.LoadManyAsync<Product>(ct, demand.Select(l => l.ProductId))).ToDictionary(p => p.Id);
     }
 }

@@ -187,7 +187,7 @@ public sealed partial class StockReconciler(
     private async Task<Dictionary<long, int>> ReadStockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<long> ids, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
-            $"select id, (data ->> 'Stock')::int from {ProductStockSql.Table(store)} where id = any($1)", connection, transaction);
+            $"select product_id, stock from {ProductStock.Table(store)} where product_id = any($1)", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ids.ToArray() });
         var stock = new Dictionary<long, int>(ids.Count);
         await using var reader = await command.ExecuteReaderAsync(ct);

@@ -12,17 +12,17 @@ public sealed class StockStrategies
     private readonly IOptions<ConcurrencyOptions> _options;
 
     public StockStrategies(
-        IDocumentStore store, RedisStock redisStock, RedisLockProviders locks, IOptions<ConcurrencyOptions> options, TimeProvider clock)
+        IDocumentStore store, RedisStock redisStock, RedisLockProviders locks, IOptions<ConcurrencyOptions> options)
     {
         _options = options;
         IStockStrategy[] all =
         [
-            new OptimisticStockStrategy(store, redisStock, options, clock),
-            new RedisLockStockStrategy(LockType.Pessimistic, locks.SingleNode, store, redisStock, options, clock),
-            new RedisLockStockStrategy(LockType.Redlock, locks.Redlock, store, redisStock, options, clock),
-            new RowLockStockStrategy(store, redisStock, options, clock),
-            new AtomicStockStrategy(store, redisStock, clock),
-            new UnsafeStockStrategy(store, redisStock, options, clock),
+            new OptimisticStockStrategy(store, redisStock, options),
+            new RedisLockStockStrategy(LockType.Pessimistic, locks.SingleNode, store, redisStock, options),
+            new RedisLockStockStrategy(LockType.Redlock, locks.Redlock, store, redisStock, options),
+            new RowLockStockStrategy(store, redisStock, options),
+            new AtomicStockStrategy(store, redisStock),
+            new UnsafeStockStrategy(store, redisStock, options),
         ];
         _strategies = all.ToDictionary(s => s.Type, s => (IStockStrategy)new MeasuredStockStrategy(s));
     }

@@ -18,7 +18,20 @@ public static class OrderWriter
         return newOrders.Select((n, i) => new Order { Id = ids[i], UserId = n.UserId, Status = OrderStatuses.Pending }).ToList();
     }
 
-    /// <summary>Fills the allocated orders from the products as they are now and queues them with their events. Safe to call once per attempt.</summary>
+    /// <summary>
+    /// The products the orders name, to price them from (a product's price is fixed for its life), and the ids of those
+    /// that do not exist. One round trip.
+    /// </summary>
+    public static async Task<(IReadOnlyDictionary<long, Product> Products, IReadOnlyList<long> Missing)> LoadProductsAsync(
+        IDocumentStore store, IReadOnlyList<NewOrder> newOrders, CancellationToken ct)
+    {
+        var ids = newOrders.SelectMany(o => o.Lines).Select(l => l.ProductId).Distinct().Order().ToList();
+        await using var session = store.QuerySession();
+        var products = (await session.LoadManyAsync<Product>(ct, ids)).ToDictionary(p => p.Id);
+        return (products, ids.Where(id => !products.ContainsKey(id)).ToList());
+    }
+
+    /// <summary>Fills the allocated orders from the products and queues them with their events. Safe to call once per attempt.</summary>
     public static void Record(
         IDocumentSession session,
         IReadOnlyList<Order> orders,

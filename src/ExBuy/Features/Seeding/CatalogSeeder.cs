@@ -73,6 +73,7 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
         await store.Advanced.Clean.DeleteAllDocumentsAsync(ct);
         await store.Advanced.Clean.DeleteAllEventDataAsync(ct);
         await ExBuy.Features.Inventory.StockHolds.ClearAsync(store, ct);
+        await ExBuy.Features.Inventory.ProductStock.ClearAsync(store, ct);
         await IdSequences.RestartAsync<Product>(store, ct);
         await IdSequences.RestartAsync<Order>(store, ct);
         await IdSequences.RestartAsync<Review>(store, ct);
@@ -102,6 +103,9 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
     {
         var all = new List<Product>(plan.Products);
         var batch = new List<Product>(plan.BatchSize);
+        var stockOf = new Dictionary<Product, int>(ReferenceEqualityComparer.Instance);
+        Func<List<Product>, Task> insertStock = written =>
+            ExBuy.Features.Inventory.ProductStock.InsertAsync(store, written.Select(p => (p.Id, stockOf[p])).ToList(), ct);
         for (var i = 0; i < plan.Products; i++)
         {
             var category = ProductCategories.All[random.Next(ProductCategories.All.Count)];
@@ -110,25 +114,25 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
             // Creation times rise with the id, so the default ordering (-created_at) lists the newest ids first.
             var createdAt = now.AddDays(-30).AddSeconds(i * 2L);
             var stock = i < HotProducts ? AmpleStock : random.Next(20) == 0 ? 0 : random.Next(1, 1_000);
-            batch.Add(new Product
+            var product = new Product
             {
                 Name = $"{adjective} {noun} {i + 1}",
                 Description = $"A {adjective.ToLowerInvariant()} {noun.ToLowerInvariant()} from the {category} collection.",
                 Category = category,
                 Price = decimal.Round(random.Next(100, 200_000) / 100m, 2),
-                Stock = stock,
-                InitialStock = stock,
                 CreatedAt = createdAt,
                 UpdatedAt = createdAt,
-            });
+            };
+            stockOf[product] = stock;
+            batch.Add(product);
 
             if (batch.Count == plan.BatchSize)
             {
-                await FlushAsync(batch, (p, id) => p.Id = id, ct, keep: all);
+                await FlushAsync(batch, (p, id) => p.Id = id, ct, keep: all, afterInsert: insertStock);
             }
         }
 
-        await FlushAsync(batch, (p, id) => p.Id = id, ct, keep: all);
+        await FlushAsync(batch, (p, id) => p.Id = id, ct, keep: all, afterInsert: insertStock);
         return all;
     }
 

@@ -37,16 +37,6 @@ public sealed class AuditTests(AppFixture app) : IntegrationContext(app)
         audit.ViolationCount.ShouldBe(1 + inherent.Length);
     }
 
-    /// <summary>Sets a product's stock in PostgreSQL as a stray writer would: no event, the revision bumped.</summary>
-    private async Task SetDatabaseStock(long productId, int stock)
-    {
-        await using var session = Store.LightweightSession();
-        var product = (await session.LoadAsync<Product>(productId, Ct)).ShouldNotBeNull();
-        product.Stock = stock;
-        session.UpdateRevision(product, product.Version + 1);
-        await session.SaveChangesAsync(Ct);
-    }
-
     private async Task<(ShopSetup Shop, long User)> ShopWithOneUser(string init = """{"userCount":1,"policyCount":1,"couponQuantity":1}""")
     {
         var shop = await Host.InitShop(init);
@@ -64,7 +54,8 @@ public sealed class AuditTests(AppFixture app) : IntegrationContext(app)
     [Fact]
     public async Task no_negative_stock_catches_an_oversold_product_whose_ledger_agrees()
     {
-        // One unit, sold once through the API, then sold again behind its back: event, database and Redis all at -1.
+        // One unit, sold once through the API, then sold again behind its back: the events say 2 of 1 were sold. The stock
+        // row cannot follow below zero (its check constraint refuses), so the ledger disagrees with it too.
         var productId = await Host.SetUpFlashSale(1);
         await Host.PostJson($"/api/flash-sales/{productId}/purchase?lock_type=row", """{"user_id":1}""", 201);
         await Host.ShouldPassAudit();
@@ -75,10 +66,9 @@ public sealed class AuditTests(AppFixture app) : IntegrationContext(app)
             await session.SaveChangesAsync(Ct);
         }
 
-        await SetDatabaseStock(productId, -1);
-        await Redis.StringSetAsync(RedisStock.Key(productId), -1);
+        await Should.ThrowAsync<Npgsql.PostgresException>(() => Store.SetDatabaseStock(productId, -1));
 
-        await ShouldReportOnly("no_negative_stock", $"product {productId}");
+        await ShouldReportOnly("no_negative_stock", $"product {productId}", "stock_matches_ledger");
     }
 
     [Fact]
@@ -88,7 +78,7 @@ public sealed class AuditTests(AppFixture app) : IntegrationContext(app)
         await Host.ShouldPassAudit();
 
         // Two units appear from nowhere, in the database and in Redis alike.
-        await SetDatabaseStock(productId, 12);
+        await Store.SetDatabaseStock(productId, 12);
         await Redis.StringSetAsync(RedisStock.Key(productId), 12);
 
         await ShouldReportOnly("stock_matches_ledger", $"product {productId}");
@@ -125,7 +115,7 @@ public sealed class AuditTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Fact]
-    public async Task coupons_issued_within_quantity_catches_a_policy_issued_beyond_its_quantity()
+    public async Task coupons_issued_within_quantity_catches_a_coupon_beyond_the_quantity()
     {
         var (shop, u1) = await ShopWithOneUser("""{"userCount":2,"policyCount":1,"couponQuantity":1}""");
         var u2 = await Host.UserId("u2");
@@ -133,26 +123,55 @@ public sealed class AuditTests(AppFixture app) : IntegrationContext(app)
         (await Host.ClaimAndWait(u1, policyId)).ShouldBe(201);
         await Host.ShouldPassAudit();
 
-        // A second coupon of a one-coupon policy, counted everywhere it is counted: the database's issued count,
-        // the coupons themselves, and the Redis gate (remaining -1, u2 among the requesters).
+        // A second coupon of a one-coupon policy, written past the counter (which cannot count it: its check
+        // constraint refuses issued > quantity) and known to the Redis gate (u2 among the requesters, nothing left).
+        // Coupon rows no longer equal the issued count: that comes with the damage.
         await using (var session = Store.LightweightSession())
         {
-            var policy = (await session.LoadAsync<CouponPolicy>(policyId, Ct)).ShouldNotBeNull();
-            policy.Issued = 2;
-            session.Store(policy);
             var now = DateTimeOffset.UtcNow;
             session.Insert(new Coupon
             {
-                Id = await IdSequences.NextAsync<Coupon>(Store, Ct), PolicyId = policyId, UserId = u2, Discount = policy.Discount,
+                Id = await IdSequences.NextAsync<Coupon>(Store, Ct), PolicyId = policyId, UserId = u2, Discount = 2_000,
                 IssuedAt = now, ExpiresAt = now.AddDays(3),
             });
             await session.SaveChangesAsync(Ct);
         }
 
-        await Redis.StringSetAsync(CouponGate.Remaining(policyId), -1);
         await Redis.SortedSetAddAsync(CouponGate.Requested(policyId), u2, 0);
 
-        await ShouldReportOnly("coupons_issued_within_quantity", $"policy {policyId}");
+        await ShouldReportOnly("coupons_issued_within_quantity", $"policy {policyId}", inherent: "coupons_match_issued_count");
+    }
+
+    /// <summary>The counter itself cannot pass its quantity: the database refuses the write (the rule's one definition).</summary>
+    [Fact]
+    public async Task coupons_issued_within_quantity_is_refused_by_the_counter_itself()
+    {
+        var (shop, user) = await ShopWithOneUser("""{"userCount":1,"policyCount":1,"couponQuantity":1}""");
+        var policyId = shop.PolicyIds[0];
+        (await Host.ClaimAndWait(user, policyId)).ShouldBe(201);
+
+        var error = await Should.ThrowAsync<Npgsql.PostgresException>(() =>
+            Host.Sql($"update {CouponPolicyStock.Table(Store)} set issued = issued + 1 where policy_id = {policyId}"));
+
+        error.SqlState.ShouldBe(Npgsql.PostgresErrorCodes.CheckViolation);
+        error.ConstraintName.ShouldBe(CouponPolicyStock.WithinQuantity);
+        (await Host.CouponCounter(policyId)).ShouldBe((1, 1));
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task coupons_match_issued_count_catches_a_counter_raised_without_its_coupon()
+    {
+        var (shop, user) = await ShopWithOneUser("""{"userCount":1,"policyCount":1,"couponQuantity":3}""");
+        var policyId = shop.PolicyIds[0];
+        (await Host.ClaimAndWait(user, policyId)).ShouldBe(201);
+        await Host.ShouldPassAudit();
+
+        // The counter says 2 issued, one coupon exists; Redis agrees with the counter (3 − 2 = 1 left).
+        await Host.Sql($"update {CouponPolicyStock.Table(Store)} set issued = 2 where policy_id = {policyId}");
+        await Redis.StringSetAsync(CouponGate.Remaining(policyId), 1);
+
+        await ShouldReportOnly("coupons_match_issued_count", $"policy {policyId}");
     }
 
     [Fact]

@@ -82,14 +82,14 @@ public sealed class ListProductsTests(AppFixture app) : IntegrationContext(app)
     [InlineData("-stock")]
     public async Task every_allowed_ordering_sorts_with_id_as_tie_breaker(string ordering)
     {
-        var products = await Store.AddProducts(30, i => new Product
+        var products = await Store.AddProducts(30, i => new TestProduct
         {
             Name = $"Item {(i * 7) % 30:D2}", Price = (i * 13) % 10, Stock = (i * 11) % 5, Category = "home",
             CreatedAt = DateTimeOffset.UtcNow.AddMinutes(-(i * 17 % 30)), UpdatedAt = DateTimeOffset.UtcNow,
         });
 
         var field = ordering.TrimStart('-');
-        Func<Product, IComparable> key = field switch
+        Func<TestProduct, IComparable> key = field switch
         {
             "price" => p => p.Price,
             "created_at" => p => p.CreatedAt,

@@ -204,6 +204,154 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
         (await Host.Services.GetRequiredService<CouponGateReconciler>().RunOnceAsync(Ct)).ShouldBe(0, "nothing left to repair");
     }
 
+    private async Task<List<Guid>> ClaimIds(long policyId)
+    {
+        await using var command = Db.CreateCommand($"select claim_id from {CouponClaims.Table(Store)} where policy_id = $1 order by created_at, claim_id");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = policyId });
+        var ids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+
+        return ids;
+    }
+
+    [Fact]
+    public async Task one_transaction_issues_a_batch_up_to_the_counter_and_fails_the_rest_once()
+    {
+        var shop = await Host.InitShop("""{"userCount":6,"couponQuantity":4,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        await using var session = Store.QuerySession();
+        var users = (await session.Query<ExBuy.Features.Users.ShopUser>().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(Ct)).ToList();
+        foreach (var user in users)
+        {
+            // Six claims accepted for four coupons: Redis admitted only four, so the database must turn two away.
+            await Host.AcceptClaimWithoutIssuing(policy, user, admit: false);
+        }
+
+        var claims = await ClaimIds(policy);
+        var outcomes = await CouponIssuance.IssueAsync(Store, claims, DateTimeOffset.UtcNow, Ct);
+
+        outcomes.Values.Count(o => o == ClaimOutcome.Issued).ShouldBe(4);
+        claims.Take(4).ShouldAllBe(c => outcomes[c] == ClaimOutcome.Issued, "first come, first served");
+        claims.Skip(4).ShouldAllBe(c => outcomes[c] == ClaimOutcome.SoldOut);
+        (await Host.CouponCounter(policy)).ShouldBe((4, 4));
+        (await session.Query<Coupon>().Where(c => c.PolicyId == policy).CountAsync(Ct)).ShouldBe(4);
+
+        // Delivered again, all of them: nothing to do.
+        (await CouponIssuance.IssueAsync(Store, claims, DateTimeOffset.UtcNow, Ct)).Values.ShouldAllBe(o => o == ClaimOutcome.AlreadySettled);
+        (await Host.CouponCounter(policy)).ShouldBe((4, 4));
+
+        // The coupons are ordinary Marten documents: an order can take one with its revision.
+        var coupon = (await session.Query<Coupon>().Where(c => c.PolicyId == policy).FirstAsync(Ct));
+        coupon.Version.ShouldBe(1);
+        coupon.ClaimId.ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task a_claim_that_cannot_be_issued_fails_alone_and_the_claims_batched_with_it_are_issued()
+    {
+        var shop = await Host.InitShop("""{"userCount":12,"couponQuantity":20,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        await using var session = Store.QuerySession();
+        var users = (await session.Query<ExBuy.Features.Users.ShopUser>().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(Ct)).ToList();
+        foreach (var user in users)
+        {
+            await Host.AcceptClaimWithoutIssuing(policy, user, admit: false);
+        }
+
+        var claims = await ClaimIds(policy);
+        var poisoned = users[5];
+        var issuer = Host.Services.GetRequiredService<CouponIssuer>();
+        Task<ClaimOutcome>[] issuing;
+        await using (await PostgresFault.OnInsertAsync(Db, ["mt_doc_coupon"], $"new.user_id = {poisoned}"))
+        {
+            issuing = claims.Select(c => issuer.IssueAsync(c, Ct)).ToArray();
+            await Should.ThrowAsync<Exception>(() => Task.WhenAll(issuing));
+        }
+
+        issuing.Count(t => t.IsFaulted).ShouldBe(1, "only the claim whose coupon cannot be written fails");
+        issuing.Where(t => !t.IsFaulted).ShouldAllBe(t => t.Result == ClaimOutcome.Issued);
+        (await Host.Coupons(poisoned)).ShouldBeEmpty();
+        (await Host.CouponCounter(policy)).ShouldBe((20, 11));
+        (await session.Query<Coupon>().Where(c => c.PolicyId == policy).CountAsync(Ct)).ShouldBe(11);
+    }
+
+    private async Task<(double Batches, double Claims)> IssueBatchMetrics()
+    {
+        var metrics = await Host.GetText("/metrics");
+        double Value(string name) =>
+            double.Parse(metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        return (Value("exbuy_coupon_issue_batch_size_count"), Value("exbuy_coupon_issue_batch_size_sum"));
+    }
+
+    [Fact]
+    public async Task claims_that_arrive_while_a_batch_is_issuing_are_issued_together_by_the_next()
+    {
+        var shop = await Host.InitShop("""{"userCount":11,"couponQuantity":20,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        await using var session = Store.QuerySession();
+        foreach (var user in (await session.Query<ExBuy.Features.Users.ShopUser>().Select(u => u.Id).ToListAsync(Ct)).ToList())
+        {
+            await Host.AcceptClaimWithoutIssuing(policy, user, admit: false);
+        }
+
+        var claims = await ClaimIds(policy);
+        var issuer = Host.Services.GetRequiredService<CouponIssuer>();
+        (await issuer.IssueAsync(claims[0], Ct)).ShouldBe(ClaimOutcome.Issued, "a lone claim is issued at once, no timer");
+        var before = await IssueBatchMetrics();
+
+        // The counter row held by another transaction: the first batch waits on it with whatever it took, and every
+        // claim handed in meanwhile waits for the next batch.
+        Task<ClaimOutcome>[] issuing;
+        await using (var other = await Db.OpenConnectionAsync(Ct))
+        {
+            await using var transaction = await other.BeginTransactionAsync(Ct);
+            await using (var hold = new NpgsqlCommand($"select 1 from {CouponPolicyStock.Table(Store)} where policy_id = {policy} for update", other, transaction))
+            {
+                await hold.ExecuteNonQueryAsync(Ct);
+            }
+
+            issuing = claims.Skip(1).Select(c => issuer.IssueAsync(c, Ct)).ToArray();
+            await transaction.RollbackAsync(Ct);
+        }
+
+        (await Task.WhenAll(issuing)).ShouldAllBe(o => o == ClaimOutcome.Issued);
+        var after = await IssueBatchMetrics();
+        (after.Claims - before.Claims).ShouldBe(10);
+        (after.Batches - before.Batches).ShouldBeInRange(1, 2, "ten claims in at most two transactions");
+        (await Host.CouponCounter(policy)).ShouldBe((20, 11));
+        (await session.Query<Coupon>().Where(c => c.PolicyId == policy).CountAsync(Ct)).ShouldBe(11);
+    }
+
+    [Fact]
+    public async Task a_claim_of_a_user_who_already_holds_a_coupon_of_the_policy_fails_once_without_a_second_coupon()
+    {
+        var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":3,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var u1 = await Host.UserId("u1");
+
+        // A coupon from before claims were recorded: the Redis gate and the claims table do not know it.
+        await using (var session = Store.LightweightSession())
+        {
+            var now = DateTimeOffset.UtcNow;
+            session.Insert(new Coupon { Id = await ExBuy.Infrastructure.Marten.IdSequences.NextAsync<Coupon>(Store, Ct), PolicyId = policy, UserId = u1, Discount = 2_000, IssuedAt = now, ExpiresAt = now.AddDays(3) });
+            await session.SaveChangesAsync(Ct);
+        }
+
+        var (status, tracked) = await ClaimTracked(u1, policy);
+
+        status.ShouldBe(201, "only PostgreSQL knows the coupon");
+        tracked.Executed.SingleMessage<IssueCoupon>();
+        (await Host.Coupons(u1)).Count.ShouldBe(1, "the unique index refused a second coupon");
+        (await ClaimIds(policy)).ShouldHaveSingleItem();
+        await using var command = Db.CreateCommand($"select status from {CouponClaims.Table(Store)} where user_id = {u1}");
+        ((string)(await command.ExecuteScalarAsync(Ct))!).ShouldBe(CouponClaims.Failed);
+        (await Host.CouponCounter(policy)).ShouldBe((3, 0), "the failed issuance rolled back whole");
+    }
+
     [Fact]
     public async Task one_node_reconciles_at_a_time()
     {

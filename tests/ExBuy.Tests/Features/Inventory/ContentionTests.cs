@@ -158,9 +158,9 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
     [MemberData(nameof(LockTypeData.Safe), MemberType = typeof(LockTypeData))]
     public async Task without_contention_every_order_succeeds(string lockType)
     {
-        var products = await Store.AddProducts(200, i => new ExBuy.Features.Catalog.Product
+        var products = await Store.AddProducts(200, i => new TestProduct
         {
-            Name = $"P{i}", Price = 5m, Stock = 10, InitialStock = 10, Category = "books", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+            Name = $"P{i}", Price = 5m, Stock = 10, Category = "books", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
         });
 
         var responses = await Host.FireAsync(200, i =>
@@ -221,7 +221,7 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
         await using var redisLock = await locks.SingleNode.CreateLock(ExBuy.Features.Inventory.Strategies.RedisLockStockStrategy.LockName(productId)).AcquireAsync(cancellationToken: Ct);
         await using var session = Store.LightweightSession();
         await session.BeginTransactionAsync(Ct);
-        await ProductStockSql.LockRowsAsync(session, [productId], TimeSpan.FromSeconds(5), Ct);
+        await ProductStock.LockAsync(session, [productId], TimeSpan.FromSeconds(5), Ct);
 
         var refused = await Host.PostJson($"/api/flash-sales/{productId}/purchase?lock_type={lockType}", """{"user_id":2}""", 409);
 
@@ -234,13 +234,7 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
     {
         var productId = await Host.SetUpFlashSale(5);
         // Redis believes there are 5 units; the database has 2 (as after a crash between the two writes).
-        await using (var session = Store.LightweightSession())
-        {
-            await session.BeginTransactionAsync(Ct);
-            await ProductStockSql.OverwriteAsync(session, productId, 2, DateTimeOffset.UtcNow, Ct);
-            ProductStockSql.EnsureCommit(session);
-            await session.SaveChangesAsync(Ct);
-        }
+        await Store.SetDatabaseStock(productId, 2);
 
         await Host.PostJson($"/api/flash-sales/{productId}/purchase?lock_type=atomic", """{"user_id":1,"quantity":3}""", 409);
 

@@ -38,9 +38,9 @@ public sealed class TopProductsTests(AppFixture app) : IntegrationContext(app)
     [Fact]
     public async Task rebuilding_the_projection_from_the_events_gives_the_same_numbers()
     {
-        var products = await Store.AddProducts(8, i => new ExBuy.Features.Catalog.Product
+        var products = await Store.AddProducts(8, i => new TestProduct
         {
-            Name = $"P{i}", Price = 3m + i, Stock = 1000, InitialStock = 1000, Category = "food", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+            Name = $"P{i}", Price = 3m + i, Stock = 1000, Category = "food", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
         });
         var responses = await Host.FireAsync(60, i =>
             (HttpMethod.Post, "/api/orders?lock_type=optimistic", $$"""{"user_id":{{i + 1}},"items":[{"product_id":{{products[i % 8].Id}},"quantity":{{1 + (i % 3)}}},{"product_id":{{products[(i * 3) % 8].Id}},"quantity":1}]}"""));

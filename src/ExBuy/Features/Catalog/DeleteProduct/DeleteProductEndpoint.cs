@@ -1,3 +1,4 @@
+using ExBuy.Features.Inventory;
 using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Security;
 using FastEndpoints;
@@ -29,6 +30,7 @@ public sealed class DeleteProductEndpoint(IDocumentSession session) : Endpoint<D
         }
 
         session.Delete<Product>(req.Id);
+        ProductStock.QueueDelete(session, [req.Id]);
         await session.SaveChangesAsync(ct);
         await Send.NoContentAsync(ct);
     }

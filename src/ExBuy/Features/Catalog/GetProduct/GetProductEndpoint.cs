@@ -3,7 +3,6 @@ using ExBuy.Features.Reviews;
 using ExBuy.Infrastructure.Http;
 using FastEndpoints;
 using Marten;
-using Npgsql;
 
 namespace ExBuy.Features.Catalog.GetProduct;
 
@@ -25,16 +24,16 @@ public sealed record ProductDetail(
     long ReviewCount,
     decimal? AverageRating)
 {
-    public static ProductDetail From(Product p, long reviewCount, long ratingSum) => new(
-        p.Id, p.Name, p.Description, p.Price, p.Stock, p.Category, p.CreatedAt, p.UpdatedAt,
+    public static ProductDetail From(Product p, int stock, DateTimeOffset updatedAt, long reviewCount, long ratingSum) => new(
+        p.Id, p.Name, p.Description, p.Price, stock, p.Category, p.CreatedAt, updatedAt,
         reviewCount, reviewCount == 0 ? null : Math.Round((decimal)ratingSum / reviewCount, 2, MidpointRounding.AwayFromZero));
 }
 
 /// <summary>
 /// <c>GET /api/products/{id}</c> with its review count and average rating. Unoptimised: three round trips
-/// (product, count, sum). Optimised: one statement that aggregates beside the product row.
+/// (product with its stock, count, sum). Optimised: one statement (<see cref="ProductReads.DetailAsync"/>).
 /// </summary>
-public sealed class GetProductEndpoint(IQuerySession session, NpgsqlDataSource db) : Endpoint<GetProductRequest, ProductDetail>
+public sealed class GetProductEndpoint(IQuerySession session, ProductReads reads) : Endpoint<GetProductRequest, ProductDetail>
 {
     public override void Configure()
     {
@@ -44,7 +43,7 @@ public sealed class GetProductEndpoint(IQuerySession session, NpgsqlDataSource d
 
     public override async Task HandleAsync(GetProductRequest req, CancellationToken ct)
     {
-        var detail = req.Optimize == true ? await Optimized(req.Id, ct) : await Naive(req.Id, ct);
+        var detail = req.Optimize == true ? await reads.DetailAsync(req.Id, ct) : await Naive(req.Id, ct);
         if (detail is null)
         {
             await Send.ResultAsync(TypedResults.NotFound(new ErrorDetail("Not found.")));
@@ -56,8 +55,7 @@ public sealed class GetProductEndpoint(IQuerySession session, NpgsqlDataSource d
 
     private async Task<ProductDetail?> Naive(long id, CancellationToken ct)
     {
-        var product = await session.LoadAsync<Product>(id, ct);
-        if (product is null)
+        if (await reads.OneAsync(id, ct) is not var (product, stock, updatedAt))
         {
             return null;
         }
@@ -65,28 +63,6 @@ public sealed class GetProductEndpoint(IQuerySession session, NpgsqlDataSource d
         var reviews = session.Query<Review>().Where(r => r.ProductId == id);
         var count = await reviews.CountAsync(ct);
         var sum = count == 0 ? 0 : await reviews.SumAsync(r => r.Rating, ct);
-        return ProductDetail.From(product, count, sum);
-    }
-
-    private async Task<ProductDetail?> Optimized(long id, CancellationToken ct)
-    {
-        var schema = session.DocumentStore.Options.DatabaseSchemaName;
-        await using var command = db.CreateCommand(
-            $"""
-             select p.data, count(r.id), coalesce(sum((r.data ->> 'Rating')::int), 0)
-             from {schema}.mt_doc_product p
-             left join {schema}.mt_doc_review r on r.product_id = p.id
-             where p.id = $1
-             group by p.id, p.data
-             """);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct))
-        {
-            return null;
-        }
-
-        var product = session.DocumentStore.Options.Serializer().FromJson<Product>(reader, 0);
-        return ProductDetail.From(product, reader.GetInt64(1), reader.GetInt64(2));
+        return ProductDetail.From(product, stock, updatedAt, count, sum);
     }
 }

@@ -1,6 +1,5 @@
 using FastEndpoints;
 using FluentValidation;
-using Marten;
 
 namespace ExBuy.Features.Catalog.SearchProducts;
 
@@ -29,7 +28,7 @@ public sealed class SearchProductsRequest : IProductFilter
 }
 
 /// <summary><c>GET /api/search/products</c>: an unpaged array of matches, in id order.</summary>
-public sealed class SearchProductsEndpoint(IQuerySession session) : Endpoint<SearchProductsRequest, List<ProductSummary>>
+public sealed class SearchProductsEndpoint(ProductReads reads) : Endpoint<SearchProductsRequest, List<ProductSummary>>
 {
     public override void Configure()
     {
@@ -39,17 +38,6 @@ public sealed class SearchProductsEndpoint(IQuerySession session) : Endpoint<Sea
 
     public override async Task HandleAsync(SearchProductsRequest req, CancellationToken ct)
     {
-        var query = ProductFilter.Apply(session.Query<Product>(), req);
-        if (req.InStock == true)
-        {
-            query = query.Where(p => p.Stock > 0);
-        }
-
-        var products = await query
-            .OrderBy(p => p.Id)
-            .Take(req.Limit ?? SearchProductsRequest.DefaultLimit)
-            .Select(ProductSummary.Projection)
-            .ToListAsync(ct);
-        await Send.OkAsync(products.ToList(), ct);
+        await Send.OkAsync(await reads.SearchAsync(req, req.InStock == true, req.Limit ?? SearchProductsRequest.DefaultLimit, ct), ct);
     }
 }

@@ -93,13 +93,6 @@ public static class PlacePaidOrderDecider
     public static decimal Total(IReadOnlyList<StockLine> lines, IReadOnlyDictionary<long, Product> products, Coupon? coupon) =>
         Money.Normalize(Math.Max(0, Gross(lines, products) - (coupon?.Discount ?? 0)));
 
-    /// <summary>
-    /// Checked inside the stock transaction against the products the strategy read: false when a price moved since
-    /// the decision, which must then be made again.
-    /// </summary>
-    public static bool StillHolds(PaidOrderDecision.Place place, IReadOnlyList<StockLine> lines, IReadOnlyDictionary<long, Product> products) =>
-        Total(lines, products, place.Coupon) == place.Total;
-
     private static decimal Gross(IReadOnlyList<StockLine> lines, IReadOnlyDictionary<long, Product> products) =>
         lines.Sum(l => products[l.ProductId].Price * l.Quantity);
 

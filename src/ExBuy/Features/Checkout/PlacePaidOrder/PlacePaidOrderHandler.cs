@@ -35,7 +35,7 @@ public abstract record PaidOrderResult
 /// Places a paid order: under the user's Redis lock (orders of one user one at a time, different users in parallel),
 /// <see cref="LoadAsync">load</see> → <see cref="PlacePaidOrderDecider.Decide">decide</see> →
 /// <see cref="CommitAsync">commit</see> through the stock strategy, the whole attempt repeated by <see cref="WriteRetry"/>
-/// when the balance, the coupon or a price changed underneath it.
+/// when the balance or the coupon changed underneath it.
 /// </summary>
 // Called directly by its endpoint, not through the message bus: Wolverine must not take it for a message handler.
 [WolverineIgnore]
@@ -66,7 +66,7 @@ public sealed class PlacePaidOrderHandler(
                 PaidOrderDecision.Refuse r => new PaidOrderResult.Refused(r.Status, r.Message),
                 PaidOrderDecision.Replay r => new PaidOrderResult.Placed(r.OrderId, r.TotalAmount),
                 PaidOrderDecision.KeyReused r => new PaidOrderResult.KeyReused(r.Key),
-                PaidOrderDecision.Place place => await CommitAsync(command, place, now, token),
+                PaidOrderDecision.Place place => await CommitAsync(command, place, state.Products, now, token),
                 var other => throw new InvalidOperationException($"Unhandled decision {other}"),
             };
         }, () => new PaidOrderResult.Refused(409, "The balance, coupon or stock kept changing; try again."), ct);
@@ -98,7 +98,8 @@ public sealed class PlacePaidOrderHandler(
     /// The strategy takes the stock and commits, in the same transaction, the order, the debit (at the balance version
     /// the decision read), the coupon's use (at its revision) and the idempotency record.
     /// </summary>
-    private async Task<PaidOrderResult> CommitAsync(PlacePaidOrder command, PaidOrderDecision.Place place, DateTimeOffset now, CancellationToken ct)
+    private async Task<PaidOrderResult> CommitAsync(
+        PlacePaidOrder command, PaidOrderDecision.Place place, IReadOnlyDictionary<long, Product> products, DateTimeOffset now, CancellationToken ct)
     {
         var strategy = strategies.For(command.LockType);
         NewOrder[] newOrders = [new NewOrder(command.UserId, command.Lines)];
@@ -107,13 +108,8 @@ public sealed class PlacePaidOrderHandler(
         StockOutcome outcome;
         try
         {
-            outcome = await strategy.TakeAsync(place.Demand, (session, products) =>
+            outcome = await strategy.TakeAsync(place.Demand, session =>
             {
-                if (!PlacePaidOrderDecider.StillHolds(place, command.Lines, products))
-                {
-                    throw new StaleDecisionException("A price changed after the order was priced.");
-                }
-
                 OrderWriter.Record(session, orders, newOrders, products, strategy.Type, now, paid: true);
                 order.Discount = place.Discount;
                 order.TotalPrice = place.Total;

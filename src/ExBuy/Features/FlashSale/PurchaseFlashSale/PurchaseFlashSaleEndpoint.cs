@@ -48,7 +48,7 @@ public sealed class PurchaseFlashSaleEndpoint(StockStrategies strategies, TimePr
 
         var outcome = await strategy.TakeAsync(
             [line],
-            (session, _) => session.Events.StartStream(
+            session => session.Events.StartStream(
                 $"purchase-{purchaseId}",
                 new StockReserved(line.ProductId, line.Quantity, StockSources.FlashSale, strategy.Type.ToWire(), req.UserId, clock.GetUtcNow())),
             ct);
@@ -60,7 +60,7 @@ public sealed class PurchaseFlashSaleEndpoint(StockStrategies strategies, TimePr
         }
 
         await Send.ResponseAsync(
-            new PurchaseFlashSaleResponse(purchaseId, line.ProductId, req.UserId!.Value, line.Quantity, taken.Products[line.ProductId].Stock, strategy.Type.ToWire()),
+            new PurchaseFlashSaleResponse(purchaseId, line.ProductId, req.UserId!.Value, line.Quantity, taken.Remaining[line.ProductId], strategy.Type.ToWire()),
             StatusCodes.Status201Created,
             ct);
     }

@@ -58,15 +58,15 @@ public sealed class SetupFlashSaleEndpoint(IDocumentSession session, RedisStock 
             Description = "Limited stock, first come first served.",
             Category = "electronics",
             Price = req.Price ?? 10m,
-            Stock = req.Stock!.Value,
-            InitialStock = req.Stock!.Value,
             CreatedAt = now,
             UpdatedAt = now,
         };
+        var stock = req.Stock!.Value;
         session.Insert(product);
+        ProductStock.QueueCreate(session, [(product.Id, stock)]);
         await session.SaveChangesAsync(ct);
-        await redisStock.InitializeAsync(product.Id, product.Stock, overwrite: true);
+        await redisStock.InitializeAsync(product.Id, stock, overwrite: true);
 
-        await Send.ResponseAsync(new FlashSaleResponse(product.Id, product.Name, product.Stock, product.Price), StatusCodes.Status201Created, ct);
+        await Send.ResponseAsync(new FlashSaleResponse(product.Id, product.Name, stock, product.Price), StatusCodes.Status201Created, ct);
     }
 }

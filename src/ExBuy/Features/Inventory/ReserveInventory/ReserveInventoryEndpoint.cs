@@ -42,7 +42,7 @@ public sealed class ReserveInventoryEndpoint(StockStrategies strategies, TimePro
 
         var outcome = await strategy.TakeAsync(
             [line],
-            (session, _) => session.Events.StartStream(
+            session => session.Events.StartStream(
                 $"reservation-{Guid.CreateVersion7()}",
                 new StockReserved(line.ProductId, line.Quantity, StockSources.Reservation, strategy.Type.ToWire(), null, clock.GetUtcNow())),
             ct);
@@ -53,6 +53,6 @@ public sealed class ReserveInventoryEndpoint(StockStrategies strategies, TimePro
             return;
         }
 
-        await Send.OkAsync(new ReserveInventoryResponse(line.ProductId, line.Quantity, taken.Products[line.ProductId].Stock), ct);
+        await Send.OkAsync(new ReserveInventoryResponse(line.ProductId, line.Quantity, taken.Remaining[line.ProductId]), ct);
     }
 }

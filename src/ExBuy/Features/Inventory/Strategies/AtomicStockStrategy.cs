@@ -1,4 +1,3 @@
-using ExBuy.Features.Catalog;
 using ExBuy.Infrastructure.Observability;
 using Marten;
 using Npgsql;
@@ -19,7 +18,7 @@ namespace ExBuy.Features.Inventory.Strategies;
 /// nothing twice; Redis high would let buyers through the gate that the database then refuses.
 /// </para>
 /// </summary>
-public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisStock, TimeProvider clock) : IStockStrategy
+public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisStock) : IStockStrategy
 {
     public LockType Type => LockType.Atomic;
 
@@ -43,81 +42,64 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
         return await TakeInDatabaseAsync(demand, work, ct);
     }
 
-    private const int PriceRaceAttempts = 3;
-
     /// <summary>
-    /// Takes the stock with a hold in one autocommitted statement (<see cref="StockHolds.TakeAsync"/>: the product rows
-    /// are locked for that statement alone), then commits the caller's writes together with the hold's consumption.
-    /// A refusal re-reads, and a price that moved re-prices. Owns the gate decrement: gives it back unless the stock
-    /// stays taken in the database (or someone else gave it back).
+    /// Takes the stock with a hold in one autocommitted statement (<see cref="StockHolds.TakeAsync"/>: the stock rows are
+    /// locked for that statement alone), then commits the caller's writes together with the hold's consumption. Owns the
+    /// gate decrement: gives it back unless the stock stays taken in the database (or someone else gave it back).
     /// </summary>
     private async Task<StockOutcome> TakeInDatabaseAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
     {
-        for (var attempt = 1; ; attempt++)
+        var holdId = Guid.CreateVersion7();
+        Dictionary<long, int>? taken;
+        try
         {
-            Dictionary<long, Product> current;
-            try
-            {
-                current = await StockPrecheck.CommittedAsync(store, demand, ct);
-            }
-            catch
-            {
-                await GiveBackAsync(demand); // no take was attempted: the database has nothing of this request
-                throw;
-            }
-
-            var decision = StockDecider.Decide(demand, current);
-            if (decision is not StockDecision.Take)
-            {
-                await GiveBackAsync(demand);
-                return StockOutcome.From(decision);
-            }
-
-            var holdId = Guid.CreateVersion7();
-            Dictionary<long, Product>? taken;
-            try
-            {
-                taken = await StockHolds.TakeAsync(store, holdId, demand, current, clock.GetUtcNow(), ct);
-            }
-            catch
-            {
-                // The take may or may not have happened (a lost connection, a cancellation): settle it.
-                switch (await TrySettleAsync(holdId, demand))
-                {
-                    case HoldFate.NeverTaken:
-                        await GiveBackAsync(demand);
-                        break;
-                    case HoldFate.Released released:
-                        await GiveBackAsync(released.Lines);
-                        break;
-                }
-
-                throw;
-            }
-
-            if (taken is null)
-            {
-                if (attempt < PriceRaceAttempts)
-                {
-                    continue; // sold out meanwhile (the next read says so) or repriced (the next attempt prices it again)
-                }
-
-                await GiveBackAsync(demand);
-                return new StockOutcome.Busy("The products kept changing while the order was being placed.");
-            }
-
-            return await RecordSaleAsync(holdId, demand, taken, work);
+            taken = await StockHolds.TakeAsync(store, holdId, demand, ct);
         }
+        catch (HoldNotAttemptedException)
+        {
+            await GiveBackAsync(demand); // no take was sent: the database has nothing of this request
+            throw;
+        }
+        catch
+        {
+            // The take may or may not have happened (a lost connection, a cancellation): settle it.
+            switch (await TrySettleAsync(holdId, demand))
+            {
+                case HoldFate.NeverTaken:
+                    await GiveBackAsync(demand);
+                    break;
+                case HoldFate.Released released:
+                    await GiveBackAsync(released.Lines);
+                    break;
+            }
+
+            throw;
+        }
+
+        if (taken is null)
+        {
+            // Sold out (or deleted) between the read and the take: say so from the rows as they are now.
+            await GiveBackAsync(demand);
+            var now = StockDecider.Decide(demand, await ProductStock.ReadAsync(store, demand.Select(l => l.ProductId).ToList(), ct));
+            return now is StockDecision.Take
+                ? new StockOutcome.Busy("The stock changed while the order was being placed.")
+                : StockOutcome.From(now);
+        }
+
+        return await RecordSaleAsync(holdId, demand, taken, work);
     }
 
-    private async Task<StockOutcome> RecordSaleAsync(Guid holdId, IReadOnlyList<StockLine> demand, Dictionary<long, Product> taken, StockWork work)
+    private async Task<StockOutcome> RecordSaleAsync(Guid holdId, IReadOnlyList<StockLine> demand, Dictionary<long, int> taken, StockWork work)
     {
         try
         {
             await using var session = store.LightweightSession();
-            work(session, taken);
-            session.QueueOperation(new ConsumeStockHoldOperation(store, holdId, demand.Count));
-            await ProductStockSql.CommitAsync(session);
+            work(session);
+            // Consumed last, one round trip before the commit, so the hold row is locked only for that moment (a sweeper
+            // releasing it waits that long at most, then finds it consumed).
+            await session.BeginTransactionAsync(CancellationToken.None);
+            await StockHolds.ConsumeAsync(session, holdId, demand.Count, CancellationToken.None);
+            await ProductStock.CommitWorkAsync(session);
             return new StockOutcome.Taken(taken);
         }
         catch (Exception e)
@@ -138,7 +120,7 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
 
             // The sweeper released the hold first (this request outlived the sweep window) and gave Redis its share;
             // the consume step refused, so nothing of the sale was written.
-            if (StockHolds.IsHoldGone(e))
+            if (e is HoldGoneException)
             {
                 return new StockOutcome.Busy("The order took longer than its stock hold; nothing was taken.");
             }
@@ -182,13 +164,12 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
             return [];
         }
 
-        await using var session = store.QuerySession();
-        var products = (await session.LoadManyAsync<Product>(ct, uninitialized)).ToDictionary(p => p.Id);
-        foreach (var product in products.Values)
+        var levels = await ProductStock.ReadAsync(store, uninitialized, ct);
+        foreach (var level in levels.Values)
         {
-            await redisStock.InitializeAsync(product.Id, product.Stock);
+            await redisStock.InitializeAsync(level.ProductId, level.Stock);
         }
 
-        return uninitialized.Where(id => !products.ContainsKey(id)).ToList();
+        return uninitialized.Where(id => !levels.ContainsKey(id)).ToList();
     }
 }

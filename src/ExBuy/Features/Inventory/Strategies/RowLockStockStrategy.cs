@@ -1,16 +1,15 @@
-using ExBuy.Features.Catalog;
+using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Observability;
 using Marten;
 using Microsoft.Extensions.Options;
-using ExBuy.Infrastructure.Marten;
 
 namespace ExBuy.Features.Inventory.Strategies;
 
 /// <summary>
-/// PostgreSQL row locks: <c>SELECT … FOR UPDATE</c> on the product rows, in id order, inside the Marten
-/// transaction that then writes the stock and the caller's documents. The locks end with the commit.
-/// <c>lock_timeout</c> bounds the wait.
+/// PostgreSQL row locks: <c>SELECT … FOR UPDATE</c> on the stock rows, in id order, inside the Marten transaction that
+/// then writes the stock and the caller's documents. The locks end with the commit. <c>lock_timeout</c> bounds the wait.
 /// </summary>
-public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisStock, IOptions<ConcurrencyOptions> options, TimeProvider clock)
+public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisStock, IOptions<ConcurrencyOptions> options)
     : IStockStrategy
 {
     public LockType Type => LockType.Row;
@@ -46,30 +45,29 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
         await session.BeginTransactionAsync(ct);
         var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         var acquired = false;
-        Dictionary<long, Product> products;
+        Dictionary<long, StockLevel> levels;
         try
         {
-            products = await ProductStockSql.LockRowsAsync(session, demand.Select(d => d.ProductId).ToList(), options.Value.LockTimeout, ct);
+            levels = await ProductStock.LockAsync(session, demand.Select(d => d.ProductId).ToList(), options.Value.LockTimeout, ct);
             acquired = true;
         }
         finally
         {
-            ExBuy.Infrastructure.Observability.ExBuyMetrics.LockWait
+            ExBuyMetrics.LockWait
                 .WithLabels("row", acquired ? "true" : "false")
                 .Observe(System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
         }
 
-        var decision = StockDecider.Decide(demand, products);
+        var decision = StockDecider.Decide(demand, levels);
         if (decision is not StockDecision.Take take)
         {
             return StockOutcome.From(decision);
         }
 
-        // Under the row lock nobody can have moved the revision: the check cannot fail, it only keeps the bump.
-        RevisionedStockWrite.QueueStockChanges(session, products, take, clock.GetUtcNow());
-
-        work(session, products);
-        await ProductStockSql.CommitAsync(session);
-        return new StockOutcome.Taken(products);
+        // Under the row lock nobody can move the version: the check cannot fail.
+        await ProductStock.TakeAtVersionsAsync(session, demand, levels, ct);
+        work(session);
+        await ProductStock.CommitWorkAsync(session);
+        return new StockOutcome.Taken(take.Remaining);
     }
 }

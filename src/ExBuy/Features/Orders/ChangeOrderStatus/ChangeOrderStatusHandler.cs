@@ -73,11 +73,10 @@ public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategi
     private async Task<StatusResult> MoveAsync(Order order, StatusDecision.Move move, DateTimeOffset now, CancellationToken ct)
     {
         await using var session = store.LightweightSession();
-        await session.BeginTransactionAsync(ct);
-        foreach (var line in move.Returned)
+        if (move.Returned.Count > 0)
         {
-            // A product deleted since the order has no stock to return to; the event still records the items.
-            await ProductStockSql.ReturnAsync(session, line.ProductId, line.Quantity, now, ct);
+            // A product deleted since the order has no stock row to return to; the event still records the items.
+            ProductStock.QueueReturn(session, move.Returned);
         }
 
         Apply(session, order, order.Version, move.To, move.HoldsStockAfter, move.Events, now);
@@ -95,7 +94,7 @@ public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategi
             session.UpdateRevision(coupon, version + 1);
         }
 
-        await ProductStockSql.CommitAsync(session);
+        await ProductStock.CommitAsync(session);
         if (move.Returned.Count > 0)
         {
             await redisStock.MirrorReturnedAsync(move.Returned);
@@ -107,7 +106,7 @@ public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategi
     private static async Task<StatusResult> ReviveAsync(IStockStrategy strategy, Order order, StatusDecision.Revive revive, DateTimeOffset now, CancellationToken ct)
     {
         var version = order.Version; // read once: the strategy may run its work more than once
-        var outcome = await strategy.TakeAsync(revive.Demand, (session, _) => Apply(session, order, version, revive.To, holdsStock: true, revive.Events, now), ct);
+        var outcome = await strategy.TakeAsync(revive.Demand, session => Apply(session, order, version, revive.To, holdsStock: true, revive.Events, now), ct);
         return outcome is StockOutcome.Taken ? new StatusResult.Changed(order) : new StatusResult.StockRefused(outcome);
     }
 

@@ -20,11 +20,18 @@ public sealed class PlaceOrderEndpoint(StockStrategies strategies, IDocumentStor
     {
         var strategy = strategies.For(LockTypeParameter.Parse(req.LockTypeName));
         NewOrder[] newOrders = [req.ToNewOrder()];
+        var (products, missing) = await OrderWriter.LoadProductsAsync(store, newOrders, ct);
+        if (missing.Count > 0)
+        {
+            await Send.ResultAsync(StockResponses.Refusal(new StockOutcome.Missing(missing)));
+            return;
+        }
+
         var orders = await OrderWriter.AllocateAsync(store, newOrders, ct);
 
         var outcome = await strategy.TakeAsync(
             StockDecider.Demand(newOrders[0].Lines),
-            (session, products) => OrderWriter.Record(session, orders, newOrders, products, strategy.Type, clock.GetUtcNow()),
+            session => OrderWriter.Record(session, orders, newOrders, products, strategy.Type, clock.GetUtcNow()),
             ct);
 
         if (outcome is not StockOutcome.Taken)

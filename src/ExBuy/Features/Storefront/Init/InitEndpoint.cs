@@ -92,7 +92,7 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
         var products = productIds.Select((id, i) => new Product
         {
             Id = id, Name = $"p{i + 1}", Description = "Shop-flow product", Category = "electronics",
-            Price = req.Price ?? DefaultPrice, Stock = stock, InitialStock = stock, CreatedAt = now, UpdatedAt = now,
+            Price = req.Price ?? DefaultPrice, CreatedAt = now, UpdatedAt = now,
         }).ToList();
 
         var policyCount = req.PolicyCount ?? DefaultPolicies;
@@ -100,7 +100,7 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
         var policyIds = await IdSequences.NextAsync<CouponPolicy>(store, policyCount, ct);
         var policies = policyIds.Select(id => new CouponPolicy
         {
-            Id = id, Discount = req.Discount ?? DefaultDiscount, Quantity = quantity, Issued = 0,
+            Id = id, Discount = req.Discount ?? DefaultDiscount,
             StartsAt = now.AddMinutes(-1), EndsAt = now.AddDays(3),
         }).ToList();
 
@@ -111,7 +111,9 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
         await using (var session = store.LightweightSession())
         {
             session.Insert(products.ToArray());
+            ProductStock.QueueCreate(session, productIds.Select(id => (id, stock)).ToList());
             session.Insert(policies.ToArray());
+            CouponPolicyStock.QueueOpen(session, policyIds, quantity);
             session.Store(new StorefrontState { ProductIds = [.. productIds], PolicyIds = [.. policyIds], InitializedAt = now });
             await session.SaveChangesAsync(ct);
         }
@@ -123,12 +125,12 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
 
         foreach (var policy in policies)
         {
-            await gate.OpenAsync(policy.Id, policy.Quantity);
+            await gate.OpenAsync(policy.Id, quantity);
         }
 
         foreach (var product in products)
         {
-            await redisStock.InitializeAsync(product.Id, product.Stock, overwrite: true);
+            await redisStock.InitializeAsync(product.Id, stock, overwrite: true);
         }
 
         for (var day = 0; day < SalesRanking.Days; day++)
@@ -222,6 +224,8 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
             {
                 session.Delete<Product>(id);
             }
+
+            ProductStock.QueueDelete(session, previous.ProductIds);
         }
 
         await session.SaveChangesAsync(ct);

@@ -12,11 +12,11 @@ public sealed record ShopProduct(
     [property: JsonPropertyName("price")] long Price,
     [property: JsonPropertyName("stock")] int Stock)
 {
-    public static ShopProduct From(Product p) => new(p.Id, p.Name, (long)p.Price, p.Stock);
+    public static ShopProduct From(Product p, int stock) => new(p.Id, p.Name, (long)p.Price, stock);
 }
 
 /// <summary><c>GET /products</c>: the shop-flow products <c>/init</c> created, as a plain array.</summary>
-public sealed class ListShopProductsEndpoint(IQuerySession session) : EndpointWithoutRequest<List<ShopProduct>>
+public sealed class ListShopProductsEndpoint(IQuerySession session, ProductReads reads) : EndpointWithoutRequest<List<ShopProduct>>
 {
     public override void Configure()
     {
@@ -33,8 +33,8 @@ public sealed class ListShopProductsEndpoint(IQuerySession session) : EndpointWi
             return;
         }
 
-        var products = await session.LoadManyAsync<Product>(ct, state.ProductIds);
-        await Send.OkAsync(products.OrderBy(p => p.Id).Select(ShopProduct.From).ToList(), ct);
+        var products = await reads.ByIdsAsync(state.ProductIds, ct);
+        await Send.OkAsync(products.Select(p => ShopProduct.From(p.Product, p.Stock)).ToList(), ct);
     }
 }
 
@@ -44,7 +44,7 @@ public sealed class GetShopProductRequest
 }
 
 /// <summary><c>GET /products/{id}</c>.</summary>
-public sealed class GetShopProductEndpoint(IQuerySession session) : Endpoint<GetShopProductRequest, ShopProduct>
+public sealed class GetShopProductEndpoint(ProductReads reads) : Endpoint<GetShopProductRequest, ShopProduct>
 {
     public override void Configure()
     {
@@ -54,13 +54,12 @@ public sealed class GetShopProductEndpoint(IQuerySession session) : Endpoint<Get
 
     public override async Task HandleAsync(GetShopProductRequest req, CancellationToken ct)
     {
-        var product = await session.LoadAsync<Product>(req.Id, ct);
-        if (product is null)
+        if (await reads.OneAsync(req.Id, ct) is not var (product, stock, _))
         {
             await Send.ResultAsync(TypedResults.NotFound(new ErrorDetail("Not found.")));
             return;
         }
 
-        await Send.OkAsync(ShopProduct.From(product), ct);
+        await Send.OkAsync(ShopProduct.From(product, stock), ct);
     }
 }

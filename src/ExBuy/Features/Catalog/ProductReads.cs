@@ -1,0 +1,234 @@
+using System.Text;
+using ExBuy.Features.Catalog.GetProduct;
+using ExBuy.Features.Inventory;
+using Marten;
+using Npgsql;
+
+namespace ExBuy.Features.Catalog;
+
+/// <summary>
+/// The catalogue's reads: product documents beside their stock rows (<see cref="ProductStock"/>), filtered and ordered
+/// in one statement. Reads only — the documents are written through Marten, the stock through the Inventory slice.
+/// Filters and orderings use the columns Marten duplicates out of the document (<see cref="CatalogRegistration"/>).
+/// </summary>
+public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
+{
+    private string Products => $"{store.Options.DatabaseSchemaName}.mt_doc_product";
+
+    // A product's updated_at is its document's, or its stock's last change when that is later (greatest() skips nulls).
+    private const string UpdatedAt = "greatest((p.data ->> 'UpdatedAt')::timestamptz, s.updated_at)";
+
+    private const string SummaryColumns = $"p.id, p.name, p.price, s.stock, p.category, {UpdatedAt}";
+
+    /// <summary>One page of the list: the count of matches and the page's summaries, as two statements.</summary>
+    public async Task<(long Count, List<ProductSummary> Page)> PageAsync(IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct)
+    {
+        var where = Where(filter, inStockOnly: false, out var parameters);
+        long count;
+        await using (var counting = Command($"select count(*) from {From} {where}", parameters))
+        {
+            count = (long)(await counting.ExecuteScalarAsync(ct))!;
+        }
+
+        if ((page - 1L) * pageSize >= count)
+        {
+            return (count, []);
+        }
+
+        await using var command = Command(
+            $"select {SummaryColumns} from {From} {where} order by {OrderBy(ordering)} limit {pageSize} offset {(page - 1L) * pageSize}", parameters);
+        return (count, await ReadSummariesAsync(command, ct));
+    }
+
+    /// <summary>
+    /// The same page the way a naive ORM list fetches it: whole documents with a <c>count(*) over()</c> beside every row,
+    /// mapped in memory. The benchmark's unoptimised path; the body is the same.
+    /// </summary>
+    public async Task<(long Count, List<ProductSummary> Page)> PageNaiveAsync(IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct)
+    {
+        var where = Where(filter, inStockOnly: false, out var parameters);
+        await using var command = Command(
+            $"select p.data, s.stock, {UpdatedAt}, count(*) over() from {From} {where} order by {OrderBy(ordering)} limit {pageSize} offset {(page - 1L) * pageSize}",
+            parameters);
+        var serializer = store.Options.Serializer();
+        var summaries = new List<ProductSummary>(pageSize);
+        long count = 0;
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                var product = serializer.FromJson<Product>(reader, 0);
+                summaries.Add(ProductSummary.From(product, reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2)));
+                count = reader.GetInt64(3);
+            }
+        }
+
+        if (summaries.Count == 0 && page > 1)
+        {
+            // Past the end the window count has no row to ride on: count on its own to tell "no page" from "no match".
+            await using var counting = Command($"select count(*) from {From} {where}", parameters);
+            count = (long)(await counting.ExecuteScalarAsync(ct))!;
+        }
+
+        return (count, summaries);
+    }
+
+    /// <summary>Search: at most <paramref name="limit"/> matches in id order, optionally only those in stock.</summary>
+    public async Task<List<ProductSummary>> SearchAsync(IProductFilter filter, bool inStockOnly, int limit, CancellationToken ct)
+    {
+        var where = Where(filter, inStockOnly, out var parameters);
+        await using var command = Command($"select {SummaryColumns} from {From} {where} order by p.id limit {limit}", parameters);
+        return await ReadSummariesAsync(command, ct);
+    }
+
+    /// <summary>Products by id with their stock (the storefront's list), in id order; unknown ids are left out.</summary>
+    public async Task<List<(Product Product, int Stock)>> ByIdsAsync(IReadOnlyCollection<long> ids, CancellationToken ct)
+    {
+        await using var command = Command($"select p.data, s.stock from {From} where p.id = any($1) order by p.id", [ids.ToArray()]);
+        var serializer = store.Options.Serializer();
+        var products = new List<(Product, int)>(ids.Count);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            products.Add((serializer.FromJson<Product>(reader, 0), reader.GetInt32(1)));
+        }
+
+        return products;
+    }
+
+    /// <summary>
+    /// A product with its stock, its review count and the sum of its ratings, in one statement (the optimised detail).
+    /// </summary>
+    public async Task<ProductDetail?> DetailAsync(long id, CancellationToken ct)
+    {
+        var schema = store.Options.DatabaseSchemaName;
+        await using var command = Command(
+            $"""
+             select p.data, s.stock, {UpdatedAt},
+                    (select count(*) from {schema}.mt_doc_review r where r.product_id = p.id),
+                    (select coalesce(sum((r.data ->> 'Rating')::int), 0) from {schema}.mt_doc_review r where r.product_id = p.id)
+             from {From} where p.id = $1
+             """,
+            [id]);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+
+        var product = store.Options.Serializer().FromJson<Product>(reader, 0);
+        return ProductDetail.From(product, reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetInt64(3), reader.GetInt64(4));
+    }
+
+    /// <summary>A product with its stock and the time it last changed, or null (the naive detail's first round trip).</summary>
+    public async Task<(Product Product, int Stock, DateTimeOffset UpdatedAt)?> OneAsync(long id, CancellationToken ct)
+    {
+        await using var command = Command($"select p.data, s.stock, {UpdatedAt} from {From} where p.id = $1", [id]);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+
+        return (store.Options.Serializer().FromJson<Product>(reader, 0), reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2));
+    }
+
+    private string From => $"{Products} p join {ProductStock.Table(store)} s on s.product_id = p.id";
+
+    private static string Where(IProductFilter filter, bool inStockOnly, out List<object> parameters)
+    {
+        parameters = [];
+        var clauses = new List<string>();
+        if (!string.IsNullOrEmpty(filter.Category))
+        {
+            parameters.Add(filter.Category);
+            clauses.Add($"p.category = ${parameters.Count}");
+        }
+
+        if (filter.MinPrice is { } min)
+        {
+            parameters.Add(min);
+            clauses.Add($"p.price >= ${parameters.Count}");
+        }
+
+        if (filter.MaxPrice is { } max)
+        {
+            parameters.Add(max);
+            clauses.Add($"p.price <= ${parameters.Count}");
+        }
+
+        if (!string.IsNullOrWhiteSpace(filter.Q))
+        {
+            parameters.Add($"%{EscapeLike(filter.Q.Trim())}%");
+            clauses.Add($"(p.name ilike ${parameters.Count} or p.data ->> 'Description' ilike ${parameters.Count})");
+        }
+
+        if (inStockOnly)
+        {
+            clauses.Add("s.stock > 0");
+        }
+
+        return clauses.Count == 0 ? string.Empty : "where " + string.Join(" and ", clauses);
+    }
+
+    /// <summary>The ordering's SQL; the id breaks ties so that pages never overlap (<see cref="ListProducts.ProductOrdering"/>).</summary>
+    private static string OrderBy(string? ordering) => (string.IsNullOrEmpty(ordering) ? ListProducts.ProductOrdering.Default : ordering) switch
+    {
+        "price" => "p.price, p.id",
+        "-price" => "p.price desc, p.id desc",
+        "created_at" => "p.created_at, p.id",
+        "name" => "p.name, p.id",
+        "-name" => "p.name desc, p.id desc",
+        "stock" => "s.stock, p.id",
+        "-stock" => "s.stock desc, p.id desc",
+        _ => "p.created_at desc, p.id desc",
+    };
+
+    /// <summary>A LIKE pattern matching the text literally: the wildcards and the escape character lose their meaning.</summary>
+    internal static string EscapeLike(string text)
+    {
+        var escaped = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (c is '\\' or '%' or '_')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
+
+    private NpgsqlCommand Command(string sql, IReadOnlyList<object> parameters)
+    {
+        var command = db.CreateCommand(sql);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        return command;
+    }
+
+    private static async Task<List<ProductSummary>> ReadSummariesAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        var summaries = new List<ProductSummary>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            summaries.Add(new ProductSummary
+            {
+                Id = reader.GetInt64(0),
+                Name = reader.GetString(1),
+                Price = reader.GetDecimal(2),
+                Stock = reader.GetInt32(3),
+                Category = reader.GetString(4),
+                UpdatedAt = reader.GetFieldValue<DateTimeOffset>(5),
+            });
+        }
+
+        return summaries;
+    }
+}

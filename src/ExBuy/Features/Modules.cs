@@ -37,9 +37,7 @@ public static class Modules
             .ConfigureCheckout()
             .ConfigureStorefront()
             .ConfigureUploads());
-        services.ConfigureWolverine(opts => opts
-            .ConfigureCoupons()
-            .ConfigureRankings());
+        services.ConfigureWolverine(opts => opts.ConfigureCoupons());
 
         services.AddCatalog();
         services.AddInventory(builder.Configuration);

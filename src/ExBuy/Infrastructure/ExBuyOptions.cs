@@ -22,5 +22,13 @@ public sealed class ExBuyOptions
     [Required]
     public string DatabaseSchema { get; set; } = "exbuy";
 
+    /// <summary>This process's name behind a load balancer (the <c>X-ExBuy-Instance</c> header); none set = machine name and pid.</summary>
+    [StringLength(100)]
+    [RegularExpression("^[A-Za-z0-9._:-]*$", ErrorMessage = "ExBuy:InstanceId may hold letters, digits and . _ : - only (it goes into a response header).")]
+    public string? InstanceId { get; set; }
+
+    /// <summary>Where the projection daemon runs: elected among the API nodes (default), on this one (Solo), or not here (Off).</summary>
+    public ExBuy.Infrastructure.Marten.ProjectionDaemonMode ProjectionDaemon { get; set; } = ExBuy.Infrastructure.Marten.ProjectionDaemonMode.Elected;
+
     public bool IsLocalProfile => string.Equals(Profile, "local", StringComparison.OrdinalIgnoreCase);
 }

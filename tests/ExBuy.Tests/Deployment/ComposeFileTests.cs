@@ -133,6 +133,42 @@ public sealed partial class ComposeFileTests : IDisposable
         published.ShouldAllBe(port => port.StartsWith("- 127.0.0.1:"));
     }
 
+    [Fact]
+    public async Task the_api_runs_in_replicas_behind_the_load_balancer()
+    {
+        var config = (await Config(ComposeText)).Output;
+        var api = Service(config, "api");
+        api.ShouldContain("    deploy:\n      replicas: 2\n");
+        api.ShouldNotContain("    ports:"); // replicas cannot share a host port: clients go through lb
+        var lb = Service(config, "lb");
+        lb.ShouldContain("      api:\n        condition: service_healthy\n");
+        lb.ShouldContain("/deploy/compose/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro");
+        lb.ShouldContain("127.0.0.1:8080:8080/tcp");
+        Service(config, "k6").ShouldContain("BASE_URL: http://lb:8080");
+
+        // HAProxy finds the replicas by the service's name through Docker's DNS and checks their readiness route.
+        var haproxy = await File.ReadAllTextAsync(Repo.PathOf("deploy", "compose", "haproxy.cfg"), TestContext.Current.CancellationToken);
+        haproxy.ShouldContain("nameserver dns 127.0.0.11:53");
+        haproxy.ShouldContain("server-template api- 20 api:8080 check");
+        haproxy.ShouldContain("option httpchk GET /api/health/ready");
+        var prometheus = await File.ReadAllTextAsync(Repo.PathOf("perf", "observability", "prometheus.yml"), TestContext.Current.CancellationToken);
+        prometheus.ShouldContain("dns_sd_configs:\n      - names: [\"api\"]"); // every replica scraped, not one at random
+    }
+
+    [Fact]
+    public async Task haproxy_accepts_the_load_balancer_configuration_and_refuses_a_broken_one()
+    {
+        var haproxy = Tool("EXBUY_HAPROXY", "/usr/sbin/haproxy");
+        var valid = await Processes.RunAsync(haproxy, ["-c", "-f", Repo.PathOf("deploy", "compose", "haproxy.cfg")]);
+        valid.ExitCode.ShouldBe(0, valid.Output);
+
+        var broken = Path.Combine(dir, "haproxy.cfg");
+        var text = await File.ReadAllTextAsync(Repo.PathOf("deploy", "compose", "haproxy.cfg"), TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(broken, text.Replace("resolvers docker init-addr none", "resolvers dockr init-addr none", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+        var refused = await Processes.RunAsync(haproxy, ["-c", "-f", broken]);
+        refused.ExitCode.ShouldNotBe(0, "a server naming unknown resolvers must be refused:\n" + refused.Output);
+    }
+
     /// <summary>One service's block of `docker-compose config` output (services are indented two spaces).</summary>
     private static string Service(string config, string name)
     {

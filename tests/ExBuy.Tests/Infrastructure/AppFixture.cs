@@ -38,7 +38,7 @@ public sealed class AppFixture : IAsyncLifetime
     {
         JasperFxEnvironment.AutoStartHost = true;
         await EnsureReachable(Redis);
-        Host = await StartHostAsync(new Dictionary<string, string?>(), secondary: false);
+        Host = await StartHostAsync(new Dictionary<string, string?>(), HostRole.Shared);
     }
 
     /// <summary>
@@ -49,13 +49,46 @@ public sealed class AppFixture : IAsyncLifetime
     /// Dispose it at the end of the test.
     /// </summary>
     public Task<IAlbaHost> StartHostWithAsync(params (string Key, string? Value)[] settings) =>
-        StartHostAsync(settings.ToDictionary(s => s.Key, s => s.Value), secondary: true);
+        StartHostAsync(settings.ToDictionary(s => s.Key, s => s.Value), HostRole.Secondary);
+
+    /// <summary>
+    /// One API node as production runs it (projection daemon elected by <c>HotCold</c>, Wolverine in its balanced
+    /// multi-node mode with its durability agent) on the PostgreSQL schema <paramref name="schema"/>, where its
+    /// documents, events and Wolverine's tables live: start two on the same schema for a cluster of their own that
+    /// the shared host (solo daemon and Wolverine, schema <c>exbuy</c>) does not take part in. Dispose at the end.
+    /// </summary>
+    public Task<IAlbaHost> StartClusterNodeAsync(string schema, string instanceId, params (string Key, string? Value)[] settings)
+    {
+        var all = settings.ToDictionary(s => s.Key, s => s.Value);
+        all["ExBuy:DatabaseSchema"] = schema;
+        all["ExBuy:InstanceId"] = instanceId;
+        return StartHostAsync(all, HostRole.ClusterNode);
+    }
+
+    /// <summary>Drops a schema that <see cref="StartClusterNodeAsync"/> nodes used (and everything in it).</summary>
+    public async Task DropSchemaAsync(string schema)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(Postgres);
+        await connection.OpenAsync();
+        await using var drop = new Npgsql.NpgsqlCommand($"drop schema if exists \"{schema}\" cascade", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The connection strings the hosts use, for API processes a test starts itself.</summary>
+    public (string Postgres, string Redis, string RedlockNodes) ConnectionStrings => (Postgres, Redis, RedlockNodes);
+
+    private enum HostRole
+    {
+        Shared,
+        Secondary,
+        ClusterNode,
+    }
 
     private string Postgres { get; } = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? DefaultPostgres;
 
     private string Redis { get; } = Environment.GetEnvironmentVariable("ConnectionStrings__Redis") ?? DefaultRedis;
 
-    private Task<IAlbaHost> StartHostAsync(IReadOnlyDictionary<string, string?> overrides, bool secondary)
+    private Task<IAlbaHost> StartHostAsync(IReadOnlyDictionary<string, string?> overrides, HostRole role)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -71,6 +104,9 @@ public sealed class AppFixture : IAsyncLifetime
             ["ExBuy:Stock:SweepIntervalMs"] = "0",
             ["ExBuy:Stock:ReconcileIntervalMs"] = "0",
         };
+        // The API elects one node for the projection daemon; the shared test host is the only node and must not wait
+        // for an election after every reset, and a secondary host leaves the daemon to it.
+        settings["ExBuy:ProjectionDaemon"] = role switch { HostRole.Shared => "Solo", HostRole.Secondary => "Off", _ => "Elected" };
         foreach (var (key, value) in overrides)
         {
             settings[key] = value;
@@ -82,11 +118,15 @@ public sealed class AppFixture : IAsyncLifetime
             builder.ConfigureServices(services =>
             {
                 services.AddTransient<Microsoft.AspNetCore.Hosting.IStartupFilter, ProfileOverride>();
-                services.RunWolverineInSoloMode();
                 services.DisableAllExternalWolverineTransports();
-                if (secondary)
+                if (role == HostRole.ClusterNode)
                 {
-                    services.ConfigureMarten(opts => opts.Projections.AsyncMode = DaemonMode.Disabled);
+                    return;
+                }
+
+                services.RunWolverineInSoloMode();
+                if (role == HostRole.Secondary)
+                {
                     services.ConfigureWolverine(opts => opts.Durability.DurabilityAgentEnabled = false);
                 }
             });

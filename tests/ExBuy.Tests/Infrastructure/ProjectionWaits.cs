@@ -10,7 +10,7 @@ namespace ExBuy.Tests.Infrastructure;
 /// </summary>
 public static class ProjectionWaits
 {
-    public static async Task CatchUpAsync(this IDocumentStore store, NpgsqlDataSource db, TimeSpan? timeout = null)
+    public static async Task CatchUpAsync(this IDocumentStore store, NpgsqlDataSource db, TimeSpan? timeout = null, string shard = "ProductSales")
     {
         await using var command = db.CreateCommand($"select coalesce(max(seq_id), 0) from {store.Options.Events.DatabaseSchemaName}.mt_events");
         var target = (long)(await command.ExecuteScalarAsync())!;
@@ -18,7 +18,7 @@ public static class ProjectionWaits
         while (true)
         {
             var progress = await store.Advanced.AllProjectionProgress();
-            var sales = progress.Where(p => p.ShardName.StartsWith("ProductSales", StringComparison.Ordinal)).ToList();
+            var sales = progress.Where(p => p.ShardName.StartsWith(shard, StringComparison.Ordinal)).ToList();
             if (sales.Count > 0 && sales.All(p => p.Sequence >= target))
             {
                 return;
@@ -26,7 +26,7 @@ public static class ProjectionWaits
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"The sales projection did not reach event {target}: {string.Join(", ", progress.Select(p => $"{p.ShardName}={p.Sequence}"))}");
+                throw new TimeoutException($"{shard} did not reach event {target}: {string.Join(", ", progress.Select(p => $"{p.ShardName}={p.Sequence}"))}");
             }
 
             await Task.Delay(50);

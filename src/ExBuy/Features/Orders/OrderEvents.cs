@@ -8,9 +8,11 @@ public sealed record OrderedItem(long ProductId, string ProductName, int Quantit
 
 /// <summary>
 /// An order was placed. <see cref="TookStock"/> is false only for historical orders loaded by the seeder,
-/// which never took stock; the audit counts the others against each product's stock.
+/// which never took stock; the audit counts the others against each product's stock. <see cref="Paid"/> marks a
+/// shop-flow order paid from the balance (<c>POST /orders</c>): those feed the sales ranking (events written before
+/// the flag existed read as false).
 /// </summary>
-public sealed record OrderPlaced(long OrderId, long UserId, IReadOnlyList<OrderedItem> Items, decimal Total, string LockType, bool TookStock, DateTimeOffset At);
+public sealed record OrderPlaced(long OrderId, long UserId, IReadOnlyList<OrderedItem> Items, decimal Total, string LockType, bool TookStock, DateTimeOffset At, bool Paid = false);
 
 public sealed record OrderStatusChanged(long OrderId, string From, string To, DateTimeOffset At);
 

@@ -38,7 +38,8 @@ public static class OrderWriter
         IReadOnlyList<NewOrder> newOrders,
         IReadOnlyDictionary<long, Product> products,
         LockType lockType,
-        DateTimeOffset now)
+        DateTimeOffset now,
+        bool paid = false)
     {
         for (var n = 0; n < orders.Count; n++)
         {
@@ -62,7 +63,7 @@ public static class OrderWriter
             order.UpdatedAt = now;
             order.Version = 0;
             session.Insert(order);
-            session.Events.StartStream(OrderStreams.Key(order.Id), new OrderPlaced(order.Id, order.UserId, items, order.TotalPrice, lockType.ToWire(), TookStock: true, now));
+            session.Events.StartStream(OrderStreams.Key(order.Id), new OrderPlaced(order.Id, order.UserId, items, order.TotalPrice, lockType.ToWire(), TookStock: true, now, paid));
         }
     }
 }

@@ -1,5 +1,4 @@
 using FastEndpoints;
-using Microsoft.Extensions.Caching.Memory;
 
 namespace ExBuy.Features.Rankings;
 
@@ -17,9 +16,10 @@ public sealed class TopRealtimeEndpoint(SalesRanking ranking) : EndpointWithoutR
 
 /// <summary>
 /// <c>GET /products/top</c>: the same ranking from a cache refreshed at most every <see cref="Freshness"/> (the Spring
-/// shop cached it daily; a few seconds keeps it useful during a run while sparing Redis the union per request).
+/// shop cached it daily; a few seconds keeps it useful during a run while sparing Redis the union per request). The
+/// cache is one copy in Redis, so every API node behind a load balancer answers the same list.
 /// </summary>
-public sealed class TopCachedEndpoint(SalesRanking ranking, IMemoryCache cache) : EndpointWithoutRequest<List<TopProductEntry>>
+public sealed class TopCachedEndpoint(SalesRanking ranking) : EndpointWithoutRequest<List<TopProductEntry>>
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(10);
 
@@ -29,13 +29,5 @@ public sealed class TopCachedEndpoint(SalesRanking ranking, IMemoryCache cache) 
         Tags("shop-flow");
     }
 
-    public override async Task HandleAsync(CancellationToken ct)
-    {
-        var top = await cache.GetOrCreateAsync("exbuy:top-products", entry =>
-        {
-            entry.AbsoluteExpirationRelativeToNow = Freshness;
-            return ranking.TopAsync(ct);
-        });
-        await Send.OkAsync(top ?? [], ct);
-    }
+    public override async Task HandleAsync(CancellationToken ct) => await Send.OkAsync(await ranking.CachedTopAsync(Freshness, ct), ct);
 }

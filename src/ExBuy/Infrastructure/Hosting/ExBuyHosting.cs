@@ -23,6 +23,7 @@ public static class ExBuyHosting
             .ValidateOnStart();
 
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ExBuyInstance>();
         builder.Services.AddOptions<WriteRetryOptions>()
             .Bind(builder.Configuration.GetSection(WriteRetryOptions.Section))
             .ValidateDataAnnotations()
@@ -43,6 +44,7 @@ public static class ExBuyHosting
 
     public static WebApplication UseExBuyHttp(this WebApplication app)
     {
+        app.UseMiddleware<InstanceHeaderMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages(JsonStatusCodePages.WriteAsync);
         app.UseMiddleware<NulCharacterGuardMiddleware>();

@@ -13,12 +13,15 @@ public static class MartenSetup
 {
     public static WebApplicationBuilder AddExBuyMarten(this WebApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.GetConnectionString("Postgres")
+        _ = builder.Configuration.GetConnectionString("Postgres")
             ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set.");
 
-        // One pool for Marten and for the few hand-written SQL statements (conditional updates, aggregates).
-        builder.Services.AddSingleton(_ =>
+        // One pool for Marten and for the few hand-written SQL statements (conditional updates, aggregates). The
+        // connection string is read when the pool is built, so that a host's own configuration (a test host's) applies.
+        builder.Services.AddSingleton(sp =>
         {
+            var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString("Postgres")
+                ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set.");
             var dataSource = new NpgsqlDataSourceBuilder(connectionString);
             // Automatic preparation: a statement used twice on a connection becomes a server-side prepared statement,
             // so PostgreSQL stops parsing and planning it on every call (planning the catalogue search took 0.9 ms,
@@ -51,6 +54,19 @@ public static class MartenSetup
             .ApplyAllDatabaseChangesOnStartup()
             .AddAsyncDaemon(DaemonMode.Solo)
             .IntegrateWithWolverine();
+
+        // Several API processes share one database: the projections and subscriptions run on one of them at a time,
+        // elected by a PostgreSQL advisory lock, and another takes over when it dies (ProjectionLeadership). Marten's
+        // own coordinator runs the daemon only in Solo mode (one process, the test host).
+        builder.Services.ConfigureMarten((sp, opts) => opts.Projections.AsyncMode =
+            sp.GetRequiredService<IOptions<ExBuyOptions>>().Value.ProjectionDaemon switch
+            {
+                ProjectionDaemonMode.Solo => DaemonMode.Solo,
+                ProjectionDaemonMode.Elected => DaemonMode.ExternallyManaged, // run by ProjectionLeadership
+                _ => DaemonMode.Disabled,
+            });
+        builder.Services.AddSingleton<ProjectionLeadership>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionLeadership>());
 
         return builder;
     }

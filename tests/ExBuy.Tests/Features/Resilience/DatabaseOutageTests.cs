@@ -45,6 +45,7 @@ public sealed class DatabaseOutageTests(AppFixture app) : IntegrationContext(app
                 ["ConnectionStrings:RedlockNodes"] = App.RedlockNodes,
                 ["ExBuy:DataDirectory"] = App.DataDirectory,
                 ["ExBuy:Profile"] = "local",
+                ["ExBuy:ProjectionDaemon"] = "Solo", // its daemon through the proxy, as before leadership existed
                 ["ExBuy:Stock:SweepIntervalMs"] = "100",
                 ["ExBuy:Stock:ReconcileIntervalMs"] = "100",
                 ["Logging:LogLevel:Default"] = "None", // the outage makes every background agent log its failures

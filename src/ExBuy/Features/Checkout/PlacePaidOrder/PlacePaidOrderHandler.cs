@@ -3,7 +3,6 @@ using ExBuy.Features.Catalog;
 using ExBuy.Features.Coupons;
 using ExBuy.Features.Inventory;
 using ExBuy.Features.Orders;
-using ExBuy.Features.Rankings;
 using ExBuy.Features.Users;
 using ExBuy.Infrastructure.Locking;
 using ExBuy.Infrastructure.Marten;
@@ -11,7 +10,6 @@ using ExBuy.Infrastructure.Observability;
 using Marten;
 using Wolverine.Attributes;
 using Microsoft.Extensions.Options;
-using Wolverine;
 
 namespace ExBuy.Features.Checkout;
 
@@ -47,7 +45,6 @@ public sealed class PlacePaidOrderHandler(
     RedisLockProviders locks,
     WriteRetry retry,
     IOptions<ConcurrencyOptions> options,
-    IMessageBus bus,
     TimeProvider clock)
 {
     public async Task<PaidOrderResult> HandleAsync(PlacePaidOrder command, CancellationToken ct)
@@ -141,7 +138,7 @@ public sealed class PlacePaidOrderHandler(
         {
             outcome = await strategy.TakeAsync(place.Demand, session =>
             {
-                OrderWriter.Record(session, orders, newOrders, products, strategy.Type, now);
+                OrderWriter.Record(session, orders, newOrders, products, strategy.Type, now, paid: true);
                 order.Discount = place.Discount;
                 order.TotalPrice = place.Total;
                 order.CouponId = place.Coupon?.Id;
@@ -169,8 +166,7 @@ public sealed class PlacePaidOrderHandler(
             return new PaidOrderResult.StockRefused(outcome);
         }
 
-        // After the commit, not inside it: the ranking is Redis, fed from an in-memory Wolverine queue (derived data).
-        await bus.PublishAsync(new RecordSales(DateOnly.FromDateTime(now.UtcDateTime), command.Lines.Select(l => new SoldItem(l.ProductId, l.Quantity)).ToList()));
+        // The sales ranking follows from the OrderPlaced event (Paid) committed above: see SalesRankingSubscription.
         return new PaidOrderResult.Placed(order.Id, place.Total);
     }
 }

@@ -97,7 +97,7 @@ public sealed class RedisUnavailableTests(AppFixture app) : IntegrationContext(a
         var services = scope.ServiceProvider;
         var handler = new PlacePaidOrderHandler(
             Store, services.GetRequiredService<StockStrategies>(), new RedisLockProviders(new RedisDistributedSynchronizationProvider(viaProxy.GetDatabase()), null),
-            services.GetRequiredService<WriteRetry>(), services.GetRequiredService<IOptions<ConcurrencyOptions>>(), services.GetRequiredService<IMessageBus>(), TimeProvider.System);
+            services.GetRequiredService<WriteRetry>(), services.GetRequiredService<IOptions<ConcurrencyOptions>>(), TimeProvider.System);
         await using var rowHolder = await Host.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(Ct);
         await using var holding = await rowHolder.BeginTransactionAsync(Ct);
         await using (var lockRow = new NpgsqlCommand($"select 1 from {ProductStock.Table(Store)} where product_id = $1 for update", rowHolder, holding))

@@ -21,7 +21,9 @@ public sealed record StockReconciliation(bool Skipped, int Checked, int Restored
 /// correction; what the database cannot see is work between the two stores — a gate decrement whose database take
 /// has not happened yet, a release whose Redis give-back has not happened yet. Such work lasts milliseconds, so a
 /// pass repairs a key only when it finds the <i>same</i> difference (Redis − database) as the previous pass, an
-/// interval earlier; a difference that moves is traffic, and it is looked at again next time. Redis is read before
+/// interval earlier, with the same Redis value and the same stock row version — nothing touched the product in between,
+/// so the difference is drift, not work in flight; a difference that moves, or recurs while requests flow, is traffic,
+/// and it is looked at again next time (a key that stays busy is repaired in the first quiet interval). Redis is read before
 /// the database, and the repair is a compare-and-set on the value read: a gate decrement or give-back that lands
 /// in between makes the repair a no-op rather than being overwritten. A repair that still guesses wrong (a single
 /// request stalled between the stores for a whole interval) leaves the key off by that request, in either
@@ -42,7 +44,10 @@ public sealed partial class StockReconciler(
     public const long AdvisoryLockKey = 0x4578_4275_7953_746B;
 
     private readonly SemaphoreSlim _onePass = new(1, 1);
-    private Dictionary<long, long> _suspects = [];
+    private Dictionary<long, Sighting> _suspects = [];
+
+    /// <summary>A difference seen on a key: the difference, the Redis value and the stock row's version it was seen with.</summary>
+    private readonly record struct Sighting(long Difference, long Redis, int Version);
 
     protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.Value.ReconcileIntervalMs);
 
@@ -98,14 +103,14 @@ public sealed partial class StockReconciler(
         var inRedis = await redisStock.GetManyAsync(ids);
         var inDatabase = await ReadStockAsync(connection, transaction, ids, ct);
 
-        var suspects = new Dictionary<long, long>();
+        var suspects = new Dictionary<long, Sighting>();
         var (restored, repaired, removed) = (0, 0, 0);
         var gone = new List<long>();
         var ungated = new List<long>();
         for (var i = 0; i < ids.Count; i++)
         {
             var (id, redis) = (ids[i], inRedis[i]);
-            if (!inDatabase.TryGetValue(id, out var stock))
+            if (!inDatabase.TryGetValue(id, out var row))
             {
                 gone.Add(id);
                 if (redis is { } stale && await redisStock.CompareAndSetAsync(id, stale, null))
@@ -117,6 +122,7 @@ public sealed partial class StockReconciler(
                 continue;
             }
 
+            var stock = row.Stock;
             if (!gated.Contains(id))
             {
                 ungated.Add(id);
@@ -140,7 +146,11 @@ public sealed partial class StockReconciler(
                 continue;
             }
 
-            if (_suspects.TryGetValue(id, out var before) && before == difference)
+            // Repaired only when nothing touched the product between the two looks: the same Redis value and the same
+            // stock row version (every take and return bumps it). A difference that merely recurs while requests flow
+            // is traffic in flight (a gate decrement before its take, a mirror after its commit), not drift.
+            var sighting = new Sighting(difference, value, row.Version);
+            if (_suspects.TryGetValue(id, out var before) && before == sighting)
             {
                 if (await redisStock.CompareAndSetAsync(id, value, stock))
                 {
@@ -152,7 +162,7 @@ public sealed partial class StockReconciler(
             }
             else
             {
-                suspects[id] = difference;
+                suspects[id] = sighting;
             }
         }
 
@@ -184,19 +194,19 @@ public sealed partial class StockReconciler(
         return ids;
     }
 
-    private async Task<Dictionary<long, int>> ReadStockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<long> ids, CancellationToken ct)
+    private async Task<Dictionary<long, (int Stock, int Version)>> ReadStockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<long> ids, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
-            $"select product_id, stock from {ProductStock.Table(store)} where product_id = any($1)", connection, transaction);
+            $"select product_id, stock, version from {ProductStock.Table(store)} where product_id = any($1)", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ids.ToArray() });
-        var stock = new Dictionary<long, int>(ids.Count);
+        var rows = new Dictionary<long, (int, int)>(ids.Count);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            stock[reader.GetInt64(0)] = reader.GetInt32(1);
+            rows[reader.GetInt64(0)] = (reader.GetInt32(1), reader.GetInt32(2));
         }
 
-        return stock;
+        return rows;
     }
 
     public override void Dispose()

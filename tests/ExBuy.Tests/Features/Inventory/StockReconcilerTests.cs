@@ -84,6 +84,23 @@ public sealed class StockReconcilerTests(AppFixture app) : IntegrationContext(ap
     }
 
     [Fact]
+    public async Task the_same_difference_recurring_while_the_product_sells_is_not_taken_for_drift()
+    {
+        // Redis 2 above the database (a stray give-back, say); then a sale moves both by one between the two looks: the
+        // difference is the same, but the product was touched, so the second look is not proof of drift.
+        var productId = await Host.SetUpFlashSale(10);
+        (await RedisStock.CompareAndSetAsync(productId, 10, 12)).ShouldBeTrue();
+        await Reconciler.ReconcileAsync(Ct);
+        await Reserve(productId, 1); // atomic: the gate takes one in Redis, the database one
+
+        (await Reconciler.ReconcileAsync(Ct)).Repaired.ShouldBe(0, "the stock row and the key both changed since the first look");
+        (await RedisStock.GetAsync(productId)).ShouldBe(11);
+
+        (await Reconciler.ReconcileAsync(Ct)).Repaired.ShouldBe(1, "a quiet interval with the same difference is drift");
+        (await RedisStock.GetAsync(productId)).ShouldBe(9);
+    }
+
+    [Fact]
     public async Task the_repair_never_overwrites_a_gate_decrement_that_landed_after_the_read()
     {
         var productId = await Host.SetUpFlashSale(10);

@@ -155,7 +155,15 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
         }
     }
 
-    // A product's Redis stock starts from the database the first time the gate sees it (SET NX: first writer wins).
+    private const int KeyInitializationAttempts = 3;
+
+    /// <summary>
+    /// A product's Redis stock starts from the database the first time the gate sees it (SET NX: first writer wins). The
+    /// other strategies mirror their commits into the key only while it exists, so a commit that lands between the read
+    /// and the SET would be missing from the key: the stock row's version is read again after the SET, and a key set from
+    /// a row that has moved since is taken back (compare-and-set) and set again from a fresh read. A key still unsettled
+    /// after a few attempts is left to the reconciler.
+    /// </summary>
     private async Task<IReadOnlyList<long>> InitializeKeysAsync(IReadOnlyList<StockLine> demand, CancellationToken ct)
     {
         var uninitialized = await redisStock.UninitializedAsync(demand);
@@ -165,11 +173,35 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
         }
 
         var levels = await ProductStock.ReadAsync(store, uninitialized, ct);
-        foreach (var level in levels.Values)
+        var missing = uninitialized.Where(id => !levels.ContainsKey(id)).ToList();
+        for (var attempt = 1; levels.Count > 0; attempt++)
         {
-            await redisStock.InitializeAsync(level.ProductId, level.Stock);
+            var setHere = new List<StockLevel>(levels.Count);
+            foreach (var level in levels.Values)
+            {
+                if (await redisStock.InitializeAsync(level.ProductId, level.Stock))
+                {
+                    setHere.Add(level);
+                }
+            }
+
+            if (setHere.Count == 0 || attempt == KeyInitializationAttempts)
+            {
+                break;
+            }
+
+            var now = await ProductStock.ReadAsync(store, setHere.Select(l => l.ProductId).ToList(), ct);
+            var moved = setHere.Where(l => now.TryGetValue(l.ProductId, out var current) && current.Version != l.Version).ToList();
+            levels = [];
+            foreach (var stale in moved)
+            {
+                if (await redisStock.CompareAndSetAsync(stale.ProductId, stale.Stock, null))
+                {
+                    levels[stale.ProductId] = now[stale.ProductId];
+                }
+            }
         }
 
-        return uninitialized.Where(id => !levels.ContainsKey(id)).ToList();
+        return missing;
     }
 }

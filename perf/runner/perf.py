@@ -443,12 +443,16 @@ def local_api(args):
     if not up:
         sys.exit("perf: no --base-url, and not started through ./exbuy perf (which starts the API): pass --base-url")
     subprocess.run(shlex.split(up), check=True, stdout=subprocess.DEVNULL)
-    pid = None
+    return url, local_api_pid()
+
+
+def local_api_pid():
+    """The pid of this checkout's API (the first instance), from the file ./exbuy keeps; None when there is none."""
     pid_file = os.environ.get("EXBUY_PERF_API_PID_FILE")
     if pid_file and os.path.exists(pid_file):
         with open(pid_file) as f:
-            pid = int(f.read().strip() or 0) or None
-    return url, pid
+            return int(f.read().strip() or 0) or None
+    return None
 
 
 def say(text):
@@ -469,6 +473,8 @@ def run_one(scenario, args, matrix_run=False):
     args.ours = getattr(args, "ours", False) or not args.base_url
     ours = args.ours
     args.base_url, api_pid = local_api(args)
+    if ours and api_pid is None and not args.dry_run:
+        api_pid = local_api_pid()  # a later run of a matrix: the URL is set, the API is still this checkout's
     run_id = f"{datetime.datetime.now(datetime.timezone.utc):%Y%m%dT%H%M%SZ}-{scenario}" + (f"-{args.lock_type}" if getattr(args, "lock_type", None) else "")
     work = tempfile.mkdtemp(prefix="exbuy-perf-")
     try:
@@ -503,7 +509,7 @@ def run_one(scenario, args, matrix_run=False):
         fault_plan = getattr(args, "fault", None) or []
         if fault_plan:
             say("faults: " + ", ".join(f"{f['kind']} at {f['at_s']}s" for f in fault_plan))
-        meter = cost.Meter.from_env(local=api_pid is not None)
+        meter = cost.Meter.from_env(local=ours)
         with Faults(fault_plan, console) as faults, meter:
             if api_pid:
                 with RssSampler(api_pid) as sampler:

@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Marten;
 using Marten;
 using Npgsql;
 using NpgsqlTypes;
@@ -200,7 +201,7 @@ public static class ProductStock
     }
 
     /// <summary>True when the exception (or one inside it) is the check constraint refusing to go below zero.</summary>
-    public static bool IsNotEnoughStock(Exception e) => FindPostgres(e) is { SqlState: PostgresErrorCodes.CheckViolation, ConstraintName: NonNegativeConstraint };
+    public static bool IsNotEnoughStock(Exception e) => PostgresErrors.IsCheckViolation(e, NonNegativeConstraint);
 
     /// <summary>
     /// Commits a unit of work whose stock statements already ran on its transaction. Marten commits only a session with
@@ -216,15 +217,7 @@ public static class ProductStock
         return CommitAsync(session);
     }
 
-    private static PostgresException? FindPostgres(Exception? e) => e switch
-    {
-        null => null,
-        PostgresException p => p,
-        AggregateException a => a.InnerExceptions.Select(FindPostgres).FirstOrDefault(p => p is not null),
-        _ => FindPostgres(e.InnerException),
-    };
-
-    internal static async Task<Dictionary<long, int>> ReadRemainingAsync(NpgsqlCommand command, int capacity, CancellationToken ct)
+    private static async Task<Dictionary<long, int>> ReadRemainingAsync(NpgsqlCommand command, int capacity, CancellationToken ct)
     {
         var remaining = new Dictionary<long, int>(capacity);
         await using var reader = await command.ExecuteReaderAsync(ct);

@@ -101,7 +101,7 @@ public sealed partial class StockReconciler(
 
         // Redis first, then the database: see the class comment.
         var inRedis = await redisStock.GetManyAsync(ids);
-        var inDatabase = await ReadStockAsync(connection, transaction, ids, ct);
+        var inDatabase = await ProductStock.ReadAsync(connection, transaction, store, ids, ct);
 
         var suspects = new Dictionary<long, Sighting>();
         var (restored, repaired, removed) = (0, 0, 0);
@@ -192,21 +192,6 @@ public sealed partial class StockReconciler(
         }
 
         return ids;
-    }
-
-    private async Task<Dictionary<long, (int Stock, int Version)>> ReadStockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<long> ids, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            $"select product_id, stock, version from {ProductStock.Table(store)} where product_id = any($1)", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ids.ToArray() });
-        var rows = new Dictionary<long, (int, int)>(ids.Count);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            rows[reader.GetInt64(0)] = (reader.GetInt32(1), reader.GetInt32(2));
-        }
-
-        return rows;
     }
 
     public override void Dispose()

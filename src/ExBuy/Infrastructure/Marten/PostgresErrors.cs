@@ -12,6 +12,10 @@ public static class PostgresErrors
     /// <summary>PostgreSQL's "lock_not_available", raised when <c>lock_timeout</c> expires.</summary>
     public static bool IsLockTimeout(Exception exception) => Find(exception)?.SqlState == PostgresErrorCodes.LockNotAvailable;
 
+    /// <summary>The named check constraint refused a row.</summary>
+    public static bool IsCheckViolation(Exception exception, string constraint) =>
+        Find(exception) is { SqlState: PostgresErrorCodes.CheckViolation } p && p.ConstraintName == constraint;
+
     private static PostgresException? Find(Exception? exception)
     {
         for (; exception is not null; exception = exception.InnerException)

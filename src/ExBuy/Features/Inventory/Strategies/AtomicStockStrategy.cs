@@ -80,10 +80,7 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
         {
             // Sold out (or deleted) between the read and the take: say so from the rows as they are now.
             await GiveBackAsync(demand);
-            var now = StockDecider.Decide(demand, await ProductStock.ReadAsync(store, demand.Select(l => l.ProductId).ToList(), ct));
-            return now is StockDecision.Take
-                ? new StockOutcome.Busy("The stock changed while the order was being placed.")
-                : StockOutcome.From(now);
+            return await StockPrecheck.RefusalAsync(store, demand, ct) ?? new StockOutcome.Busy("The stock changed while the order was being placed.");
         }
 
         return await RecordSaleAsync(holdId, demand, taken, work);

@@ -104,10 +104,7 @@ public sealed class RedisLockStockStrategy(
         }
 
         // Refused (or a product is gone): nothing committed. Say why from the committed rows.
-        var decision = StockDecider.Decide(demand, await ProductStock.ReadAsync(store, demand.Select(l => l.ProductId).ToList(), ct));
-        return decision is StockDecision.Take
-            ? new StockOutcome.Busy($"{type.ToWire()}: the stock changed under the lock")
-            : StockOutcome.From(decision);
+        return await StockPrecheck.RefusalAsync(store, demand, ct) ?? new StockOutcome.Busy($"{type.ToWire()}: the stock changed under the lock");
     }
 
     private static bool IsRedisUnavailable(Exception e) => e switch

@@ -39,7 +39,7 @@ public static class Modules
             .ConfigureUploads());
         services.ConfigureWolverine(opts => opts.ConfigureCoupons());
 
-        services.AddCatalog();
+        services.AddCatalog(builder.Configuration);
         services.AddInventory(builder.Configuration);
         services.AddOrders();
         services.AddBalance();

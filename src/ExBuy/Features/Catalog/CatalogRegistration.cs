@@ -1,3 +1,4 @@
+using ExBuy.Features.Catalog.ReadModel;
 using ExBuy.Infrastructure.Marten;
 using Marten;
 
@@ -5,7 +6,14 @@ namespace ExBuy.Features.Catalog;
 
 public static class CatalogRegistration
 {
-    public static IServiceCollection AddCatalog(this IServiceCollection services) => services.AddSingleton<ProductReads>();
+    public static IServiceCollection AddCatalog(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ProductReads>();
+        services.AddSingleton<CatalogReadModel>();
+        services.AddHostedService<CatalogReadModelSetup>();
+        return services;
+    }
 
     public static StoreOptions ConfigureCatalog(this StoreOptions opts)
     {
@@ -13,6 +21,7 @@ public static class CatalogRegistration
         // as a column too, so search's ILIKE reads plain text first instead of taking every document's JSON apart
         // (the search statement was the read suites' most expensive one by pg_stat_statements).
         IdSequences.Register<Product>(opts);
+        CatalogGeneration.Register(opts);
         opts.Schema.For<Product>()
             .UseNumericRevisions(true)
             .Duplicate(x => x.Category)

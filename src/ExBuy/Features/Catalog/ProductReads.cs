@@ -41,33 +41,33 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// The same page the way a naive ORM list fetches it: whole documents with a <c>count(*) over()</c> beside every row,
-    /// mapped in memory. The benchmark's unoptimised path; the body is the same.
+    /// The same page the way a naive ORM list fetches it (DRF's paginator over <c>Product.objects.all()</c>): a count,
+    /// then whole documents, mapped in memory. The benchmark's unoptimised path; the body is the same.
     /// </summary>
     public async Task<(long Count, List<ProductSummary> Page)> PageNaiveAsync(IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct)
     {
         var where = Where(filter, inStockOnly: false, out var parameters);
+        long count;
+        await using (var counting = Command($"select count(*) from {From} {where}", parameters))
+        {
+            count = (long)(await counting.ExecuteScalarAsync(ct))!;
+        }
+
+        if ((page - 1L) * pageSize >= count)
+        {
+            return (count, []);
+        }
+
         await using var command = Command(
-            $"select p.data, s.stock, {UpdatedAt}, count(*) over() from {From} {where} order by {OrderBy(ordering)} limit {pageSize} offset {(page - 1L) * pageSize}",
+            $"select p.data, s.stock, {UpdatedAt} from {From} {where} order by {OrderBy(ordering)} limit {pageSize} offset {(page - 1L) * pageSize}",
             parameters);
         var serializer = store.Options.Serializer();
         var summaries = new List<ProductSummary>(pageSize);
-        long count = 0;
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
         {
-            while (await reader.ReadAsync(ct))
-            {
-                var product = serializer.FromJson<Product>(reader, 0);
-                summaries.Add(ProductSummary.From(product, reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2)));
-                count = reader.GetInt64(3);
-            }
-        }
-
-        if (summaries.Count == 0 && page > 1)
-        {
-            // Past the end the window count has no row to ride on: count on its own to tell "no page" from "no match".
-            await using var counting = Command($"select count(*) from {From} {where}", parameters);
-            count = (long)(await counting.ExecuteScalarAsync(ct))!;
+            var product = serializer.FromJson<Product>(reader, 0);
+            summaries.Add(ProductSummary.From(product, reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2)));
         }
 
         return (count, summaries);
@@ -97,17 +97,16 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// A product with its stock, its review count and the sum of its ratings, in one statement (the optimised detail).
+    /// A product with its stock, its review count and the sum of its ratings (kept with the reviews,
+    /// <see cref="Reviews.ReviewStats"/>), in one statement: the optimised detail when the read model cannot answer.
     /// </summary>
     public async Task<ProductDetail?> DetailAsync(long id, CancellationToken ct)
     {
-        var schema = store.Options.DatabaseSchemaName;
         await using var command = Command(
             $"""
              select p.data, s.stock, {UpdatedAt},
-                    (select count(*) from {schema}.mt_doc_review r where r.product_id = p.id),
-                    (select coalesce(sum((r.data ->> 'Rating')::int), 0) from {schema}.mt_doc_review r where r.product_id = p.id)
-             from {From} where p.id = $1
+                    coalesce(r.review_count, 0), coalesce(r.rating_sum, 0)
+             from {From} left join {Reviews.ReviewStats.Table(store)} r on r.product_id = p.id where p.id = $1
              """,
             [id]);
         await using var reader = await command.ExecuteReaderAsync(ct);

@@ -10,6 +10,7 @@ public static class ReviewsRegistration
     {
         // Reviews go with their product (the original's ON DELETE CASCADE).
         IdSequences.Register<Review>(opts);
+        ReviewStats.Register(opts);
         opts.Schema.For<Review>()
             .Duplicate(x => x.ProductId)
             .Duplicate(x => x.UserId)

@@ -12,6 +12,10 @@ public static class PostgresErrors
     /// <summary>PostgreSQL's "lock_not_available", raised when <c>lock_timeout</c> expires.</summary>
     public static bool IsLockTimeout(Exception exception) => Find(exception)?.SqlState == PostgresErrorCodes.LockNotAvailable;
 
+    /// <summary>A deadlock or a serialization failure: the transaction was chosen to give way and may simply run again.</summary>
+    public static bool IsDeadlockOrSerialization(Exception exception) =>
+        Find(exception)?.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
+
     /// <summary>The named check constraint refused a row.</summary>
     public static bool IsCheckViolation(Exception exception, string constraint) =>
         Find(exception) is { SqlState: PostgresErrorCodes.CheckViolation } p && p.ConstraintName == constraint;

@@ -1,3 +1,4 @@
+using ExBuy.Features.Catalog.ReadModel;
 using FastEndpoints;
 using FluentValidation;
 
@@ -27,8 +28,11 @@ public sealed class SearchProductsRequest : IProductFilter
     }
 }
 
-/// <summary><c>GET /api/search/products</c>: an unpaged array of matches, in id order.</summary>
-public sealed class SearchProductsEndpoint(ProductReads reads) : Endpoint<SearchProductsRequest, List<ProductSummary>>
+/// <summary>
+/// <c>GET /api/search/products</c>: an unpaged array of matches, in id order — from the catalogue read model
+/// (<see cref="CatalogReadModel"/>), or its SQL when the read model cannot answer.
+/// </summary>
+public sealed class SearchProductsEndpoint(ProductReads reads, CatalogReadModel readModel) : Endpoint<SearchProductsRequest, List<ProductSummary>>
 {
     public override void Configure()
     {
@@ -38,6 +42,9 @@ public sealed class SearchProductsEndpoint(ProductReads reads) : Endpoint<Search
 
     public override async Task HandleAsync(SearchProductsRequest req, CancellationToken ct)
     {
-        await Send.OkAsync(await reads.SearchAsync(req, req.InStock == true, req.Limit ?? SearchProductsRequest.DefaultLimit, ct), ct);
+        var inStock = req.InStock == true;
+        var limit = req.Limit ?? SearchProductsRequest.DefaultLimit;
+        var (served, results) = await readModel.SearchAsync(req, inStock, limit, ct);
+        await Send.OkAsync(served ? results : await reads.SearchAsync(req, inStock, limit, ct), ct);
     }
 }

@@ -1,0 +1,266 @@
+using ExBuy.Features.Catalog.GetProduct;
+using ExBuy.Features.Inventory;
+using ExBuy.Features.Reviews;
+using Marten;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace ExBuy.Features.Catalog.ReadModel;
+
+/// <summary>
+/// The catalogue's read model: each node holds the listed products in memory (<see cref="CatalogSnapshot"/>, reloaded
+/// when the <see cref="CatalogGeneration"/> moves) and reads from PostgreSQL only what changes with every sale — the
+/// stock rows of the products it answers with, and a product's review figures (<see cref="ReviewStats"/>) — by primary
+/// key, together with the generation, in <b>one statement</b>. A generation other than the snapshot's means a product
+/// was added, changed or deleted since it was loaded (on any node, by any writer): the node reloads and answers again.
+/// So an answer is never older than the request: what committed before it is in it.
+/// <para>
+/// Every method answers <c>Served = false</c> when the read model cannot answer (turned off, a catalogue above
+/// <see cref="CatalogOptions.MaxProducts"/>, a query it cannot decide in memory, a generation that keeps moving); the
+/// caller then runs its SQL (<see cref="ProductReads"/>), which answers the same.
+/// </para>
+/// </summary>
+public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSource db, IOptions<CatalogOptions> options, ILogger<CatalogReadModel> logger) : IDisposable
+{
+    private readonly SemaphoreSlim loading = new(1, 1);
+    private volatile CatalogSnapshot? current;
+
+    /// <summary>Snapshot loads so far (a metric for tests and the log).</summary>
+    public int Loads { get; private set; }
+
+    public async Task<(bool Served, long Count, List<ProductSummary> Page)> PageAsync(
+        IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct)
+    {
+        var order = CatalogSnapshot.OrderingOf(ordering);
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            if (await SnapshotAsync(ct) is not { } snapshot || snapshot.Matching(filter, order) is not { } matches)
+            {
+                return (false, 0, []);
+            }
+
+            var skip = (int)Math.Min((page - 1L) * pageSize, int.MaxValue);
+            var byStock = CatalogSnapshot.ByStock(order);
+
+            // Stock orderings need every match's stock; the others only the page's.
+            var wanted = byStock ? matches : matches.Skip(skip).Take(pageSize).ToList();
+            var (generation, stock) = await StockAsync(wanted, ct);
+            if (generation != snapshot.Generation || stock.Count != wanted.Count)
+            {
+                await ReloadAsync(snapshot, ct);
+                continue;
+            }
+
+            if (byStock)
+            {
+                var descending = order[0] == '-';
+                wanted = [.. descending
+                    ? matches.OrderByDescending(e => stock[e.Id].Stock).ThenByDescending(e => e.Id)
+                    : matches.OrderBy(e => stock[e.Id].Stock).ThenBy(e => e.Id)];
+                wanted = wanted.Skip(skip).Take(pageSize).ToList();
+            }
+
+            return (true, matches.Count, wanted.Select(e => Summary(e, stock[e.Id])).ToList());
+        }
+
+        return (false, 0, []);
+    }
+
+    public async Task<(bool Served, List<ProductSummary> Results)> SearchAsync(IProductFilter filter, bool inStockOnly, int limit, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            if (await SnapshotAsync(ct) is not { } snapshot || snapshot.Matching(filter, "id") is not { } matches)
+            {
+                return (false, []);
+            }
+
+            // In-stock search needs the stock of every match to find the first `limit` in stock; the other the first `limit`.
+            var wanted = inStockOnly ? matches : matches.Take(limit).ToList();
+            var (generation, stock) = await StockAsync(wanted, ct);
+            if (generation != snapshot.Generation || stock.Count != wanted.Count)
+            {
+                await ReloadAsync(snapshot, ct);
+                continue;
+            }
+
+            return (true, wanted.Where(e => !inStockOnly || stock[e.Id].Stock > 0).Take(limit).Select(e => Summary(e, stock[e.Id])).ToList());
+        }
+
+        return (false, []);
+    }
+
+    /// <summary>A product with its live stock and review figures; <c>Detail</c> null: no such product.</summary>
+    public async Task<(bool Served, ProductDetail? Detail)> DetailAsync(long id, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            if (await SnapshotAsync(ct) is not { } snapshot)
+            {
+                return (false, null);
+            }
+
+            var schema = store.Options.DatabaseSchemaName;
+            await using var command = db.CreateCommand(
+                $"""
+                 select g.generation, s.stock, s.updated_at, r.review_count, r.rating_sum
+                 from {CatalogGeneration.Table(store)} g
+                 left join {ProductStock.Table(store)} s on s.product_id = $1
+                 left join {ReviewStats.Table(store)} r on r.product_id = $1
+                 """);
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
+            long? generation = null;
+            int? stock = null;
+            DateTimeOffset? stockUpdatedAt = null;
+            long reviews = 0, ratings = 0;
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                if (await reader.ReadAsync(ct))
+                {
+                    generation = reader.GetInt64(0);
+                    stock = reader.IsDBNull(1) ? null : reader.GetInt32(1);
+                    stockUpdatedAt = reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2);
+                    reviews = reader.IsDBNull(3) ? 0 : reader.GetInt64(3);
+                    ratings = reader.IsDBNull(4) ? 0 : reader.GetInt64(4);
+                }
+            }
+
+            if (generation is null)
+            {
+                return (false, null);
+            }
+
+            var entry = snapshot.Find(id);
+            if (generation != snapshot.Generation || (entry is null) != (stock is null))
+            {
+                await ReloadAsync(snapshot, ct);
+                continue;
+            }
+
+            return entry is null
+                ? (true, null)
+                : (true, ProductDetail.From(entry.Product, stock!.Value, Latest(entry.DocumentUpdatedAt, stockUpdatedAt), reviews, ratings));
+        }
+
+        return (false, null);
+    }
+
+    private static ProductSummary Summary(CatalogEntry entry, (int Stock, DateTimeOffset? UpdatedAt) stock) =>
+        ProductSummary.From(entry.Product, stock.Stock, Latest(entry.DocumentUpdatedAt, stock.UpdatedAt));
+
+    // PostgreSQL's greatest(document updated_at, stock updated_at), which skips a null.
+    private static DateTimeOffset Latest(DateTimeOffset document, DateTimeOffset? stock) => stock is { } s && s > document ? s : document;
+
+    /// <summary>The generation now and the stock rows of the given products, in one statement (no rows: no generation).</summary>
+    private async Task<(long? Generation, Dictionary<long, (int Stock, DateTimeOffset? UpdatedAt)> Stock)> StockAsync(List<CatalogEntry> entries, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            $"""
+             select g.generation, s.product_id, s.stock, s.updated_at
+             from {CatalogGeneration.Table(store)} g left join {ProductStock.Table(store)} s on s.product_id = any($1)
+             """);
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = entries.Select(e => e.Id).ToArray() });
+        long? generation = null;
+        var stock = new Dictionary<long, (int, DateTimeOffset?)>(entries.Count);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            generation = reader.GetInt64(0);
+            if (!reader.IsDBNull(1))
+            {
+                stock[reader.GetInt64(1)] = (reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+            }
+        }
+
+        return (generation, stock);
+    }
+
+    private async Task<CatalogSnapshot?> SnapshotAsync(CancellationToken ct)
+    {
+        if (!options.Value.ReadModel)
+        {
+            return null;
+        }
+
+        var snapshot = current ?? await ReloadAsync(null, ct);
+        return snapshot is { IsTooLarge: false } ? snapshot : null;
+    }
+
+    /// <summary>Loads a new snapshot unless another request already replaced <paramref name="stale"/> meanwhile.</summary>
+    private async Task<CatalogSnapshot?> ReloadAsync(CatalogSnapshot? stale, CancellationToken ct)
+    {
+        await loading.WaitAsync(ct);
+        try
+        {
+            if (current is { } now && !ReferenceEquals(now, stale))
+            {
+                return now;
+            }
+
+            current = await LoadAsync(ct);
+            Loads++;
+            if (current is { } loaded)
+            {
+                Loaded(logger, loaded.Generation, loaded.ById.Length, loaded.IsTooLarge);
+            }
+
+            return current;
+        }
+        finally
+        {
+            loading.Release();
+        }
+    }
+
+    private async Task<CatalogSnapshot?> LoadAsync(CancellationToken ct)
+    {
+        var max = options.Value.MaxProducts;
+        var schema = store.Options.DatabaseSchemaName;
+
+        // One statement, so the products are exactly those of the generation read with them. The ranks are PostgreSQL's
+        // own `order by price, id` (created_at, name): the SQL path's orderings, its collation and its precision.
+        await using var command = db.CreateCommand(
+            $"""
+             select g.generation, p.data, (p.data ->> 'UpdatedAt')::timestamptz, lower(p.name), lower(coalesce(p.data ->> 'Description', '')),
+                    row_number() over (order by p.price, p.id), row_number() over (order by p.created_at, p.id), row_number() over (order by p.name, p.id)
+             from {CatalogGeneration.Table(store)} g
+             left join (select p.* from {schema}.mt_doc_product p join {ProductStock.Table(store)} s on s.product_id = p.id order by p.id limit $1) p on true
+             """);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max + 1 });
+        var serializer = store.Options.Serializer();
+        long? generation = null;
+        var entries = new List<CatalogEntry>();
+        var priceRank = new List<int>();
+        var createdRank = new List<int>();
+        var nameRank = new List<int>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                generation = reader.GetInt64(0);
+                if (reader.IsDBNull(1))
+                {
+                    continue;
+                }
+
+                entries.Add(new CatalogEntry(serializer.FromJson<Product>(reader, 1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3), reader.GetString(4)));
+                priceRank.Add((int)reader.GetInt64(5));
+                createdRank.Add((int)reader.GetInt64(6));
+                nameRank.Add((int)reader.GetInt64(7));
+            }
+        }
+
+        if (generation is not { } g)
+        {
+            // No generation row: the read model's schema is not installed here; serve nothing from memory.
+            return null;
+        }
+
+        return entries.Count > max ? CatalogSnapshot.TooLarge(g) : new CatalogSnapshot(g, entries, [.. priceRank], [.. createdRank], [.. nameRank]);
+    }
+
+    public void Dispose() => loading.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Catalogue snapshot loaded at generation {Generation}: {Products} products (too large to hold: {TooLarge})")]
+    private static partial void Loaded(ILogger logger, long generation, int products, bool tooLarge);
+}

@@ -1,0 +1,82 @@
+using Marten;
+using Weasel.Postgresql;
+using Weasel.Postgresql.Tables;
+
+namespace ExBuy.Features.Reviews;
+
+/// <summary>
+/// Each product's review count and rating sum, <c>product_review_stats</c>, kept by triggers on the review table in the
+/// transaction that writes the reviews — every writer (the API, the seeder's bulk copy, a cascade from a deleted
+/// product, <c>psql</c>) keeps it true, so a product's detail reads one row instead of aggregating its reviews. The
+/// triggers are statement-level with transition tables: a bulk insert of 100,000 reviews is one grouped upsert.
+/// <see cref="Catalog.ReadModel.CatalogReadModelSetup"/> installs them and recomputes the table at start.
+/// </summary>
+public static class ReviewStats
+{
+    public static string Table(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.product_review_stats";
+
+    public static void Register(StoreOptions opts)
+    {
+        var table = new Table(new PostgresqlObjectName(opts.DatabaseSchemaName, "product_review_stats", Weasel.Postgresql.SchemaUtils.IdentifierUsage.General));
+        table.AddColumn<long>("product_id").AsPrimaryKey();
+        table.AddColumn<long>("review_count").NotNull();
+        table.AddColumn<long>("rating_sum").NotNull();
+        opts.Storage.ExtendedSchemaObjects.Add(table);
+    }
+
+    /// <summary>The trigger functions and triggers (idempotent DDL), then the table recomputed from the reviews.</summary>
+    internal static string InstallSql(string schema) => $$"""
+        create or replace function {{schema}}.exbuy_review_stats_added() returns trigger language plpgsql as $fn$
+        begin
+          insert into {{schema}}.product_review_stats as s (product_id, review_count, rating_sum)
+          select product_id, count(*), coalesce(sum((data ->> 'Rating')::int), 0) from added group by product_id order by product_id
+          on conflict (product_id) do update
+            set review_count = s.review_count + excluded.review_count, rating_sum = s.rating_sum + excluded.rating_sum;
+          return null;
+        end $fn$;
+
+        create or replace function {{schema}}.exbuy_review_stats_removed() returns trigger language plpgsql as $fn$
+        begin
+          with gone as (select product_id, count(*) as n, coalesce(sum((data ->> 'Rating')::int), 0) as r from removed group by product_id)
+          update {{schema}}.product_review_stats s set review_count = s.review_count - gone.n, rating_sum = s.rating_sum - gone.r
+          from gone where s.product_id = gone.product_id;
+          delete from {{schema}}.product_review_stats where review_count <= 0;
+          return null;
+        end $fn$;
+
+        create or replace function {{schema}}.exbuy_review_stats_changed() returns trigger language plpgsql as $fn$
+        begin
+          with delta as (
+            select product_id, sum(n) as n, sum(r) as r from (
+              select product_id, -1 as n, -coalesce((data ->> 'Rating')::int, 0) as r from removed
+              union all
+              select product_id, 1, coalesce((data ->> 'Rating')::int, 0) from added) d
+            group by product_id order by product_id)
+          insert into {{schema}}.product_review_stats as s (product_id, review_count, rating_sum)
+          select product_id, n, r from delta
+          on conflict (product_id) do update set review_count = s.review_count + excluded.review_count, rating_sum = s.rating_sum + excluded.rating_sum;
+          delete from {{schema}}.product_review_stats where review_count <= 0;
+          return null;
+        end $fn$;
+
+        create or replace function {{schema}}.exbuy_review_stats_truncated() returns trigger language plpgsql as $fn$
+        begin
+          delete from {{schema}}.product_review_stats;
+          return null;
+        end $fn$;
+
+        create or replace trigger exbuy_review_stats_insert after insert on {{schema}}.mt_doc_review
+          referencing new table as added for each statement execute function {{schema}}.exbuy_review_stats_added();
+        create or replace trigger exbuy_review_stats_delete after delete on {{schema}}.mt_doc_review
+          referencing old table as removed for each statement execute function {{schema}}.exbuy_review_stats_removed();
+        create or replace trigger exbuy_review_stats_update after update on {{schema}}.mt_doc_review
+          referencing old table as removed new table as added for each statement execute function {{schema}}.exbuy_review_stats_changed();
+        create or replace trigger exbuy_review_stats_truncate after truncate on {{schema}}.mt_doc_review
+          for each statement execute function {{schema}}.exbuy_review_stats_truncated();
+
+        lock table {{schema}}.mt_doc_review in share mode;
+        delete from {{schema}}.product_review_stats;
+        insert into {{schema}}.product_review_stats (product_id, review_count, rating_sum)
+        select product_id, count(*), coalesce(sum((data ->> 'Rating')::int), 0) from {{schema}}.mt_doc_review group by product_id;
+        """;
+}

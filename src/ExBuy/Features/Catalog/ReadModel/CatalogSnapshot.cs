@@ -58,7 +58,30 @@ public sealed class CatalogSnapshot
     /// once it has the stock). Null when the filter cannot be decided here (a query with non-ASCII letters: PostgreSQL's
     /// case folding depends on its locale), so the caller runs the SQL.
     /// </summary>
-    public List<CatalogEntry>? Matching(IProductFilter filter, string ordering)
+    public IReadOnlyList<CatalogEntry>? Matching(IProductFilter filter, string ordering)
+    {
+        // The snapshot never changes, so neither does the answer to a filter: the few filters a shop is browsed with
+        // are computed once per generation (a bounded memo; past its size they are computed every time).
+        var key = $"{filter.Category}\u0001{filter.MinPrice}\u0001{filter.MaxPrice}\u0001{filter.Q}\u0001{ordering}";
+        if (memo.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        var computed = Compute(filter, ordering);
+        if (memo.Count < MemoSize)
+        {
+            memo.TryAdd(key, computed);
+        }
+
+        return computed;
+    }
+
+    private const int MemoSize = 1_024;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CatalogEntry[]?> memo = new();
+
+    private CatalogEntry[]? Compute(IProductFilter filter, string ordering)
     {
         string? q = null;
         if (!string.IsNullOrWhiteSpace(filter.Q))
@@ -93,7 +116,7 @@ public sealed class CatalogSnapshot
             }
         }
 
-        return matches;
+        return [.. matches];
     }
 
     /// <summary>Whether <paramref name="ordering"/> sorts by the live stock (the caller sorts after the overlay).</summary>

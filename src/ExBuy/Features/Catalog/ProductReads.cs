@@ -1,6 +1,7 @@
 using System.Text;
 using ExBuy.Features.Catalog.GetProduct;
 using ExBuy.Features.Inventory;
+using ExBuy.Infrastructure.Marten;
 using Marten;
 using Npgsql;
 
@@ -58,8 +59,10 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
             return (count, []);
         }
 
+        // Rows as they are; the product's updated_at (the document's, or the stock's when later) is worked out in memory,
+        // like every other field: computing it in SQL took the JSON of every matching document apart before the sort.
         await using var command = Command(
-            $"select p.data, s.stock, {UpdatedAt} from {From} {where} order by {OrderBy(ordering)} limit {pageSize} offset {(page - 1L) * pageSize}",
+            $"select p.data, s.stock, s.updated_at from {From} {where} order by {OrderBy(ordering)} limit {pageSize} offset {(page - 1L) * pageSize}",
             parameters);
         var serializer = store.Options.Serializer();
         var summaries = new List<ProductSummary>(pageSize);
@@ -67,7 +70,8 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
         while (await reader.ReadAsync(ct))
         {
             var product = serializer.FromJson<Product>(reader, 0);
-            summaries.Add(ProductSummary.From(product, reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2)));
+            var stockChanged = reader.IsDBNull(2) ? (DateTimeOffset?)null : reader.GetFieldValue<DateTimeOffset>(2);
+            summaries.Add(ProductSummary.From(product, reader.GetInt32(1), Latest(product, stockChanged)));
         }
 
         return (count, summaries);
@@ -130,6 +134,16 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
         }
 
         return (store.Options.Serializer().FromJson<Product>(reader, 0), reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2));
+    }
+
+    /// <summary>
+    /// SQL's <c>greatest((data ->> 'UpdatedAt')::timestamptz, s.updated_at)</c> worked out in memory: the document's time as
+    /// PostgreSQL reads it (<see cref="PostgresTime"/>), or the stock's last change when that is later.
+    /// </summary>
+    internal static DateTimeOffset Latest(Product product, DateTimeOffset? stockChanged)
+    {
+        var document = PostgresTime.AsTimestamptz(product.UpdatedAt);
+        return stockChanged is { } s && s > document ? s : document;
     }
 
     private string From => $"{Products} p join {ProductStock.Table(store)} s on s.product_id = p.id";

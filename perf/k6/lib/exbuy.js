@@ -32,7 +32,11 @@ const STATUSES = ["processing", "shipped", "delivered", "pending"];
 
 const pick = (items) => items[Math.floor(Math.random() * items.length)];
 const between = (min, max) => min + Math.floor(Math.random() * (max - min + 1));
-const optimize = () => (Math.random() < 0.5 ? "true" : "false");
+// OPTIMIZE=true|false sends that value on every read that takes it (the read model / the naive queries alone);
+// unset, each read picks one at random, as seed 000's suites do.
+const OPTIMIZE = __ENV.OPTIMIZE || "";
+if (OPTIMIZE && OPTIMIZE !== "true" && OPTIMIZE !== "false") throw new Error(`OPTIMIZE must be true or false, not ${OPTIMIZE}`);
+const optimize = () => OPTIMIZE || (Math.random() < 0.5 ? "true" : "false");
 
 function expect(res, status, name) {
   const ok = check(res, { [`${name} ${status}`]: (r) => r.status === status });

@@ -36,6 +36,16 @@ public static class ExBuyMetrics
     public static readonly Counter WriteRetries = Metrics.CreateCounter(
         "exbuy_write_retries_total", "Write attempts that found stale state at commit and ran Load, Decide, Commit again.", "write");
 
+    /// <summary>Catalogue reads (list, search, detail with optimize=true) answered from memory or, when the read model could not, by SQL.</summary>
+    public static readonly Counter CatalogReads = Metrics.CreateCounter(
+        "exbuy_catalog_reads_total",
+        "Catalogue reads by route (list, search, detail) and source: memory (the read model with live stock) or sql.",
+        new CounterConfiguration { LabelNames = ["route", "source"] });
+
+    /// <summary>Loads of a process's in-memory catalogue: one per catalogue generation it serves.</summary>
+    public static readonly Counter CatalogSnapshotLoads = Metrics.CreateCounter(
+        "exbuy_catalog_snapshot_loads_total", "Loads of this process's in-memory catalogue (a product was added, changed or deleted).");
+
     /// <summary>Coupon claims: admitted, duplicate, sold_out at the gate; issued or compensated by the handler.</summary>
     public static readonly Counter Coupons = Metrics.CreateCounter(
         "exbuy_coupon_claims_total",

@@ -43,6 +43,9 @@ public sealed class CatalogReadModelTests(AppFixture app) : IntegrationContext(a
 
         // Ordered by stock: the product that sold moved to the front.
         Ids(await Host.GetJson("/api/products?optimize=true&ordering=stock"))[0].ShouldBe(target.Id);
+        var (served, detailFromMemory) = await ReadModel.DetailAsync(target.Id, Ct);
+        served.ShouldBeTrue("the read model answers the detail itself");
+        detailFromMemory!.Stock.ShouldBe(43);
         ReadModel.Loads.ShouldBe(loads, "a stock change must not reload the catalogue");
         (await Host.GetText($"/api/products/{target.Id}?optimize=true")).ShouldBe(await Host.GetText($"/api/products/{target.Id}"));
     }
@@ -170,6 +173,46 @@ public sealed class CatalogReadModelTests(AppFixture app) : IntegrationContext(a
         await StatsShouldMatchTheReviewsAsync();
         (await Host.GetJson($"/api/products/{products[0].Id}?optimize=true"))["review_count"]!.GetValue<long>().ShouldBe(2 + 17 - 1);
         (await Host.GetText($"/api/products/{products[0].Id}?optimize=true")).ShouldBe(await Host.GetText($"/api/products/{products[0].Id}"));
+    }
+
+    [Fact]
+    public async Task without_its_generation_row_the_catalogue_is_read_with_sql_and_answers_the_same()
+    {
+        var products = await Store.AddProducts(20);
+        await using var node = await App.StartHostWithAsync();
+        string[] urls = ["/api/products?optimize=true&ordering=-stock", $"/api/products/{products[4].Id}?optimize=true", "/api/search/products?q=product&in_stock=true"];
+        var fromMemory = new List<string>();
+        foreach (var url in urls)
+        {
+            fromMemory.Add(await node.GetText(url));
+        }
+
+        var readModel = node.Services.GetRequiredService<CatalogReadModel>();
+        (await readModel.DetailAsync(products[4].Id, Ct)).Served.ShouldBeTrue();
+        var generation = await ScalarAsync($"delete from {CatalogGeneration.Table(Store)} returning generation");
+        try
+        {
+            for (var i = 0; i < urls.Length; i++)
+            {
+                (await node.GetText(urls[i])).ShouldBe(fromMemory[i], urls[i]);
+            }
+
+            (await readModel.DetailAsync(products[4].Id, Ct)).Served.ShouldBeFalse("no generation: nothing may be answered from memory");
+            (await readModel.PageAsync(new ExBuy.Features.Catalog.ListProducts.ListProductsRequest(), null, 1, 100, Ct)).Served.ShouldBeFalse();
+        }
+        finally
+        {
+            // Back, at a generation no process has loaded, so every snapshot reloads.
+            await ScalarAsync($"insert into {CatalogGeneration.Table(Store)} (id, generation) values (1, {generation} + 1000) returning generation");
+        }
+    }
+
+    private async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = Store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(Ct);
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
     }
 
     private async Task StatsShouldMatchTheReviewsAsync()

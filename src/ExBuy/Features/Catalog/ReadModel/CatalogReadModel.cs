@@ -1,6 +1,7 @@
 using ExBuy.Features.Catalog.GetProduct;
 using ExBuy.Features.Inventory;
 using ExBuy.Features.Reviews;
+using ExBuy.Infrastructure.Observability;
 using Marten;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -25,10 +26,31 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
     private readonly SemaphoreSlim loading = new(1, 1);
     private volatile CatalogSnapshot? current;
 
+    // When the database has no generation row (the read model's schema is missing), requests would queue on the load
+    // one by one: they use the SQL paths for a few seconds before the next look instead.
+    private long unavailableUntil;
+
     /// <summary>Snapshot loads so far (a metric for tests and the log).</summary>
     public int Loads { get; private set; }
 
     public async Task<(bool Served, long Count, List<ProductSummary> Page)> PageAsync(
+        IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct) =>
+        Counted("list", await PageCoreAsync(filter, ordering, page, pageSize, ct), r => r.Served);
+
+    public async Task<(bool Served, List<ProductSummary> Results)> SearchAsync(IProductFilter filter, bool inStockOnly, int limit, CancellationToken ct) =>
+        Counted("search", await SearchCoreAsync(filter, inStockOnly, limit, ct), r => r.Served);
+
+    /// <summary>A product with its live stock and review figures; <c>Detail</c> null: no such product.</summary>
+    public async Task<(bool Served, ProductDetail? Detail)> DetailAsync(long id, CancellationToken ct) =>
+        Counted("detail", await DetailCoreAsync(id, ct), r => r.Served);
+
+    private static T Counted<T>(string route, T result, Func<T, bool> served)
+    {
+        ExBuyMetrics.CatalogReads.WithLabels(route, served(result) ? "memory" : "sql").Inc();
+        return result;
+    }
+
+    private async Task<(bool Served, long Count, List<ProductSummary> Page)> PageCoreAsync(
         IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct)
     {
         var order = CatalogSnapshot.OrderingOf(ordering);
@@ -65,7 +87,7 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
         return (false, 0, []);
     }
 
-    public async Task<(bool Served, List<ProductSummary> Results)> SearchAsync(IProductFilter filter, bool inStockOnly, int limit, CancellationToken ct)
+    private async Task<(bool Served, List<ProductSummary> Results)> SearchCoreAsync(IProductFilter filter, bool inStockOnly, int limit, CancellationToken ct)
     {
         for (var attempt = 0; attempt < 2; attempt++)
         {
@@ -89,8 +111,7 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
         return (false, []);
     }
 
-    /// <summary>A product with its live stock and review figures; <c>Detail</c> null: no such product.</summary>
-    public async Task<(bool Served, ProductDetail? Detail)> DetailAsync(long id, CancellationToken ct)
+    private async Task<(bool Served, ProductDetail? Detail)> DetailCoreAsync(long id, CancellationToken ct)
     {
         for (var attempt = 0; attempt < 2; attempt++)
         {
@@ -186,6 +207,11 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
             return null;
         }
 
+        if (current is null && Environment.TickCount64 < Interlocked.Read(ref unavailableUntil))
+        {
+            return null;
+        }
+
         var snapshot = current ?? await ReloadAsync(null, ct);
         return snapshot is { IsTooLarge: false } ? snapshot : null;
     }
@@ -203,9 +229,15 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
 
             current = await LoadAsync(ct);
             Loads++;
+            ExBuyMetrics.CatalogSnapshotLoads.Inc();
             if (current is { } loaded)
             {
                 Loaded(logger, loaded.Generation, loaded.ById.Length, loaded.IsTooLarge);
+            }
+            else
+            {
+                Interlocked.Exchange(ref unavailableUntil, Environment.TickCount64 + 5_000);
+                Unavailable(logger);
             }
 
             return current;
@@ -264,6 +296,9 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
     }
 
     public void Dispose() => loading.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Catalogue read model unavailable (no catalog_generation row): catalogue reads run their SQL; looking again in 5 s")]
+    private static partial void Unavailable(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Catalogue snapshot loaded at generation {Generation}: {Products} products (too large to hold: {TooLarge})")]
     private static partial void Loaded(ILogger logger, long generation, int products, bool tooLarge);

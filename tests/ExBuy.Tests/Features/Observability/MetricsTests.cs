@@ -14,8 +14,11 @@ public sealed class MetricsTests(AppFixture app) : IntegrationContext(app)
         await Host.PlaceOrder(1, $$"""[{"product_id":{{product.Id}},"quantity":9}]""", "pessimistic", status: 400);
         var shop = await Host.InitShop("""{"userCount":1}""");
         await Host.ClaimAndWait(await Host.UserId("u1"), shop.PolicyIds[0]);
+        await Host.GetJson($"/api/products/{product.Id}?optimize=true");
 
         var metrics = await Host.GetText("/metrics");
+        metrics.ShouldContain("exbuy_catalog_reads_total{route=\"detail\",source=\"memory\"}");
+        metrics.ShouldContain("exbuy_catalog_snapshot_loads_total");
 
         metrics.ShouldContain("http_request_duration_seconds");
         metrics.ShouldContain("exbuy_stock_take_seconds_count{lock_type=\"row\",outcome=\"taken\"}");

@@ -28,5 +28,7 @@ public static class ProductFilter
             .When(x => x.MinPrice is not null && x.MaxPrice is not null)
             .WithMessage("max_price must be greater than or equal to min_price.");
         validator.RuleFor(x => x.Q).MaximumLength(MaxQueryLength);
+        // PostgreSQL text cannot hold U+0000 (the SQL paths would fail with a 500); DRF's CharField refuses it the same way.
+        validator.RuleFor(x => x.Q).Must(q => q is null || !q.Contains('\0')).WithMessage("Null characters are not allowed.");
     }
 }

@@ -24,38 +24,46 @@ public static class ReviewStats
         opts.Storage.ExtendedSchemaObjects.Add(table);
     }
 
-    /// <summary>The trigger functions and triggers (idempotent DDL), then the table recomputed from the reviews.</summary>
+    /// <summary>The version of <see cref="InstallSql"/>; <see cref="Catalog.ReadModel.CatalogReadModelSetup"/> installs when the database has another.</summary>
+    internal const string Version = "exbuy-review-stats-2";
+
+    /// <summary>
+    /// The trigger functions and triggers, then the table recomputed from the reviews (only when installing: from then on
+    /// the triggers keep it). Every change is one upsert of per-product deltas in product order (rows locked in one
+    /// order, like the stock rows), then the products it touched that have no review left are deleted.
+    /// </summary>
     internal static string InstallSql(string schema) => $$"""
-        create or replace function {{schema}}.exbuy_review_stats_added() returns trigger language plpgsql as $fn$
-        begin
+        create or replace function {{schema}}.exbuy_review_stats_apply(p_ids bigint[], p_counts bigint[], p_sums bigint[]) returns void language sql as $fn$
           insert into {{schema}}.product_review_stats as s (product_id, review_count, rating_sum)
-          select product_id, count(*), coalesce(sum((data ->> 'Rating')::int), 0) from added group by product_id order by product_id
+          select id, n, r from unnest(p_ids, p_counts, p_sums) as d(id, n, r) order by id
           on conflict (product_id) do update
             set review_count = s.review_count + excluded.review_count, rating_sum = s.rating_sum + excluded.rating_sum;
+          delete from {{schema}}.product_review_stats where product_id = any(p_ids) and review_count <= 0;
+        $fn$;
+        comment on function {{schema}}.exbuy_review_stats_apply(bigint[], bigint[], bigint[]) is '{{Version}}';
+
+        create or replace function {{schema}}.exbuy_review_stats_added() returns trigger language plpgsql as $fn$
+        begin
+          perform {{schema}}.exbuy_review_stats_apply(array_agg(product_id), array_agg(n), array_agg(r))
+          from (select product_id, count(*) as n, coalesce(sum((data ->> 'Rating')::int), 0) as r from added group by product_id) d;
           return null;
         end $fn$;
 
         create or replace function {{schema}}.exbuy_review_stats_removed() returns trigger language plpgsql as $fn$
         begin
-          with gone as (select product_id, count(*) as n, coalesce(sum((data ->> 'Rating')::int), 0) as r from removed group by product_id)
-          update {{schema}}.product_review_stats s set review_count = s.review_count - gone.n, rating_sum = s.rating_sum - gone.r
-          from gone where s.product_id = gone.product_id;
-          delete from {{schema}}.product_review_stats where review_count <= 0;
+          perform {{schema}}.exbuy_review_stats_apply(array_agg(product_id), array_agg(n), array_agg(r))
+          from (select product_id, -count(*) as n, -coalesce(sum((data ->> 'Rating')::int), 0) as r from removed group by product_id) d;
           return null;
         end $fn$;
 
         create or replace function {{schema}}.exbuy_review_stats_changed() returns trigger language plpgsql as $fn$
         begin
-          with delta as (
-            select product_id, sum(n) as n, sum(r) as r from (
-              select product_id, -1 as n, -coalesce((data ->> 'Rating')::int, 0) as r from removed
-              union all
-              select product_id, 1, coalesce((data ->> 'Rating')::int, 0) from added) d
-            group by product_id order by product_id)
-          insert into {{schema}}.product_review_stats as s (product_id, review_count, rating_sum)
-          select product_id, n, r from delta
-          on conflict (product_id) do update set review_count = s.review_count + excluded.review_count, rating_sum = s.rating_sum + excluded.rating_sum;
-          delete from {{schema}}.product_review_stats where review_count <= 0;
+          perform {{schema}}.exbuy_review_stats_apply(array_agg(product_id), array_agg(n), array_agg(r))
+          from (select product_id, sum(n)::bigint as n, sum(r)::bigint as r from (
+                  select product_id, -1 as n, -coalesce((data ->> 'Rating')::int, 0) as r from removed
+                  union all
+                  select product_id, 1, coalesce((data ->> 'Rating')::int, 0) from added) x
+                group by product_id) d;
           return null;
         end $fn$;
 
@@ -78,5 +86,12 @@ public static class ReviewStats
         delete from {{schema}}.product_review_stats;
         insert into {{schema}}.product_review_stats (product_id, review_count, rating_sum)
         select product_id, count(*), coalesce(sum((data ->> 'Rating')::int), 0) from {{schema}}.mt_doc_review group by product_id;
+        """;
+
+    /// <summary>Whether this database has <see cref="Version"/>'s triggers (then the table is kept by them and nothing needs installing).</summary>
+    internal static string InstalledSql(string schema) => $"""
+        select coalesce(obj_description(to_regprocedure('{schema}.exbuy_review_stats_apply(bigint[], bigint[], bigint[])'), 'pg_proc'), '') = '{Version}'
+           and (select count(*) from pg_trigger t where t.tgname like 'exbuy_review_stats_%' and not t.tgisinternal
+                and t.tgrelid = to_regclass('{schema}.mt_doc_review')) = 4
         """;
 }

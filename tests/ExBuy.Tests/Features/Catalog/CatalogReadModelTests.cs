@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Catalog.ReadModel;
 using ExBuy.Features.Reviews;
+using ExBuy.Infrastructure.Observability;
 using ExBuy.Tests.Infrastructure;
 using Marten;
 using Shouldly;
@@ -104,7 +105,7 @@ public sealed class CatalogReadModelTests(AppFixture app) : IntegrationContext(a
         // Ties everywhere (equal prices, names differing only in case, equal creation times and stock) so the id
         // tie-breaks and PostgreSQL's collation decide the orders; a literal % and a non-ASCII name for the text filter.
         var at = DateTimeOffset.UtcNow.AddHours(-3);
-        await Store.AddProducts(230, i => new TestProduct
+        var products = await Store.AddProducts(230, i => new TestProduct
         {
             Name = (i % 4) switch { 0 => $"widget {i % 9}", 1 => $"Widget {i % 9}", 2 => $"Café {i % 5}", _ => $"100% cotton {i % 3}" },
             Description = i % 10 == 0 ? "a WIDGET inside" : "plain",
@@ -115,8 +116,13 @@ public sealed class CatalogReadModelTests(AppFixture app) : IntegrationContext(a
             UpdatedAt = at.AddSeconds(i / 3),
         });
 
-        // (A node starting moves the generation on: start the SQL-only node before the shared host loads its snapshot.)
         await using var sqlOnly = await App.StartHostWithAsync(("ExBuy:Catalog:ReadModel", "false"));
+
+        // A stock change, so that a product's updated_at is its stock's (the later of the two) on every path.
+        await Host.PostJson("/api/orders?lock_type=row", $$"""{"user_id":1,"items":[{"product_id":{{products[7].Id}},"quantity":1}]}""", 201);
+
+        var fromMemory = () => ExBuyMetrics.CatalogReads.WithLabels("list", "memory").Value + ExBuyMetrics.CatalogReads.WithLabels("search", "memory").Value;
+        var servedBefore = fromMemory();
         var fromReadModel = await Host.GetText($"/api/products?optimize=true&{query}");
         var loads = ReadModel.Loads;
         fromReadModel.ShouldBe(await sqlOnly.GetText($"/api/products?optimize=true&{query}"));
@@ -131,6 +137,8 @@ public sealed class CatalogReadModelTests(AppFixture app) : IntegrationContext(a
         }
 
         ReadModel.Loads.ShouldBe(loads, "the answers above must come from the snapshot loaded once");
+        // One list and two searches on the shared host; a non-ASCII text is the SQL's to decide.
+        (fromMemory() - servedBefore).ShouldBe(query.Contains("%C3") ? 0 : 3);
     }
 
     [Fact]
@@ -138,6 +146,8 @@ public sealed class CatalogReadModelTests(AppFixture app) : IntegrationContext(a
     {
         var products = await Store.AddProducts(12);
         await using var small = await App.StartHostWithAsync(("ExBuy:Catalog:MaxProducts", "10"));
+        (await small.Services.GetRequiredService<CatalogReadModel>().DetailAsync(products[0].Id, Ct)).Served.ShouldBeFalse("12 products are above its limit of 10");
+        (await ReadModel.DetailAsync(products[0].Id, Ct)).Served.ShouldBeTrue();
         (await small.GetText("/api/products?optimize=true&ordering=-stock")).ShouldBe(await Host.GetText("/api/products?optimize=true&ordering=-stock"));
         (await small.GetText($"/api/products/{products[0].Id}?optimize=true")).ShouldBe(await Host.GetText($"/api/products/{products[0].Id}?optimize=true"));
         (await small.GetText("/api/search/products?q=product")).ShouldBe(await Host.GetText("/api/search/products?q=product"));

@@ -29,6 +29,7 @@ public sealed class SearchProductsTests(AppFixture app) : IntegrationContext(app
     [InlineData("limit=0", "limit")]
     [InlineData("limit=201", "limit")]
     [InlineData("min_price=x", "min_price")]
+    [InlineData("q=a%00b", "q")]
     public async Task bad_search_parameters_are_400s(string query, string field)
     {
         (await Host.GetJson($"/api/search/products?{query}", 400)).ErrorFields().ShouldContain(field);

@@ -67,10 +67,20 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
             // Stock orderings need every match's stock; the others only the page's.
             IReadOnlyList<CatalogEntry> wanted = byStock ? matches : matches.Skip(skip).Take(pageSize).ToList();
             var (generation, stock) = await StockAsync(wanted, ct);
-            if (generation != snapshot.Generation || stock.Count != wanted.Count)
+            if (generation != snapshot.Generation)
             {
-                await ReloadAsync(snapshot, ct);
+                if (generation is null || await ReloadAsync(snapshot, ct) is null)
+                {
+                    break;
+                }
+
                 continue;
+            }
+
+            if (stock.Count != wanted.Count)
+            {
+                // The same generation and a stock row missing cannot happen through the triggers: let the SQL answer.
+                break;
             }
 
             if (byStock)
@@ -99,10 +109,19 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
             // In-stock search needs the stock of every match to find the first `limit` in stock; the other the first `limit`.
             IReadOnlyList<CatalogEntry> wanted = inStockOnly ? matches : matches.Take(limit).ToList();
             var (generation, stock) = await StockAsync(wanted, ct);
-            if (generation != snapshot.Generation || stock.Count != wanted.Count)
+            if (generation != snapshot.Generation)
             {
-                await ReloadAsync(snapshot, ct);
+                if (generation is null || await ReloadAsync(snapshot, ct) is null)
+                {
+                    break;
+                }
+
                 continue;
+            }
+
+            if (stock.Count != wanted.Count)
+            {
+                break;
             }
 
             return (true, wanted.Where(e => !inStockOnly || stock[e.Id].Stock > 0).Take(limit).Select(e => Summary(e, stock[e.Id])).ToList());
@@ -150,11 +169,20 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
                 return (false, null);
             }
 
-            var entry = snapshot.Find(id);
-            if (generation != snapshot.Generation || (entry is null) != (stock is null))
+            if (generation != snapshot.Generation)
             {
-                await ReloadAsync(snapshot, ct);
+                if (await ReloadAsync(snapshot, ct) is null)
+                {
+                    break;
+                }
+
                 continue;
+            }
+
+            var entry = snapshot.Find(id);
+            if ((entry is null) != (stock is null))
+            {
+                break;
             }
 
             return entry is null
@@ -207,19 +235,46 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
             return null;
         }
 
-        if (current is null && Environment.TickCount64 < Interlocked.Read(ref unavailableUntil))
+        var snapshot = current;
+        if (snapshot is null)
+        {
+            if (Environment.TickCount64 < Interlocked.Read(ref unavailableUntil))
+            {
+                return null;
+            }
+
+            snapshot = await ReloadAsync(null, ct);
+        }
+        else if (snapshot.IsTooLarge && Environment.TickCount64 - snapshot.CheckedAt > 5_000)
+        {
+            // A catalogue too large to hold may have shrunk (a reset): look at the generation every 5 s at most.
+            snapshot.CheckedAt = Environment.TickCount64;
+            if (await GenerationAsync(ct) != snapshot.Generation)
+            {
+                snapshot = await ReloadAsync(snapshot, ct);
+            }
+        }
+
+        return snapshot is { IsTooLarge: false } ? snapshot : null;
+    }
+
+    private async Task<long?> GenerationAsync(CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"select generation from {CatalogGeneration.Table(store)} where id = 1");
+        return await command.ExecuteScalarAsync(ct) as long?;
+    }
+
+    /// <summary>
+    /// Loads a new snapshot unless another request already replaced <paramref name="stale"/> meanwhile. Null while another
+    /// request is loading (this one runs its SQL rather than queue behind the load) or when there is nothing to load.
+    /// </summary>
+    private async Task<CatalogSnapshot?> ReloadAsync(CatalogSnapshot? stale, CancellationToken ct)
+    {
+        if (!await loading.WaitAsync(0, ct))
         {
             return null;
         }
 
-        var snapshot = current ?? await ReloadAsync(null, ct);
-        return snapshot is { IsTooLarge: false } ? snapshot : null;
-    }
-
-    /// <summary>Loads a new snapshot unless another request already replaced <paramref name="stale"/> meanwhile.</summary>
-    private async Task<CatalogSnapshot?> ReloadAsync(CatalogSnapshot? stale, CancellationToken ct)
-    {
-        await loading.WaitAsync(ct);
         try
         {
             if (current is { } now && !ReferenceEquals(now, stale))

@@ -7,10 +7,12 @@ namespace ExBuy.Features.Catalog.ReadModel;
 
 /// <summary>
 /// Installs at start, after Marten has created the tables, what keeps the catalogue's read model true: the generation
-/// triggers (<see cref="CatalogGeneration"/>) and the review-statistics triggers (<see cref="ReviewStats"/>), and
-/// recomputes the statistics from the reviews, so rows written while no trigger existed (an older ExBuy, a seeder run
-/// before the first start) are counted. One transaction under an advisory lock: nodes starting together take turns;
-/// review writes wait the few milliseconds of the recompute. The generation moves on, so every node reloads.
+/// triggers (<see cref="CatalogGeneration"/>) and the review-statistics triggers (<see cref="ReviewStats"/>), recomputing
+/// the statistics from the reviews as it installs them, so rows written while no trigger existed (an older ExBuy, a
+/// seeder run before the first start) are counted. A database that already has this version of both is left alone:
+/// the DDL locks the product, stock and review tables, and a node starting beside others that serve traffic must not
+/// stall their sales. Installing is one transaction under an advisory lock (nodes starting together take turns) with a
+/// lock timeout (it never queues every sale behind a long transaction), tried again on a timeout or a deadlock.
 /// </summary>
 public sealed partial class CatalogReadModelSetup(IDocumentStore store, ILogger<CatalogReadModelSetup> logger) : IHostedService
 {
@@ -27,25 +29,52 @@ public sealed partial class CatalogReadModelSetup(IDocumentStore store, ILogger<
                 await using var connection = store.Storage.Database.CreateConnection();
                 await connection.OpenAsync(cancellationToken);
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                await using (var command = new NpgsqlCommand($"select pg_advisory_xact_lock({LockKey}); {CatalogGeneration.InstallSql(schema)} {ReviewStats.InstallSql(schema)}", connection, transaction))
+                await using (var take = new NpgsqlCommand($"select pg_advisory_xact_lock({LockKey}); set local lock_timeout = '5s';", connection, transaction))
                 {
-                    await command.ExecuteNonQueryAsync(cancellationToken);
+                    await take.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                var sql = new List<string>();
+                if (!await IsTrueAsync(connection, transaction, CatalogGeneration.InstalledSql(schema), cancellationToken))
+                {
+                    sql.Add(CatalogGeneration.InstallSql(schema));
+                }
+
+                if (!await IsTrueAsync(connection, transaction, ReviewStats.InstalledSql(schema), cancellationToken))
+                {
+                    sql.Add(ReviewStats.InstallSql(schema));
+                }
+
+                if (sql.Count > 0)
+                {
+                    await using var install = new NpgsqlCommand(string.Join('\n', sql), connection, transaction);
+                    await install.ExecuteNonQueryAsync(cancellationToken);
                 }
 
                 await transaction.CommitAsync(cancellationToken);
-                Installed(logger);
+                if (sql.Count > 0)
+                {
+                    Installed(logger, sql.Count);
+                }
+
                 return;
             }
-            catch (Exception e) when (attempt < 5 && PostgresErrors.IsDeadlockOrSerialization(e))
+            catch (Exception e) when (attempt < 10 && (PostgresErrors.IsDeadlockOrSerialization(e) || PostgresErrors.IsLockTimeout(e)))
             {
-                // A deadlock with a product delete cascading to its reviews on another node: take turns again.
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), cancellationToken);
+                // A deadlock with a product delete cascading to its reviews, or a long transaction holding a table: again.
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
             }
         }
     }
 
+    private static async Task<bool> IsTrueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        return await command.ExecuteScalarAsync(ct) is true;
+    }
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Catalogue read model: generation and review-statistics triggers installed, statistics recomputed")]
-    private static partial void Installed(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Catalogue read model: installed {Parts} of its trigger sets (generation, review statistics recomputed)")]
+    private static partial void Installed(ILogger logger, int parts);
 }

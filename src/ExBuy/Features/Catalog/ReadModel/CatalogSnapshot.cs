@@ -69,17 +69,31 @@ public sealed class CatalogSnapshot
         }
 
         var computed = Compute(filter, ordering);
-        if (memo.Count < MemoSize)
+        var size = 1 + (computed?.Length ?? 0);
+        if (Interlocked.Add(ref memoSize, size) <= MemoBudget)
         {
-            memo.TryAdd(key, computed);
+            if (!memo.TryAdd(key, computed))
+            {
+                Interlocked.Add(ref memoSize, -size);
+            }
+        }
+        else
+        {
+            Interlocked.Add(ref memoSize, -size);
         }
 
         return computed;
     }
 
-    private const int MemoSize = 1_024;
+    // At most this many remembered entries (references) per snapshot, about 8 MB: filters sent to fill it are computed
+    // every time once it is full.
+    private const long MemoBudget = 1_000_000;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CatalogEntry[]?> memo = new();
+    private long memoSize;
+
+    /// <summary>When the database last confirmed this snapshot's generation (<see cref="Environment.TickCount64"/>).</summary>
+    public long CheckedAt { get; set; } = Environment.TickCount64;
 
     private CatalogEntry[]? Compute(IProductFilter filter, string ordering)
     {

@@ -217,6 +217,50 @@ public sealed class CatalogReadModelTests(AppFixture app) : IntegrationContext(a
         }
     }
 
+    [Fact]
+    public async Task the_generation_moves_once_at_commit_and_never_for_a_rollback()
+    {
+        var products = await Store.AddProducts(2);
+        var table = $"{Store.Options.DatabaseSchemaName}.mt_doc_product";
+        var before = await ScalarAsync($"select generation from {CatalogGeneration.Table(Store)}");
+
+        await using (var writer = Store.Storage.Database.CreateConnection())
+        {
+            await writer.OpenAsync(Ct);
+            await using var transaction = await writer.BeginTransactionAsync(Ct);
+            foreach (var product in products)
+            {
+                await using var touch = new Npgsql.NpgsqlCommand($"update {table} set mt_last_modified = now() where id = {product.Id}", writer, transaction);
+                (await touch.ExecuteNonQueryAsync(Ct)).ShouldBe(1);
+            }
+
+            // Two product statements in, the generation's row is still free: the writer takes it only at its commit.
+            await using (var other = Store.Storage.Database.CreateConnection())
+            {
+                await other.OpenAsync(Ct);
+                await using var otherTransaction = await other.BeginTransactionAsync(Ct);
+                await using var probe = new Npgsql.NpgsqlCommand($"select generation from {CatalogGeneration.Table(Store)} for update nowait", other, otherTransaction);
+                ((long)(await probe.ExecuteScalarAsync(Ct))!).ShouldBe(before);
+                await otherTransaction.RollbackAsync(Ct);
+            }
+
+            await transaction.CommitAsync(Ct);
+        }
+
+        (await ScalarAsync($"select generation from {CatalogGeneration.Table(Store)}")).ShouldBe(before + 1, "one transaction, one move");
+
+        await using (var writer = Store.Storage.Database.CreateConnection())
+        {
+            await writer.OpenAsync(Ct);
+            await using var transaction = await writer.BeginTransactionAsync(Ct);
+            await using var gone = new Npgsql.NpgsqlCommand($"delete from {table} where id = {products[0].Id}", writer, transaction);
+            await gone.ExecuteNonQueryAsync(Ct);
+            await transaction.RollbackAsync(Ct);
+        }
+
+        (await ScalarAsync($"select generation from {CatalogGeneration.Table(Store)}")).ShouldBe(before + 1, "a rolled-back change moves nothing");
+    }
+
     private async Task<long> ScalarAsync(string sql)
     {
         await using var connection = Store.Storage.Database.CreateConnection();

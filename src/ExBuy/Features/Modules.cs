@@ -40,6 +40,7 @@ public static class Modules
         services.ConfigureWolverine(opts => opts.ConfigureCoupons());
 
         services.AddCatalog(builder.Configuration);
+        services.AddReviews();
         services.AddInventory(builder.Configuration);
         services.AddOrders();
         services.AddBalance();

@@ -6,6 +6,8 @@ namespace ExBuy.Features.Reviews;
 
 public static class ReviewsRegistration
 {
+    public static IServiceCollection AddReviews(this IServiceCollection services) => services.AddSingleton<ReviewReads>();
+
     public static StoreOptions ConfigureReviews(this StoreOptions opts)
     {
         // Reviews go with their product (the original's ON DELETE CASCADE).

@@ -130,7 +130,35 @@ public sealed class ReviewsTests(AppFixture app) : IntegrationContext(app)
 
         (await Host.GetText($"/api/products/{product.Id}/reviews?optimize=true")).ShouldBe(await Host.GetText($"/api/products/{product.Id}/reviews"));
         (await Host.GetJson($"/api/products/{product.Id}/reviews?limit=2")).AsArray().Count.ShouldBe(2);
+        (await Host.GetText($"/api/products/{product.Id}/reviews?limit=2&optimize=true")).ShouldBe(await Host.GetText($"/api/products/{product.Id}/reviews?limit=2"));
         (await Host.GetJson($"/api/products/{product.Id}/reviews?limit=0", 400)).ErrorFields().ShouldContain("limit");
         await Host.GetJson("/api/products/999999/reviews", 404);
+        await Host.GetJson("/api/products/999999/reviews?optimize=true", 404);
+
+        // A product without reviews is an empty array on both paths, not a 404.
+        (await Host.GetJson($"/api/products/{(await Store.AddProduct(name: "Quiet")).Id}/reviews?optimize=true")).AsArray().ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task every_review_list_answers_the_same_on_both_paths()
+    {
+        var a = await Store.AddProduct(name: "Lamp");
+        var b = await Store.AddProduct(name: "Desk");
+        var start = DateTimeOffset.UtcNow.AddHours(-5);
+        for (var i = 0; i < 230; i++)
+        {
+            // Equal creation times in threes: the id breaks the ties on both paths.
+            await Store.AddReview(i % 3 == 0 ? a.Id : b.Id, 1 + (i % 5), userId: 40 + (i % 4), createdAt: start.AddSeconds(i / 3));
+        }
+
+        foreach (var query in new[] { "", "page=2", "page=3", $"product_id={a.Id}", $"product_id={b.Id}&page=2", "user_id=41", $"user_id=42&product_id={b.Id}", "user_id=999" })
+        {
+            (await Host.GetText($"/api/reviews?optimize=true&{query}")).ShouldBe(
+                (await Host.GetText($"/api/reviews?optimize=false&{query}")).Replace("optimize=false", "optimize=true"), query);
+        }
+
+        await Host.GetJson("/api/reviews?optimize=true&page=4", 404);
+        await Host.GetJson($"/api/reviews?optimize=true&product_id={a.Id}&page=2", 404);
+        (await Host.GetJson("/api/reviews?optimize=true&user_id=999"))["count"]!.GetValue<long>().ShouldBe(0);
     }
 }

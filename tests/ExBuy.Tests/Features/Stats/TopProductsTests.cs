@@ -15,16 +15,22 @@ public sealed class TopProductsTests(AppFixture app) : IntegrationContext(app)
         var cheap = await Store.AddProduct(name: "Cheap", price: 5m, stock: 100);
         var pricey = await Store.AddProduct(name: "Pricey", price: 300m, stock: 100);
         var middle = await Store.AddProduct(name: "Middle", price: 40m, stock: 100);
+        var tied = await Store.AddProduct(name: "Tied", price: 120m, stock: 100);
+        var gone = await Store.AddProduct(name: "Gone", price: 1000m, stock: 100);
 
         await Host.PlaceOrder(1, $$"""[{"product_id":{{cheap.Id}},"quantity":10},{"product_id":{{middle.Id}},"quantity":1}]""");
         await Host.PlaceOrder(2, $$"""[{"product_id":{{pricey.Id}},"quantity":1},{"product_id":{{middle.Id}},"quantity":2}]""");
         var cancelled = await Host.PlaceOrder(3, $$"""[{"product_id":{{pricey.Id}},"quantity":2}]""");
         await Host.PatchJson($"/api/orders/{cancelled["id"]}", """{"status":"cancelled"}""", 200);
+        // Revenue 120 like Middle's: the lower id comes first. A product whose only order was cancelled is not listed.
+        await Host.PlaceOrder(4, $$"""[{"product_id":{{tied.Id}},"quantity":1}]""");
+        var undone = await Host.PlaceOrder(5, $$"""[{"product_id":{{gone.Id}},"quantity":1}]""");
+        await Host.PatchJson($"/api/orders/{undone["id"]}", """{"status":"cancelled"}""", 200);
         await CatchUp();
 
         var top = (await Host.GetJson("/api/stats/top-products?limit=10")).AsArray();
 
-        top.Select(t => t!["product_name"]!.GetValue<string>()).ShouldBe(["Pricey", "Middle", "Cheap"]);
+        top.Select(t => t!["product_name"]!.GetValue<string>()).ShouldBe(["Pricey", "Middle", "Tied", "Cheap"]);
         top[0]!.AsObject().Select(p => p.Key).ShouldBe(["product_id", "product_name", "total_quantity", "total_revenue", "order_count"]);
         top[0]!["total_quantity"]!.GetValue<long>().ShouldBe(1);
         top[0]!["total_revenue"]!.GetValue<string>().ShouldBe("300.00");

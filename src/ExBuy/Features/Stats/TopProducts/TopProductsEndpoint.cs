@@ -23,8 +23,11 @@ public sealed record TopProductResponse(
     [property: JsonConverter(typeof(MoneyJsonConverter))] decimal TotalRevenue,
     long OrderCount);
 
-/// <summary><c>GET /api/stats/top-products?limit=10</c>: best sellers by revenue, read from the <see cref="ProductSalesProjection"/>.</summary>
-public sealed class TopProductsEndpoint(IQuerySession session) : Endpoint<TopProductsRequest, List<TopProductResponse>>
+/// <summary>
+/// <c>GET /api/stats/top-products?limit=10</c>: best sellers by revenue, read from the <see cref="ProductSalesProjection"/>
+/// in one statement written out (the hottest read of the suites: no LINQ query to parse per request).
+/// </summary>
+public sealed class TopProductsEndpoint(IDocumentStore store, Npgsql.NpgsqlDataSource db) : Endpoint<TopProductsRequest, List<TopProductResponse>>
 {
     public override void Configure()
     {
@@ -34,11 +37,22 @@ public sealed class TopProductsEndpoint(IQuerySession session) : Endpoint<TopPro
 
     public override async Task HandleAsync(TopProductsRequest req, CancellationToken ct)
     {
-        var top = await session.Query<ProductSales>()
-            .Where(s => s.TotalQuantity > 0)
-            .OrderByDescending(s => s.TotalRevenue).ThenBy(s => s.Id)
-            .Take(req.Limit ?? 10)
-            .ToListAsync(ct);
-        await Send.OkAsync(top.Select(s => new TopProductResponse(s.Id, s.ProductName, s.TotalQuantity, s.TotalRevenue, s.OrderCount)).ToList(), ct);
+        // The revenue is a duplicated column (ProductSales' registration); the id breaks ties.
+        await using var command = db.CreateCommand(
+            $"""
+             select d.data from {store.Options.DatabaseSchemaName}.mt_doc_productsales d
+             where (d.data ->> 'TotalQuantity')::bigint > 0 order by d.total_revenue desc, d.id limit $1
+             """);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<int> { TypedValue = req.Limit ?? 10 });
+        var serializer = store.Options.Serializer();
+        var top = new List<TopProductResponse>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var s = serializer.FromJson<ProductSales>(reader, 0);
+            top.Add(new TopProductResponse(s.Id, s.ProductName, s.TotalQuantity, s.TotalRevenue, s.OrderCount));
+        }
+
+        await Send.OkAsync(top, ct);
     }
 }

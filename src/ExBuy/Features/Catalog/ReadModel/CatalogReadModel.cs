@@ -54,80 +54,70 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
         IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct)
     {
         var order = CatalogSnapshot.OrderingOf(ordering);
-        for (var attempt = 0; attempt < 2; attempt++)
+        var skip = (int)Math.Min((page - 1L) * pageSize, int.MaxValue);
+        var byStock = CatalogSnapshot.ByStock(order);
+
+        // Stock orderings need every match's stock; the others only the page's.
+        if (await LiveAsync(filter, order, matches => byStock ? matches : matches.Skip(skip).Take(pageSize).ToList(), ct) is not { } live)
         {
-            if (await SnapshotAsync(ct) is not { } snapshot || snapshot.Matching(filter, order) is not { } matches)
-            {
-                return (false, 0, []);
-            }
-
-            var skip = (int)Math.Min((page - 1L) * pageSize, int.MaxValue);
-            var byStock = CatalogSnapshot.ByStock(order);
-
-            // Stock orderings need every match's stock; the others only the page's.
-            IReadOnlyList<CatalogEntry> wanted = byStock ? matches : matches.Skip(skip).Take(pageSize).ToList();
-            var (generation, stock) = await StockAsync(wanted, ct);
-            if (generation != snapshot.Generation)
-            {
-                if (generation is null || await ReloadAsync(snapshot, ct) is null)
-                {
-                    break;
-                }
-
-                continue;
-            }
-
-            if (stock.Count != wanted.Count)
-            {
-                // The same generation and a stock row missing cannot happen through the triggers: let the SQL answer.
-                break;
-            }
-
-            if (byStock)
-            {
-                var descending = order[0] == '-';
-                wanted = (descending
-                    ? matches.OrderByDescending(e => stock[e.Id].Stock).ThenByDescending(e => e.Id)
-                    : matches.OrderBy(e => stock[e.Id].Stock).ThenBy(e => e.Id)).Skip(skip).Take(pageSize).ToList();
-            }
-
-            return (true, matches.Count, wanted.Select(e => Summary(e, stock[e.Id])).ToList());
+            return (false, 0, []);
         }
 
-        return (false, 0, []);
+        var (all, wanted, stock) = live;
+        if (byStock)
+        {
+            wanted = (order[0] == '-'
+                ? all.OrderByDescending(e => stock[e.Id].Stock).ThenByDescending(e => e.Id)
+                : all.OrderBy(e => stock[e.Id].Stock).ThenBy(e => e.Id)).Skip(skip).Take(pageSize).ToList();
+        }
+
+        return (true, all.Count, wanted.Select(e => Summary(e, stock[e.Id])).ToList());
     }
 
     private async Task<(bool Served, List<ProductSummary> Results)> SearchCoreAsync(IProductFilter filter, bool inStockOnly, int limit, CancellationToken ct)
     {
+        // In-stock search needs the stock of every match to find the first `limit` in stock; the other the first `limit`.
+        if (await LiveAsync(filter, "id", matches => inStockOnly ? matches : matches.Take(limit).ToList(), ct) is not { } live)
+        {
+            return (false, []);
+        }
+
+        var (_, wanted, stock) = live;
+        return (true, wanted.Where(e => !inStockOnly || stock[e.Id].Stock > 0).Take(limit).Select(e => Summary(e, stock[e.Id])).ToList());
+    }
+
+    /// <summary>
+    /// The products matching the filter in the ordering's order, the ones <paramref name="want"/> picks from them, and
+    /// the picked ones' live stock, read with the generation in one statement; a moved generation reloads the snapshot
+    /// and tries again. Null when the read model cannot answer (the caller runs its SQL).
+    /// </summary>
+    private async Task<(IReadOnlyList<CatalogEntry> Matches, IReadOnlyList<CatalogEntry> Wanted, Dictionary<long, (int Stock, DateTimeOffset? UpdatedAt)> Stock)?> LiveAsync(
+        IProductFilter filter, string ordering, Func<IReadOnlyList<CatalogEntry>, IReadOnlyList<CatalogEntry>> want, CancellationToken ct)
+    {
         for (var attempt = 0; attempt < 2; attempt++)
         {
-            if (await SnapshotAsync(ct) is not { } snapshot || snapshot.Matching(filter, "id") is not { } matches)
+            if (await SnapshotAsync(ct) is not { } snapshot || snapshot.Matching(filter, ordering) is not { } matches)
             {
-                return (false, []);
+                return null;
             }
 
-            // In-stock search needs the stock of every match to find the first `limit` in stock; the other the first `limit`.
-            IReadOnlyList<CatalogEntry> wanted = inStockOnly ? matches : matches.Take(limit).ToList();
+            var wanted = want(matches);
             var (generation, stock) = await StockAsync(wanted, ct);
             if (generation != snapshot.Generation)
             {
                 if (generation is null || await ReloadAsync(snapshot, ct) is null)
                 {
-                    break;
+                    return null;
                 }
 
                 continue;
             }
 
-            if (stock.Count != wanted.Count)
-            {
-                break;
-            }
-
-            return (true, wanted.Where(e => !inStockOnly || stock[e.Id].Stock > 0).Take(limit).Select(e => Summary(e, stock[e.Id])).ToList());
+            // The same generation with a stock row missing cannot happen through the triggers: let the SQL answer.
+            return stock.Count == wanted.Count ? (matches, wanted, stock) : null;
         }
 
-        return (false, []);
+        return null;
     }
 
     private async Task<(bool Served, ProductDetail? Detail)> DetailCoreAsync(long id, CancellationToken ct)

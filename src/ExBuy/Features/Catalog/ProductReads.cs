@@ -22,30 +22,22 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
     private const string SummaryColumns = $"p.id, p.name, p.price, s.stock, p.category, {UpdatedAt}";
 
     /// <summary>One page of the list: the count of matches and the page's summaries, as two statements.</summary>
-    public async Task<(long Count, List<ProductSummary> Page)> PageAsync(IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct)
-    {
-        var where = Where(filter, inStockOnly: false, out var parameters);
-        long count;
-        await using (var counting = Command($"select count(*) from {From} {where}", parameters))
-        {
-            count = (long)(await counting.ExecuteScalarAsync(ct))!;
-        }
-
-        if ((page - 1L) * pageSize >= count)
-        {
-            return (count, []);
-        }
-
-        await using var command = Command(
-            $"select {SummaryColumns} from {From} {where} order by {OrderBy(ordering)} limit {pageSize} offset {(page - 1L) * pageSize}", parameters);
-        return (count, await ReadSummariesAsync(command, ct));
-    }
+    public Task<(long Count, List<ProductSummary> Page)> PageAsync(IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct) =>
+        CountThenPageAsync(filter, ordering, page, pageSize, SummaryColumns, ReadSummariesAsync, ct);
 
     /// <summary>
     /// The same page the way a naive ORM list fetches it (DRF's paginator over <c>Product.objects.all()</c>): a count,
     /// then whole documents, mapped in memory. The benchmark's unoptimised path; the body is the same.
     /// </summary>
-    public async Task<(long Count, List<ProductSummary> Page)> PageNaiveAsync(IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct)
+    public Task<(long Count, List<ProductSummary> Page)> PageNaiveAsync(IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct) =>
+        // Rows as they are; the product's updated_at (the document's, or the stock's when later) is worked out in memory,
+        // like every other field: computing it in SQL took the JSON of every matching document apart before the sort.
+        CountThenPageAsync(filter, ordering, page, pageSize, "p.data, s.stock, s.updated_at", ReadDocumentsAsync, ct);
+
+    /// <summary>The count of matches, then — unless the page lies past them — the page's rows read by <paramref name="read"/>.</summary>
+    private async Task<(long Count, List<ProductSummary> Page)> CountThenPageAsync(
+        IProductFilter filter, string? ordering, int page, int pageSize, string columns,
+        Func<NpgsqlCommand, CancellationToken, Task<List<ProductSummary>>> read, CancellationToken ct)
     {
         var where = Where(filter, inStockOnly: false, out var parameters);
         long count;
@@ -54,27 +46,29 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
             count = (long)(await counting.ExecuteScalarAsync(ct))!;
         }
 
-        if ((page - 1L) * pageSize >= count)
+        var offset = (page - 1L) * pageSize;
+        if (offset >= count)
         {
             return (count, []);
         }
 
-        // Rows as they are; the product's updated_at (the document's, or the stock's when later) is worked out in memory,
-        // like every other field: computing it in SQL took the JSON of every matching document apart before the sort.
-        await using var command = Command(
-            $"select p.data, s.stock, s.updated_at from {From} {where} order by {OrderBy(ordering)} limit {pageSize} offset {(page - 1L) * pageSize}",
-            parameters);
+        await using var command = Command($"select {columns} from {From} {where} order by {OrderBy(ordering)} limit {pageSize} offset {offset}", parameters);
+        return (count, await read(command, ct));
+    }
+
+    private async Task<List<ProductSummary>> ReadDocumentsAsync(NpgsqlCommand command, CancellationToken ct)
+    {
         var serializer = store.Options.Serializer();
-        var summaries = new List<ProductSummary>(pageSize);
+        var summaries = new List<ProductSummary>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
             var product = serializer.FromJson<Product>(reader, 0);
             var stockChanged = reader.IsDBNull(2) ? (DateTimeOffset?)null : reader.GetFieldValue<DateTimeOffset>(2);
-            summaries.Add(ProductSummary.From(product, reader.GetInt32(1), Latest(product, stockChanged)));
+            summaries.Add(ProductSummary.From(product, reader.GetInt32(1), LastChanged(PostgresTime.AsTimestamptz(product.UpdatedAt), stockChanged)));
         }
 
-        return (count, summaries);
+        return summaries;
     }
 
     /// <summary>Search: at most <paramref name="limit"/> matches in id order, optionally only those in stock.</summary>
@@ -137,14 +131,12 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// SQL's <c>greatest((data ->> 'UpdatedAt')::timestamptz, s.updated_at)</c> worked out in memory: the document's time as
-    /// PostgreSQL reads it (<see cref="PostgresTime"/>), or the stock's last change when that is later.
+    /// A product's <c>updated_at</c> — SQL's <c>greatest((data ->> 'UpdatedAt')::timestamptz, s.updated_at)</c> worked out in
+    /// memory: the document's time as PostgreSQL reads it (<see cref="PostgresTime"/>), or the stock's last change when
+    /// that is later (<c>greatest</c> skips a null). The naive list and the read model both answer with it.
     /// </summary>
-    internal static DateTimeOffset Latest(Product product, DateTimeOffset? stockChanged)
-    {
-        var document = PostgresTime.AsTimestamptz(product.UpdatedAt);
-        return stockChanged is { } s && s > document ? s : document;
-    }
+    internal static DateTimeOffset LastChanged(DateTimeOffset documentAsPostgres, DateTimeOffset? stockChanged) =>
+        stockChanged is { } s && s > documentAsPostgres ? s : documentAsPostgres;
 
     private string From => $"{Products} p join {ProductStock.Table(store)} s on s.product_id = p.id";
 

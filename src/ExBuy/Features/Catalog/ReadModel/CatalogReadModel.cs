@@ -1,6 +1,7 @@
 using ExBuy.Features.Catalog.GetProduct;
 using ExBuy.Features.Inventory;
 using ExBuy.Features.Reviews;
+using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Observability;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -177,17 +178,14 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
 
             return entry is null
                 ? (true, null)
-                : (true, ProductDetail.From(entry.Product, stock!.Value, Latest(entry.DocumentUpdatedAt, stockUpdatedAt), reviews, ratings));
+                : (true, ProductDetail.From(entry.Product, stock!.Value, ProductReads.LastChanged(entry.DocumentUpdatedAt, stockUpdatedAt), reviews, ratings));
         }
 
         return (false, null);
     }
 
     private static ProductSummary Summary(CatalogEntry entry, (int Stock, DateTimeOffset? UpdatedAt) stock) =>
-        ProductSummary.From(entry.Product, stock.Stock, Latest(entry.DocumentUpdatedAt, stock.UpdatedAt));
-
-    // PostgreSQL's greatest(document updated_at, stock updated_at), which skips a null.
-    private static DateTimeOffset Latest(DateTimeOffset document, DateTimeOffset? stock) => stock is { } s && s > document ? s : document;
+        ProductSummary.From(entry.Product, stock.Stock, ProductReads.LastChanged(entry.DocumentUpdatedAt, stock.UpdatedAt));
 
     /// <summary>
     /// The generation now and the stock rows of the given products, in one statement (no rows: no generation). The ids
@@ -302,7 +300,7 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
         // own `order by price, id` (created_at, name): the SQL path's orderings, its collation and its precision.
         await using var command = db.CreateCommand(
             $"""
-             select g.generation, p.data, (p.data ->> 'UpdatedAt')::timestamptz, lower(p.name), lower(coalesce(p.data ->> 'Description', '')),
+             select g.generation, p.data, lower(p.name), lower(coalesce(p.data ->> 'Description', '')),
                     row_number() over (order by p.price, p.id), row_number() over (order by p.created_at, p.id), row_number() over (order by p.name, p.id)
              from {CatalogGeneration.Table(store)} g
              left join (select p.* from {schema}.mt_doc_product p join {ProductStock.Table(store)} s on s.product_id = p.id order by p.id limit $1) p on true
@@ -324,10 +322,11 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
                     continue;
                 }
 
-                entries.Add(new CatalogEntry(serializer.FromJson<Product>(reader, 1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3), reader.GetString(4)));
-                priceRank.Add((int)reader.GetInt64(5));
-                createdRank.Add((int)reader.GetInt64(6));
-                nameRank.Add((int)reader.GetInt64(7));
+                var product = serializer.FromJson<Product>(reader, 1);
+                entries.Add(new CatalogEntry(product, PostgresTime.AsTimestamptz(product.UpdatedAt), reader.GetString(2), reader.GetString(3)));
+                priceRank.Add((int)reader.GetInt64(4));
+                createdRank.Add((int)reader.GetInt64(5));
+                nameRank.Add((int)reader.GetInt64(6));
             }
         }
 

@@ -2,7 +2,10 @@ using ExBuy.Features.Catalog.ListProducts;
 
 namespace ExBuy.Features.Catalog.ReadModel;
 
-/// <summary>A product as the snapshot holds it: the document, what the filters compare, and its places in the orderings.</summary>
+/// <summary>
+/// A product as the snapshot holds it: the document, its time as PostgreSQL reads it (<see cref="Infrastructure.Marten.PostgresTime"/>),
+/// and the lowered texts the filters compare.
+/// </summary>
 public sealed record CatalogEntry(Product Product, DateTimeOffset DocumentUpdatedAt, string NameLower, string DescriptionLower)
 {
     public long Id => Product.Id;

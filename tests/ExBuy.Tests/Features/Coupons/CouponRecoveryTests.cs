@@ -153,8 +153,8 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
     {
         var shop = await Host.InitShop("""{"userCount":40,"couponQuantity":10,"policyCount":1}""");
         var policy = shop.PolicyIds[0];
+        var users = await UsersInIdOrder();
         await using var session = Store.QuerySession();
-        var users = (await session.Query<ExBuy.Features.Users.ShopUser>().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(Ct)).ToList();
         foreach (var user in users.Take(3))
         {
             (await ClaimTracked(user, policy)).Status.ShouldBe(201);
@@ -204,6 +204,25 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
         (await Host.Services.GetRequiredService<CouponGateReconciler>().RunOnceAsync(Ct)).ShouldBe(0, "nothing left to repair");
     }
 
+    private async Task<List<long>> UsersInIdOrder()
+    {
+        await using var session = Store.QuerySession();
+        return (await session.Query<ExBuy.Features.Users.ShopUser>().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(Ct)).ToList();
+    }
+
+    /// <summary>A shop whose every user has a claim accepted (recorded, not admitted by Redis) and not yet issued, in id order.</summary>
+    private async Task<(long Policy, List<long> Users, List<Guid> Claims)> ClaimsAcceptedNotIssued(string shopJson)
+    {
+        var policy = (await Host.InitShop(shopJson)).PolicyIds[0];
+        var users = await UsersInIdOrder();
+        foreach (var user in users)
+        {
+            await Host.AcceptClaimWithoutIssuing(policy, user, admit: false);
+        }
+
+        return (policy, users, await ClaimIds(policy));
+    }
+
     private async Task<List<Guid>> ClaimIds(long policyId)
     {
         await using var command = Db.CreateCommand($"select claim_id from {CouponClaims.Table(Store)} where policy_id = $1 order by created_at, claim_id");
@@ -221,17 +240,9 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
     [Fact]
     public async Task one_transaction_issues_a_batch_up_to_the_counter_and_fails_the_rest_once()
     {
-        var shop = await Host.InitShop("""{"userCount":6,"couponQuantity":4,"policyCount":1}""");
-        var policy = shop.PolicyIds[0];
+        // Six claims accepted for four coupons: Redis admitted only four, so the database must turn two away.
+        var (policy, _, claims) = await ClaimsAcceptedNotIssued("""{"userCount":6,"couponQuantity":4,"policyCount":1}""");
         await using var session = Store.QuerySession();
-        var users = (await session.Query<ExBuy.Features.Users.ShopUser>().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(Ct)).ToList();
-        foreach (var user in users)
-        {
-            // Six claims accepted for four coupons: Redis admitted only four, so the database must turn two away.
-            await Host.AcceptClaimWithoutIssuing(policy, user, admit: false);
-        }
-
-        var claims = await ClaimIds(policy);
         var outcomes = await CouponIssuance.IssueAsync(Store, claims, DateTimeOffset.UtcNow, Ct);
 
         outcomes.Values.Count(o => o == ClaimOutcome.Issued).ShouldBe(4);
@@ -253,16 +264,8 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
     [Fact]
     public async Task a_claim_that_cannot_be_issued_fails_alone_and_the_claims_batched_with_it_are_issued()
     {
-        var shop = await Host.InitShop("""{"userCount":12,"couponQuantity":20,"policyCount":1}""");
-        var policy = shop.PolicyIds[0];
+        var (policy, users, claims) = await ClaimsAcceptedNotIssued("""{"userCount":12,"couponQuantity":20,"policyCount":1}""");
         await using var session = Store.QuerySession();
-        var users = (await session.Query<ExBuy.Features.Users.ShopUser>().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(Ct)).ToList();
-        foreach (var user in users)
-        {
-            await Host.AcceptClaimWithoutIssuing(policy, user, admit: false);
-        }
-
-        var claims = await ClaimIds(policy);
         var poisoned = users[5];
         var issuer = Host.Services.GetRequiredService<CouponIssuer>();
         Task<ClaimOutcome>[] issuing;
@@ -290,15 +293,8 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
     [Fact]
     public async Task claims_that_arrive_while_a_batch_is_issuing_are_issued_together_by_the_next()
     {
-        var shop = await Host.InitShop("""{"userCount":11,"couponQuantity":20,"policyCount":1}""");
-        var policy = shop.PolicyIds[0];
+        var (policy, _, claims) = await ClaimsAcceptedNotIssued("""{"userCount":11,"couponQuantity":20,"policyCount":1}""");
         await using var session = Store.QuerySession();
-        foreach (var user in (await session.Query<ExBuy.Features.Users.ShopUser>().Select(u => u.Id).ToListAsync(Ct)).ToList())
-        {
-            await Host.AcceptClaimWithoutIssuing(policy, user, admit: false);
-        }
-
-        var claims = await ClaimIds(policy);
         var issuer = Host.Services.GetRequiredService<CouponIssuer>();
         (await issuer.IssueAsync(claims[0], Ct)).ShouldBe(ClaimOutcome.Issued, "a lone claim is issued at once, no timer");
         var before = await IssueBatchMetrics();

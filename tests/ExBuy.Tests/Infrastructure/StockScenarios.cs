@@ -19,7 +19,6 @@ public static class StockScenarios
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>A gate decrement whose request died before it reached the database.</summary>
     /// <summary>Sets a product's stock in PostgreSQL as a stray writer would: no event, the version bumped.</summary>
     public static async Task SetDatabaseStock(this IDocumentStore store, long productId, int stock)
     {
@@ -31,6 +30,17 @@ public static class StockScenarios
         (await command.ExecuteNonQueryAsync()).ShouldBe(1, $"product {productId} has a stock row");
     }
 
+    /// <summary>Deletes a product's stock row as a stray writer would, leaving its document.</summary>
+    public static async Task DropStockRow(this IDocumentStore store, long productId)
+    {
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"delete from {ProductStock.Table(store)} where product_id = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = productId });
+        (await command.ExecuteNonQueryAsync()).ShouldBe(1, $"product {productId} had a stock row");
+    }
+
+    /// <summary>A gate decrement whose request died before it reached the database.</summary>
     public static Task GateWithoutRequest(this RedisStock redisStock, long productId, int quantity) =>
         redisStock.TryTakeAsync([new StockLine(productId, quantity)]);
 }

@@ -188,7 +188,8 @@ public static class ProductStock
     /// <c>UPDATE … FROM</c> locks rows in whatever order its join produces, and two orders naming the same products in
     /// opposite orders would deadlock (PostgreSQL 40P01, seen under the contention tests).
     /// </summary>
-    private static string LockInIdOrder(IDocumentStore store, string ids) =>
+    /// <summary>A CTE <c>locked</c> that locks the stock rows of <paramref name="ids"/> (a parameter or a subquery) in id order.</summary>
+    internal static string LockInIdOrder(IDocumentStore store, string ids) =>
         $"locked as materialized (select product_id from {Table(store)} where product_id = any({(ids.StartsWith('$') ? ids : $"array{ids}")}) order by product_id for update)";
 
     /// <summary>Forgets every stock row (a reset that deletes the products too).</summary>

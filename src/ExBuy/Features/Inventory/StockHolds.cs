@@ -34,7 +34,7 @@ public static class StockHolds
 
     public static string Table(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.stock_holds";
 
-    private static string HoldFunction(string schema) => $"{schema}.exbuy_hold_stock";
+    private static string MissingRowFunction(string schema) => $"{schema}.exbuy_stock_row_missing";
 
     /// <summary>The SQLSTATE the hold step raises when a product of the demand has no stock row (it was deleted).</summary>
     public const string ProductGoneSqlState = "EB003";
@@ -53,35 +53,41 @@ public static class StockHolds
         table.Indexes.Add(new IndexDefinition("ix_stock_holds_held") { Columns = ["created_at"], Predicate = "state = 'held'" });
         opts.Storage.ExtendedSchemaObjects.Add(table);
 
-        // The take: every line's stock row locked in id order, taken (the check constraint refuses going below zero, which
-        // fails the whole statement) and recorded as held — all lines or none.
+        // The take is one plain SQL statement (TakeSql); this function only raises its "no stock row" error, and runs only
+        // then. (The take used to be a PL/pgSQL function: 18 % of PostgreSQL's CPU in a paid-orders run, a sixth of that
+        // planning its statements again on each call.)
         opts.Storage.ExtendedSchemaObjects.Add(new Function(
-            new PostgresqlObjectName(schema, "exbuy_hold_stock", Weasel.Postgresql.SchemaUtils.IdentifierUsage.Function),
+            new PostgresqlObjectName(schema, "exbuy_stock_row_missing", Weasel.Postgresql.SchemaUtils.IdentifierUsage.Function),
             $$"""
-            CREATE OR REPLACE FUNCTION {{HoldFunction(schema)}}(p_hold uuid, p_ids bigint[], p_quantities integer[])
-              RETURNS TABLE(taken_product_id bigint, stock_left integer) LANGUAGE plpgsql AS $function$
-            DECLARE
-              taken integer;
+            CREATE OR REPLACE FUNCTION {{MissingRowFunction(schema)}}(p_hold uuid) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $function$
             BEGIN
-              PERFORM 1 FROM {{schema}}.product_stock s WHERE s.product_id = ANY(p_ids) ORDER BY s.product_id FOR UPDATE;
-              RETURN QUERY
-                WITH wanted AS (SELECT * FROM unnest(p_ids, p_quantities) AS w(id, quantity)),
-                took AS (
-                  UPDATE {{schema}}.product_stock s SET stock = s.stock - w.quantity, version = s.version + 1, updated_at = now()
-                  FROM wanted w WHERE s.product_id = w.id
-                  RETURNING s.product_id AS id, s.stock AS left_over, w.quantity),
-                held AS (
-                  INSERT INTO {{schema}}.stock_holds (hold_id, product_id, quantity, created_at, state)
-                  SELECT p_hold, t.id, t.quantity, now(), 'held' FROM took t)
-                SELECT t.id, t.left_over FROM took t;
-              GET DIAGNOSTICS taken = ROW_COUNT;
-              IF taken <> cardinality(p_ids) THEN
-                RAISE EXCEPTION 'a product of hold % has no stock row', p_hold USING ERRCODE = '{{ProductGoneSqlState}}';
-              END IF;
+              RAISE EXCEPTION 'a product of hold % has no stock row', p_hold USING ERRCODE = '{{ProductGoneSqlState}}';
             END;
             $function$;
             """));
     }
+
+    /// <summary>
+    /// The take, all lines or none: every line's stock row locked in id order (the scalar count is evaluated before the
+    /// update touches a row, so every lock is taken first, in order), taken (the check constraint refuses going below
+    /// zero, which fails the whole statement) and recorded as held. A product without a stock row leaves the count short:
+    /// nothing is updated and the last clause raises <see cref="ProductGoneSqlState"/>, which fails the statement too.
+    /// </summary>
+    private static string TakeSql(IDocumentStore store) =>
+        $"""
+         with {ProductStock.LockInIdOrder(store, "$2")},
+         took as (
+             update {ProductStock.Table(store)} s set stock = s.stock - w.quantity, version = s.version + 1, updated_at = now()
+             from unnest($2::bigint[], $3::int[]) as w(id, quantity)
+             where s.product_id = w.id and (select count(*) from locked) = cardinality($2::bigint[])
+             returning s.product_id as id, s.stock as left_over, w.quantity),
+         held as (
+             insert into {Table(store)} (hold_id, product_id, quantity, created_at, state)
+             select $1, t.id, t.quantity, now(), 'held' from took t),
+         counted as (select count(*) as n from took)
+         select t.id, t.left_over from counted c left join took t on true
+         where case when c.n = cardinality($2::bigint[]) then true else {MissingRowFunction(store.Options.DatabaseSchemaName)}($1) end
+         """;
 
     /// <summary>
     /// Takes every line and records the hold, in one statement that commits on its own (the stock rows are locked for
@@ -102,7 +108,7 @@ public static class StockHolds
         }
 
         // A line the stock cannot cover fails the statement on the check constraint; a product without a stock row fails
-        // it in the function; a hold the request already gave up (void rows) fails it on the primary key. Each time it
+        // it on its last clause; a hold the request already gave up (void rows) fails it on the primary key. Each time it
         // takes nothing. Sent as one batch, which PostgreSQL runs as one implicit transaction, with synchronous_commit
         // off for it: the stock rows are released the moment the statement ends, without waiting for the WAL flush.
         // That is safe because nobody relies on the hold alone: the sale that consumes it commits synchronously later,
@@ -110,7 +116,7 @@ public static class StockHolds
         // happened; a release lost in a crash leaves a hold the sweeper releases.
         await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("set local synchronous_commit = off"));
-        var command = new NpgsqlBatchCommand($"select taken_product_id, stock_left from {HoldFunction(store.Options.DatabaseSchemaName)}($1, $2, $3)");
+        var command = new NpgsqlBatchCommand(TakeSql(store));
         batch.BatchCommands.Add(command);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = demand.Select(l => l.ProductId).ToArray() });
@@ -254,20 +260,42 @@ public static class StockHolds
     }
 
     /// <summary>
-    /// Consumes the hold on the sale's open transaction (held → consumed, one statement): the sale and the end of the hold
-    /// commit together. Throws <see cref="HoldGoneException"/> when the hold is no longer held (the sweeper released it):
-    /// roll the sale back.
+    /// Queues the hold's consumption (held → consumed, one conditional statement) in the sale's unit of work, so it goes
+    /// to the database in the same round trip as the sale's writes and commits with them. When the hold is no longer held
+    /// (the sweeper released it), the unit of work fails with <see cref="HoldGoneException"/> and nothing of the sale
+    /// commits.
     /// </summary>
-    public static async Task ConsumeAsync(IDocumentSession session, Guid holdId, int lines, CancellationToken ct)
+    public static void QueueConsume(IDocumentSession session, Guid holdId, int lines) =>
+        session.QueueOperation(new ConsumeHoldOperation(Table(session.DocumentStore), holdId, lines));
+
+    /// <summary>
+    /// The consumption as a Marten storage operation: its statement returns how many lines it consumed, and a count short
+    /// of the hold's lines fails the whole unit of work (Marten rolls the transaction back and throws it).
+    /// </summary>
+    private sealed class ConsumeHoldOperation(string table, Guid holdId, int lines) : Marten.Internal.Operations.IStorageOperation
     {
-        var connection = session.Connection ?? throw new InvalidOperationException("Begin the session's transaction first.");
-        await using var command = new NpgsqlCommand(
-            $"update {Table(session.DocumentStore)} set state = 'consumed', finished_at = now() where hold_id = $1 and state = 'held'", connection);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
-        if (await command.ExecuteNonQueryAsync(ct) != lines)
+        // What Marten's own queued SQL names: no document type, so no document storage to create or sort by.
+        public Type DocumentType => typeof(Marten.Storage.StorageFeatures);
+
+        public void ConfigureCommand(Weasel.Postgresql.ICommandBuilder builder, Weasel.Storage.IStorageSession session)
         {
-            throw new HoldGoneException(holdId);
+            var parameters = builder.AppendWithParameters(
+                $"with consumed as (update {table} set state = 'consumed', finished_at = now() where hold_id = ? and state = 'held' returning 1) select count(*) from consumed",
+                '?');
+            parameters[0].Value = holdId;
+            parameters[0].NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid;
         }
+
+        public async Task PostprocessAsync(DbDataReader reader, IList<Exception> exceptions, CancellationToken token)
+        {
+            var consumed = await reader.ReadAsync(token) ? reader.GetInt64(0) : 0;
+            if (consumed != lines)
+            {
+                exceptions.Add(new HoldGoneException(holdId));
+            }
+        }
+
+        public OperationRole Role() => OperationRole.Other;
     }
 }
 

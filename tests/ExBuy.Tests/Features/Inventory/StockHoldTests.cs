@@ -31,6 +31,22 @@ public sealed class StockHoldTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Fact]
+    public async Task a_hold_naming_a_product_without_a_stock_row_takes_nothing()
+    {
+        var (kept, gone) = (await Store.AddProduct(stock: 5), await Store.AddProduct(stock: 5));
+        await Store.DropStockRow(gone.Id);
+        var (mixed, onlyGone) = (Guid.NewGuid(), Guid.NewGuid());
+
+        (await StockHolds.TakeAsync(Store, mixed, [new(kept.Id, 2), new(gone.Id, 1)], Ct)).ShouldBeNull();
+        (await StockHolds.TakeAsync(Store, onlyGone, [new(gone.Id, 1)], Ct)).ShouldBeNull();
+
+        (await Store.Reload(kept.Id)).Stock.ShouldBe(5, "the line whose row exists was not taken either");
+        (await StockHolds.SettleAsync(Store, mixed, [new(kept.Id, 2), new(gone.Id, 1)], Ct))
+            .ShouldBeOfType<HoldFate.NeverTaken>("no hold row was written");
+        (await StockHolds.SettleAsync(Store, onlyGone, [new(gone.Id, 1)], Ct)).ShouldBeOfType<HoldFate.NeverTaken>();
+    }
+
+    [Fact]
     public async Task a_failed_sale_gives_its_hold_back()
     {
         var product = await Store.AddProduct(stock: 5);

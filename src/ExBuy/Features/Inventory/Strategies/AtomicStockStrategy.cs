@@ -92,10 +92,9 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
         {
             await using var session = store.LightweightSession();
             work(session);
-            // Consumed last, one round trip before the commit, so the hold row is locked only for that moment (a sweeper
-            // releasing it waits that long at most, then finds it consumed).
-            await session.BeginTransactionAsync(CancellationToken.None);
-            await StockHolds.ConsumeAsync(session, holdId, demand.Count, CancellationToken.None);
+            // Consumed in the same round trip as the sale's writes, last, so the hold rows are locked from there to the
+            // commit only (a sweeper releasing the hold waits that long at most, then finds it consumed).
+            StockHolds.QueueConsume(session, holdId, demand.Count);
             await ProductStock.CommitWorkAsync(session);
             return new StockOutcome.Taken(taken);
         }

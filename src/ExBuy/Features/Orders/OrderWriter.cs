@@ -8,27 +8,33 @@ namespace ExBuy.Features.Orders;
 /// <summary>An order to create: who, and which products in which quantities (a product may appear twice).</summary>
 public sealed record NewOrder(long UserId, IReadOnlyList<StockLine> Lines);
 
+/// <summary>What orders need before their stock is taken: the products by id, the ids not found, the orders numbered.</summary>
+public sealed record PreparedOrders(IReadOnlyDictionary<long, Product> Products, IReadOnlyList<long> Missing, List<Order> Orders);
+
 /// <summary>Numbers new orders, then queues them and their <see cref="OrderPlaced"/> events in the stock-taking transaction.</summary>
 public static class OrderWriter
 {
-    /// <summary>Numbers the orders before any lock is taken (see <see cref="IdSequences"/>).</summary>
-    public static async Task<List<Order>> AllocateAsync(IDocumentStore store, IReadOnlyList<NewOrder> newOrders, CancellationToken ct)
+    /// <summary>
+    /// In one round trip, before any lock is taken: the products the orders name, to price them from (a product's price is
+    /// fixed for its life), the ids of those that do not exist, and the orders numbered (see <see cref="IdSequences"/>).
+    /// </summary>
+    public static async Task<PreparedOrders> PrepareAsync(IDocumentStore store, IReadOnlyList<NewOrder> newOrders, CancellationToken ct)
     {
-        var ids = await IdSequences.NextAsync<Order>(store, newOrders.Count, ct);
-        return newOrders.Select((n, i) => new Order { Id = ids[i], UserId = n.UserId, Status = OrderStatuses.Pending }).ToList();
+        var ids = newOrders.SelectMany(o => o.Lines).Select(l => l.ProductId).Distinct().Order().ToArray();
+        await using var session = store.QuerySession();
+        var batch = session.CreateBatchQuery();
+        var loaded = batch.LoadMany<Product>().ById(ids);
+        var numbers = Allocate(batch, store, newOrders);
+        await batch.Execute(ct);
+        var products = (await loaded).ToDictionary(p => p.Id);
+        return new PreparedOrders(products, ids.Where(id => !products.ContainsKey(id)).ToList(), await numbers);
     }
 
-    /// <summary>
-    /// The products the orders name, to price them from (a product's price is fixed for its life), and the ids of those
-    /// that do not exist. One round trip.
-    /// </summary>
-    public static async Task<(IReadOnlyDictionary<long, Product> Products, IReadOnlyList<long> Missing)> LoadProductsAsync(
-        IDocumentStore store, IReadOnlyList<NewOrder> newOrders, CancellationToken ct)
+    /// <summary>Numbers the orders in the caller's batched query (no round trip of their own).</summary>
+    public static async Task<List<Order>> Allocate(Marten.Services.BatchQuerying.IBatchedQuery batch, IDocumentStore store, IReadOnlyList<NewOrder> newOrders)
     {
-        var ids = newOrders.SelectMany(o => o.Lines).Select(l => l.ProductId).Distinct().Order().ToList();
-        await using var session = store.QuerySession();
-        var products = (await session.LoadManyAsync<Product>(ct, ids)).ToDictionary(p => p.Id);
-        return (products, ids.Where(id => !products.ContainsKey(id)).ToList());
+        var ids = await IdSequences.NextAsync<Order>(batch, store.Options.DatabaseSchemaName, newOrders.Count);
+        return newOrders.Select((n, i) => new Order { Id = ids[i], UserId = n.UserId, Status = OrderStatuses.Pending }).ToList();
     }
 
     /// <summary>Fills the allocated orders from the products and queues them with their events. Safe to call once per attempt.</summary>

@@ -46,6 +46,38 @@ public static class IdSequences
     }
 
     /// <summary>
+    /// <paramref name="count"/> new ids, ascending, taken in the caller's batched query (no round trip of their own): the
+    /// task completes when the batch has run.
+    /// </summary>
+    public static Task<long[]> NextAsync<T>(global::Marten.Services.BatchQuerying.IBatchedQuery batch, string schema, int count) =>
+        batch.AddItem(new NextIds($"{schema}.{SequenceName<T>()}", count));
+
+    /// <summary>The sequence's next values as an item of a Marten batched query.</summary>
+    private sealed class NextIds(string sequence, int count) : global::Marten.Linq.QueryHandlers.IQueryHandler<long[]>
+    {
+        public void ConfigureCommand(ICommandBuilder builder, Weasel.Storage.IStorageSession session)
+        {
+            builder.Append($"select nextval('{sequence}') from generate_series(1, ");
+            builder.AppendParameter(count);
+            builder.Append(") order by 1");
+        }
+
+        public async Task<long[]> HandleAsync(System.Data.Common.DbDataReader reader, Weasel.Storage.IStorageSession session, CancellationToken token)
+        {
+            var ids = new long[count];
+            for (var i = 0; await reader.ReadAsync(token); i++)
+            {
+                ids[i] = reader.GetInt64(0);
+            }
+
+            return ids;
+        }
+
+        public Task<int> StreamJson(Stream stream, System.Data.Common.DbDataReader reader, CancellationToken token) =>
+            throw new NotSupportedException("Ids are not JSON.");
+    }
+
+    /// <summary>
     /// Moves the sequence past the highest id already stored (a database filled before the sequence existed,
     /// or by hand), so the next id can never collide.
     /// </summary>

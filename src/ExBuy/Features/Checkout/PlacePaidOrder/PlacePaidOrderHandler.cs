@@ -95,14 +95,17 @@ public sealed class PlacePaidOrderHandler(
                 PaidOrderDecision.Refuse r => new PaidOrderResult.Refused(r.Status, r.Message),
                 PaidOrderDecision.Replay r => new PaidOrderResult.Placed(r.OrderId, r.TotalAmount),
                 PaidOrderDecision.KeyReused r => new PaidOrderResult.KeyReused(r.Key),
-                PaidOrderDecision.Place place => await CommitAsync(command, place, state.Products, now, token),
+                PaidOrderDecision.Place place => await CommitAsync(command, place, state, now, token),
                 var other => throw new InvalidOperationException($"Unhandled decision {other}"),
             };
         }, () => new PaidOrderResult.Refused(409, "The balance, coupon or stock kept changing; try again."), ct);
 
     public static string UserLockName(long userId) => $"exbuy:lock:user:{userId}";
 
-    /// <summary>Everything the decision reads in one round trip: the user, a replay, the balance, the coupon, the prices.</summary>
+    /// <summary>
+    /// Everything the decision reads in one round trip: the user, a replay, the balance, the coupon, the prices — and, in the
+    /// same round trip, the number the order will have if it is placed.
+    /// </summary>
     private async Task<PaidOrderState> LoadAsync(PlacePaidOrder command, CancellationToken ct)
     {
         await using var query = store.QuerySession();
@@ -112,6 +115,7 @@ public sealed class PlacePaidOrderHandler(
         var balance = batch.Load<UserBalance>(BalanceStreams.Key(command.UserId));
         var coupon = command.CouponId is { } couponId ? batch.Load<Coupon>(couponId) : null;
         var products = batch.LoadMany<Product>().ById(command.Lines.Select(l => l.ProductId).Distinct().ToArray());
+        var orders = OrderWriter.Allocate(batch, store, [NewOrder(command)]);
         await batch.Execute(ct);
 
         return new PaidOrderState(
@@ -119,26 +123,29 @@ public sealed class PlacePaidOrderHandler(
             Replay: replay is null ? null : await replay,
             Balance: await balance ?? BalanceStreams.Empty(command.UserId),
             Coupon: coupon is null ? null : await coupon,
-            Products: (await products).ToDictionary(p => p.Id));
+            Products: (await products).ToDictionary(p => p.Id),
+            Order: (await orders)[0]);
     }
+
+    private static NewOrder NewOrder(PlacePaidOrder command) => new(command.UserId, command.Lines);
 
     /// <summary>
     /// The strategy takes the stock and commits, in the same transaction, the order, the debit (at the balance version
     /// the decision read), the coupon's use (at its revision) and the idempotency record.
     /// </summary>
     private async Task<PaidOrderResult> CommitAsync(
-        PlacePaidOrder command, PaidOrderDecision.Place place, IReadOnlyDictionary<long, Product> products, DateTimeOffset now, CancellationToken ct)
+        PlacePaidOrder command, PaidOrderDecision.Place place, PaidOrderState state, DateTimeOffset now, CancellationToken ct)
     {
         var strategy = strategies.For(command.LockType);
-        NewOrder[] newOrders = [new NewOrder(command.UserId, command.Lines)];
-        var orders = await OrderWriter.AllocateAsync(store, newOrders, ct);
-        var order = orders[0];
+        NewOrder[] newOrders = [NewOrder(command)];
+        var order = state.Order ?? throw new InvalidOperationException("The order was not numbered with the state it was decided on.");
+        Order[] orders = [order];
         StockOutcome outcome;
         try
         {
             outcome = await strategy.TakeAsync(place.Demand, session =>
             {
-                OrderWriter.Record(session, orders, newOrders, products, strategy.Type, now, paid: true);
+                OrderWriter.Record(session, orders, newOrders, state.Products, strategy.Type, now, paid: true);
                 order.Discount = place.Discount;
                 order.TotalPrice = place.Total;
                 order.CouponId = place.Coupon?.Id;

@@ -53,14 +53,12 @@ public sealed class PlaceBulkOrdersEndpoint(StockStrategies strategies, IDocumen
     {
         var strategy = strategies.For(LockTypeParameter.Parse(req.LockTypeName));
         var newOrders = req.Orders!.Select(o => o.ToNewOrder()).ToList();
-        var (products, missing) = await OrderWriter.LoadProductsAsync(store, newOrders, ct);
+        var (products, missing, placed) = await OrderWriter.PrepareAsync(store, newOrders, ct);
         if (missing.Count > 0)
         {
             await Send.ResultAsync(StockResponses.Refusal(new StockOutcome.Missing(missing)));
             return;
         }
-
-        var placed = await OrderWriter.AllocateAsync(store, newOrders, ct);
 
         var outcome = await strategy.TakeAsync(
             StockDecider.Demand(newOrders.SelectMany(o => o.Lines)),

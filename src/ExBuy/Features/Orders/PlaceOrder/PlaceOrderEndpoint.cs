@@ -20,14 +20,12 @@ public sealed class PlaceOrderEndpoint(StockStrategies strategies, IDocumentStor
     {
         var strategy = strategies.For(LockTypeParameter.Parse(req.LockTypeName));
         NewOrder[] newOrders = [req.ToNewOrder()];
-        var (products, missing) = await OrderWriter.LoadProductsAsync(store, newOrders, ct);
+        var (products, missing, orders) = await OrderWriter.PrepareAsync(store, newOrders, ct);
         if (missing.Count > 0)
         {
             await Send.ResultAsync(StockResponses.Refusal(new StockOutcome.Missing(missing)));
             return;
         }
-
-        var orders = await OrderWriter.AllocateAsync(store, newOrders, ct);
 
         var outcome = await strategy.TakeAsync(
             StockDecider.Demand(newOrders[0].Lines),

@@ -22,7 +22,17 @@ public static class MartenSetup
         {
             var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString("Postgres")
                 ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set.");
-            return DataSourceBuilder(connectionString).Build();
+            var dataSource = new NpgsqlDataSourceBuilder(connectionString);
+            // Automatic preparation: a statement used twice on a connection becomes a server-side prepared statement,
+            // so PostgreSQL stops parsing and planning it on every call (planning the catalogue search took 0.9 ms,
+            // longer than running it). Set Max Auto Prepare in the connection string to override; 0 turns it off.
+            if (!connectionString.Contains("Max Auto Prepare", StringComparison.OrdinalIgnoreCase))
+            {
+                dataSource.ConnectionStringBuilder.MaxAutoPrepare = 256;
+                dataSource.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+            }
+
+            return dataSource.Build();
         });
 
         builder.Services.AddMarten(sp =>
@@ -59,34 +69,5 @@ public static class MartenSetup
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionLeadership>());
 
         return builder;
-    }
-
-    /// <summary>The pool's settings: ExBuy's defaults for what the connection string leaves unset.</summary>
-    public static NpgsqlDataSourceBuilder DataSourceBuilder(string connectionString)
-    {
-        var dataSource = new NpgsqlDataSourceBuilder(connectionString);
-        // Automatic preparation: a statement used twice on a connection becomes a server-side prepared statement,
-        // so PostgreSQL stops parsing and planning it on every call (planning the catalogue search took 0.9 ms,
-        // longer than running it). Set Max Auto Prepare in the connection string to override; 0 turns it off.
-        if (!connectionString.Contains("Max Auto Prepare", StringComparison.OrdinalIgnoreCase))
-        {
-            dataSource.ConnectionStringBuilder.MaxAutoPrepare = 256;
-            dataSource.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
-        }
-
-        // Generic plans for prepared statements. PostgreSQL's default (plan_cache_mode=auto) compares a statement's
-        // generic plan with the custom plans of its first five calls, and for the statements whose parameter is an
-        // array of ids (`id = any($1)`: Marten's LoadMany, the stock take, the catalogue's stock overlay) it never
-        // picks the generic one, so it plans them again on every call: 0.29 ms of planning per paid order, as much
-        // as their execution, and 3.5 s of 45 s of read-heavy (pg_stat_statements with track_planning). Execution
-        // times did not change with generic plans (perf/README.md, issue 13). Set plan_cache_mode in the connection
-        // string's Options to override.
-        var options = dataSource.ConnectionStringBuilder.Options ?? string.Empty;
-        if (!options.Contains("plan_cache_mode", StringComparison.OrdinalIgnoreCase))
-        {
-            dataSource.ConnectionStringBuilder.Options = $"{options} -c plan_cache_mode=force_generic_plan".Trim();
-        }
-
-        return dataSource;
     }
 }

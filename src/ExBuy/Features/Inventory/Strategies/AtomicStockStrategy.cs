@@ -24,13 +24,21 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
 
     public async Task<StockOutcome> TakeAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
     {
-        var missing = await InitializeKeysAsync(demand, ct);
-        if (missing.Count > 0)
+        // The gate first: it says when a key is absent (a product the gate has not seen yet, or Redis lost its data),
+        // and only then are the keys set from the database and the gate asked again — one Redis round trip per order
+        // when the keys are there.
+        var gate = await redisStock.TryTakeAsync(demand);
+        if (gate < 0)
         {
-            return new StockOutcome.Missing(missing);
+            var missing = await InitializeKeysAsync(demand, ct);
+            if (missing.Count > 0)
+            {
+                return new StockOutcome.Missing(missing);
+            }
+
+            gate = await redisStock.TryTakeAsync(demand);
         }
 
-        var gate = await redisStock.TryTakeAsync(demand);
         if (gate != 0)
         {
             var line = demand[Math.Abs(gate) - 1];

@@ -57,6 +57,9 @@ def machine():
 
 
 def git_commit():
+    # An API built from another commit than this checkout (an A/B of two builds against the same servers) says so.
+    if os.environ.get("EXBUY_API_COMMIT"):
+        return os.environ["EXBUY_API_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
                               cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()

@@ -43,5 +43,9 @@ public sealed class DatabasePoolTests(AppFixture app) : IntegrationContext(app)
         (await Setting(defaults, "plan_cache_mode")).ShouldBe("force_generic_plan");
         (await Setting(defaults, "random_page_cost")).ShouldBe("1.1");
         (await Setting(defaults, "statement_timeout")).ShouldBe("12345ms", "options of the connection string are kept beside the default");
+
+        // PostgreSQL takes a setting's name with dashes too: that is a setting of the string's, not a missing one.
+        MartenSetup.DataSourceBuilder(new NpgsqlConnectionStringBuilder(App.ConnectionStrings.Postgres) { Options = "-c random-page-cost=4" }.ConnectionString)
+            .ConnectionStringBuilder.Options.ShouldBe("-c random-page-cost=4 -c plan_cache_mode=force_generic_plan");
     }
 }

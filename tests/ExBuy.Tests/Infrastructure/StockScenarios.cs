@@ -30,6 +30,16 @@ public static class StockScenarios
         (await command.ExecuteNonQueryAsync()).ShouldBe(1, $"product {productId} has a stock row");
     }
 
+    /// <summary>How many lines of a hold are held now.</summary>
+    public static async Task<long> HeldLines(this IDocumentStore store, Guid holdId)
+    {
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"select count(*) from {StockHolds.Table(store)} where hold_id = $1 and state = 'held'", connection);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     /// <summary>Deletes a product's stock row as a stray writer would, leaving its document.</summary>
     public static async Task DropStockRow(this IDocumentStore store, long productId)
     {

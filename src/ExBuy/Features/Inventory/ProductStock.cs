@@ -210,12 +210,20 @@ public static class ProductStock
     /// </summary>
     public static Task CommitWorkAsync(IDocumentSession session)
     {
+        EnsureWorkQueued(session);
+        return CommitAsync(session);
+    }
+
+    /// <summary>
+    /// Refuses a stock work that queued nothing: Marten would commit nothing, so the stock change would stand without
+    /// the records that explain it. Call it right after the work, before queueing anything of the strategy's own.
+    /// </summary>
+    public static void EnsureWorkQueued(IDocumentSession session)
+    {
         if (!session.PendingChanges.Operations().Any() && !session.PendingChanges.Streams().Any())
         {
             throw new InvalidOperationException("The stock work queued nothing: the stock change would not be committed.");
         }
-
-        return CommitAsync(session);
     }
 
     private static async Task<Dictionary<long, int>> ReadRemainingAsync(NpgsqlCommand command, int capacity, CancellationToken ct)

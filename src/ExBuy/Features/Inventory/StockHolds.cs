@@ -97,6 +97,8 @@ public static class StockHolds
     /// <exception cref="HoldNotAttemptedException">No connection to the database: the take was never sent.</exception>
     public static async Task<Dictionary<long, int>?> TakeAsync(IDocumentStore store, Guid holdId, IReadOnlyList<StockLine> demand, CancellationToken ct)
     {
+        // The statement's last clause must see a row to judge the count by; a demand without lines has none to take anyway.
+        ArgumentOutOfRangeException.ThrowIfZero(demand.Count);
         await using var connection = store.Storage.Database.CreateConnection();
         try
         {

@@ -82,13 +82,16 @@ public static class MartenSetup
         // track_planning). Generic plans alone are not enough: costed with random_page_cost=4 (disk seeks), the generic
         // plan of the stock take scans the whole stock table instead of its primary key. random_page_cost=1.1 is the
         // usual setting for data in memory or on SSDs, and with it every generic plan of these statements is an index
-        // lookup. Measured (perf/README.md, issue 13): paid orders PostgreSQL CPU 1.63-1.73 -> 1.36 ms per order,
-        // read-heavy 0.51 -> 0.48 ms per request, no statement slower. Set either in the connection string's Options
-        // to override it.
-        var options = dataSource.ConnectionStringBuilder.Options ?? string.Empty;
+        // lookup. With the other write-path changes of issue 13 (perf/README.md, r199-r202, r207-r208): a paid order
+        // 1.73-1.80 -> 1.41-1.43 ms of PostgreSQL CPU, read-heavy 0.53 -> 0.51 ms per request. Set either in the connection string's Options (or PGOPTIONS) to
+        // override it. (Behind PgBouncer, which refuses the startup parameter `options`, set them with ALTER ROLE.)
+        // Npgsql sends PGOPTIONS only when the string has no Options: start from it so that it is not lost. PostgreSQL
+        // accepts a setting's name with dashes too (-c random-page-cost=4).
+        var options = dataSource.ConnectionStringBuilder.Options ?? Environment.GetEnvironmentVariable("PGOPTIONS") ?? string.Empty;
+        var named = options.Replace('-', '_');
         foreach (var (name, value) in new[] { ("plan_cache_mode", "force_generic_plan"), ("random_page_cost", "1.1") })
         {
-            if (!options.Contains(name, StringComparison.OrdinalIgnoreCase))
+            if (!named.Contains(name, StringComparison.OrdinalIgnoreCase))
             {
                 options = $"{options} -c {name}={value}".Trim();
             }

@@ -41,9 +41,41 @@ public sealed class StockHoldTests(AppFixture app) : IntegrationContext(app)
         (await StockHolds.TakeAsync(Store, onlyGone, [new(gone.Id, 1)], Ct)).ShouldBeNull();
 
         (await Store.Reload(kept.Id)).Stock.ShouldBe(5, "the line whose row exists was not taken either");
+        (await Store.HeldLines(mixed)).ShouldBe(0, "no line of the hold was recorded");
         (await StockHolds.SettleAsync(Store, mixed, [new(kept.Id, 2), new(gone.Id, 1)], Ct))
             .ShouldBeOfType<HoldFate.NeverTaken>("no hold row was written");
         (await StockHolds.SettleAsync(Store, onlyGone, [new(gone.Id, 1)], Ct)).ShouldBeOfType<HoldFate.NeverTaken>();
+    }
+
+    [Fact]
+    public async Task takes_naming_the_same_products_in_opposite_orders_never_deadlock()
+    {
+        // Each take locks its rows in id order whatever the order of its lines: two takes crossing the same two products
+        // in opposite orders, at once, many times, all succeed (a deadlock would fail one of a pair with 40P01).
+        var (a, b) = (await Store.AddProduct(stock: 1_000), await Store.AddProduct(stock: 1_000));
+        for (var round = 0; round < 100; round++)
+        {
+            var takes = await Task.WhenAll(
+                Task.Run(() => StockHolds.TakeAsync(Store, Guid.NewGuid(), [new(a.Id, 1), new(b.Id, 1)], Ct)),
+                Task.Run(() => StockHolds.TakeAsync(Store, Guid.NewGuid(), [new(b.Id, 1), new(a.Id, 1)], Ct)));
+            takes.ShouldAllBe(t => t != null, $"round {round}");
+        }
+
+        (await Store.Reload(a.Id)).Stock.ShouldBe(800);
+        (await Store.Reload(b.Id)).Stock.ShouldBe(800);
+    }
+
+    [Fact]
+    public async Task a_sale_whose_work_queued_nothing_takes_nothing()
+    {
+        var product = await Store.AddProduct(stock: 5);
+        var atomic = Host.Services.GetRequiredService<StockStrategies>().For(LockType.Atomic);
+
+        await Should.ThrowAsync<InvalidOperationException>(() => atomic.TakeAsync([new(product.Id, 2)], _ => { }, Ct));
+
+        (await Store.Reload(product.Id)).Stock.ShouldBe(5, "the hold was given back, not consumed by an empty sale");
+        (await Host.GetJson($"/api/flash-sales/{product.Id}/stock"))["redis_stock"]!.GetValue<int>().ShouldBe(5);
+        (await Host.Audit()).Ok.ShouldBeTrue();
     }
 
     [Fact]

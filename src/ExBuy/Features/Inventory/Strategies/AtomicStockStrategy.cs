@@ -100,10 +100,11 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
         {
             await using var session = store.LightweightSession();
             work(session);
-            // Consumed in the same round trip as the sale's writes, last, so the hold rows are locked from there to the
-            // commit only (a sweeper releasing the hold waits that long at most, then finds it consumed).
+            ProductStock.EnsureWorkQueued(session); // before the consumption is queued, which would make any work look like some
+            // Consumed in the same round trip as the sale's writes, so the hold rows are locked from there to the commit
+            // only (a sweeper releasing the hold waits that long at most, then finds it consumed).
             StockHolds.QueueConsume(session, holdId, demand.Count);
-            await ProductStock.CommitWorkAsync(session);
+            await ProductStock.CommitAsync(session);
             return new StockOutcome.Taken(taken);
         }
         catch (Exception e)
@@ -124,7 +125,8 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
 
             // The sweeper released the hold first (this request outlived the sweep window) and gave Redis its share;
             // the consume step refused, so nothing of the sale was written.
-            if (e is HoldGoneException)
+            // (Marten throws an AggregateException when another operation of the unit of work failed too.)
+            if (e is HoldGoneException || (e is AggregateException all && all.InnerExceptions.Any(i => i is HoldGoneException)))
             {
                 return new StockOutcome.Busy("The order took longer than its stock hold; nothing was taken.");
             }

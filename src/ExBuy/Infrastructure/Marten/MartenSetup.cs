@@ -74,30 +74,10 @@ public static class MartenSetup
             dataSource.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
         }
 
-        // Generic plans for prepared statements, costed for a database that lives in memory. With PostgreSQL's default
-        // plan_cache_mode=auto, a prepared statement whose parameter is an array of ids (`id = any($1)`: Marten's
-        // LoadMany, the stock take, the catalogue's stock overlay) is planned again on every call: its generic plan
-        // cannot know the array holds one to three ids and looks dearer than the custom plans of its first five calls.
-        // In a paid order that was 0.29 ms of planning, as much as the statements' execution (pg_stat_statements with
-        // track_planning). Generic plans alone are not enough: costed with random_page_cost=4 (disk seeks), the generic
-        // plan of the stock take scans the whole stock table instead of its primary key. random_page_cost=1.1 is the
-        // usual setting for data in memory or on SSDs, and with it every generic plan of these statements is an index
-        // lookup. With the other write-path changes of issue 13 (perf/README.md, r199-r202, r207-r208): a paid order
-        // 1.73-1.80 -> 1.41-1.43 ms of PostgreSQL CPU, read-heavy 0.53 -> 0.51 ms per request. Set either in the connection string's Options (or PGOPTIONS) to
-        // override it. (Behind PgBouncer, which refuses the startup parameter `options`, set them with ALTER ROLE.)
-        // Npgsql sends PGOPTIONS only when the string has no Options: start from it so that it is not lost. PostgreSQL
-        // accepts a setting's name with dashes too (-c random-page-cost=4).
-        var options = dataSource.ConnectionStringBuilder.Options ?? Environment.GetEnvironmentVariable("PGOPTIONS") ?? string.Empty;
-        var named = options.Replace('-', '_');
-        foreach (var (name, value) in new[] { ("plan_cache_mode", "force_generic_plan"), ("random_page_cost", "1.1") })
-        {
-            if (!named.Contains(name, StringComparison.OrdinalIgnoreCase))
-            {
-                options = $"{options} -c {name}={value}".Trim();
-            }
-        }
-
-        dataSource.ConnectionStringBuilder.Options = options;
+        // The planner's settings stay the server's. Generic plans for every prepared statement (plan_cache_mode=
+        // force_generic_plan, with random_page_cost=1.1) spared a paid order 0.29 ms of planning, but made the
+        // catalogue's price-filtered search on 50,000 products a thousand times slower (0.025 -> 25 ms): only the stock
+        // take runs with them (StockHolds.TakeAsync). perf/README.md, "The write path".
 
         return dataSource;
     }

@@ -24,16 +24,16 @@ public static class OrderWriter
         await using var session = store.QuerySession();
         var batch = session.CreateBatchQuery();
         var loaded = batch.LoadMany<Product>().ById(ids);
-        var numbers = Allocate(batch, store, newOrders);
+        var numbers = AllocateAsync(batch, store, newOrders);
         await batch.Execute(ct);
         var products = (await loaded).ToDictionary(p => p.Id);
         return new PreparedOrders(products, ids.Where(id => !products.ContainsKey(id)).ToList(), await numbers);
     }
 
     /// <summary>Numbers the orders in the caller's batched query (no round trip of their own).</summary>
-    public static async Task<List<Order>> Allocate(Marten.Services.BatchQuerying.IBatchedQuery batch, IDocumentStore store, IReadOnlyList<NewOrder> newOrders)
+    public static async Task<List<Order>> AllocateAsync(Marten.Services.BatchQuerying.IBatchedQuery batch, IDocumentStore store, IReadOnlyList<NewOrder> newOrders)
     {
-        var ids = await IdSequences.NextAsync<Order>(batch, store.Options.DatabaseSchemaName, newOrders.Count);
+        var ids = await IdSequences.NextAsync<Order>(batch, store, newOrders.Count);
         return newOrders.Select((n, i) => new Order { Id = ids[i], UserId = n.UserId, Status = OrderStatuses.Pending }).ToList();
     }
 

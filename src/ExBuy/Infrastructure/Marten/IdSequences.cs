@@ -27,30 +27,22 @@ public static class IdSequences
     public static async Task<long> NextAsync<T>(IDocumentStore store, CancellationToken ct = default) =>
         (await NextAsync<T>(store, 1, ct))[0];
 
-    /// <summary><paramref name="count"/> new ids, ascending.</summary>
+    /// <summary><paramref name="count"/> new ids, ascending, in a round trip of their own.</summary>
     public static async Task<long[]> NextAsync<T>(IDocumentStore store, int count, CancellationToken ct = default)
     {
-        await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(
-            $"select nextval('{store.Options.DatabaseSchemaName}.{SequenceName<T>()}') from generate_series(1, $1) order by 1", connection);
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });
-        var ids = new long[count];
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        for (var i = 0; await reader.ReadAsync(ct); i++)
-        {
-            ids[i] = reader.GetInt64(0);
-        }
-
-        return ids;
+        await using var session = store.QuerySession();
+        var batch = session.CreateBatchQuery();
+        var ids = NextAsync<T>(batch, store, count);
+        await batch.Execute(ct);
+        return await ids;
     }
 
     /// <summary>
     /// <paramref name="count"/> new ids, ascending, taken in the caller's batched query (no round trip of their own): the
     /// task completes when the batch has run.
     /// </summary>
-    public static Task<long[]> NextAsync<T>(global::Marten.Services.BatchQuerying.IBatchedQuery batch, string schema, int count) =>
-        batch.AddItem(new NextIds($"{schema}.{SequenceName<T>()}", count));
+    public static Task<long[]> NextAsync<T>(global::Marten.Services.BatchQuerying.IBatchedQuery batch, IDocumentStore store, int count) =>
+        batch.AddItem(new NextIds($"{store.Options.DatabaseSchemaName}.{SequenceName<T>()}", count));
 
     /// <summary>The sequence's next values as an item of a Marten batched query.</summary>
     private sealed class NextIds(string sequence, int count) : global::Marten.Linq.QueryHandlers.IQueryHandler<long[]>

@@ -2,7 +2,6 @@ using ExBuy.Features.Balance;
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Coupons;
 using ExBuy.Features.Inventory;
-using ExBuy.Features.Orders;
 
 using ExBuy.Infrastructure.Http;
 
@@ -19,14 +18,13 @@ public sealed record PlacePaidOrder(long UserId, long? CouponId, IReadOnlyList<S
         $"coupon={CouponId};lines={string.Join(",", Lines.Select(l => $"{l.ProductId}x{l.Quantity}"))};lock_type={LockType?.ToWire()}");
 }
 
-/// <summary>What the decision reads, loaded in one round trip with the number the order gets if it is placed.</summary>
+/// <summary>What the decision reads, loaded in one round trip.</summary>
 public sealed record PaidOrderState(
     bool UserExists,
     IdempotencyRecord? Replay,
     UserBalance Balance,
     Coupon? Coupon,
-    IReadOnlyDictionary<long, Product> Products,
-    Order? Order = null);
+    IReadOnlyDictionary<long, Product> Products);
 
 public abstract record PaidOrderDecision
 {

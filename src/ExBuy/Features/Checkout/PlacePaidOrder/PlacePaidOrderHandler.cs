@@ -89,13 +89,13 @@ public sealed class PlacePaidOrderHandler(
         retry.RunAsync("paid_order", async token =>
         {
             var now = clock.GetUtcNow();
-            var state = await LoadAsync(command, token);
+            var (state, order) = await LoadAsync(command, token);
             return PlacePaidOrderDecider.Decide(command, state, now) switch
             {
                 PaidOrderDecision.Refuse r => new PaidOrderResult.Refused(r.Status, r.Message),
                 PaidOrderDecision.Replay r => new PaidOrderResult.Placed(r.OrderId, r.TotalAmount),
                 PaidOrderDecision.KeyReused r => new PaidOrderResult.KeyReused(r.Key),
-                PaidOrderDecision.Place place => await CommitAsync(command, place, state, now, token),
+                PaidOrderDecision.Place place => await CommitAsync(command, place, state.Products, order, now, token),
                 var other => throw new InvalidOperationException($"Unhandled decision {other}"),
             };
         }, () => new PaidOrderResult.Refused(409, "The balance, coupon or stock kept changing; try again."), ct);
@@ -106,7 +106,7 @@ public sealed class PlacePaidOrderHandler(
     /// Everything the decision reads in one round trip: the user, a replay, the balance, the coupon, the prices — and, in the
     /// same round trip, the number the order will have if it is placed.
     /// </summary>
-    private async Task<PaidOrderState> LoadAsync(PlacePaidOrder command, CancellationToken ct)
+    private async Task<(PaidOrderState State, Order Order)> LoadAsync(PlacePaidOrder command, CancellationToken ct)
     {
         await using var query = store.QuerySession();
         var batch = query.CreateBatchQuery();
@@ -115,16 +115,16 @@ public sealed class PlacePaidOrderHandler(
         var balance = batch.Load<UserBalance>(BalanceStreams.Key(command.UserId));
         var coupon = command.CouponId is { } couponId ? batch.Load<Coupon>(couponId) : null;
         var products = batch.LoadMany<Product>().ById(command.Lines.Select(l => l.ProductId).Distinct().ToArray());
-        var orders = OrderWriter.Allocate(batch, store, [NewOrder(command)]);
+        var orders = OrderWriter.AllocateAsync(batch, store, [NewOrder(command)]);
         await batch.Execute(ct);
 
-        return new PaidOrderState(
+        var state = new PaidOrderState(
             UserExists: await user is not null,
             Replay: replay is null ? null : await replay,
             Balance: await balance ?? BalanceStreams.Empty(command.UserId),
             Coupon: coupon is null ? null : await coupon,
-            Products: (await products).ToDictionary(p => p.Id),
-            Order: (await orders)[0]);
+            Products: (await products).ToDictionary(p => p.Id));
+        return (state, (await orders)[0]);
     }
 
     private static NewOrder NewOrder(PlacePaidOrder command) => new(command.UserId, command.Lines);
@@ -134,18 +134,17 @@ public sealed class PlacePaidOrderHandler(
     /// the decision read), the coupon's use (at its revision) and the idempotency record.
     /// </summary>
     private async Task<PaidOrderResult> CommitAsync(
-        PlacePaidOrder command, PaidOrderDecision.Place place, PaidOrderState state, DateTimeOffset now, CancellationToken ct)
+        PlacePaidOrder command, PaidOrderDecision.Place place, IReadOnlyDictionary<long, Product> products, Order order, DateTimeOffset now, CancellationToken ct)
     {
         var strategy = strategies.For(command.LockType);
         NewOrder[] newOrders = [NewOrder(command)];
-        var order = state.Order ?? throw new InvalidOperationException("The order was not numbered with the state it was decided on.");
         Order[] orders = [order];
         StockOutcome outcome;
         try
         {
             outcome = await strategy.TakeAsync(place.Demand, session =>
             {
-                OrderWriter.Record(session, orders, newOrders, state.Products, strategy.Type, now, paid: true);
+                OrderWriter.Record(session, orders, newOrders, products, strategy.Type, now, paid: true);
                 order.Discount = place.Discount;
                 order.TotalPrice = place.Total;
                 order.CouponId = place.Coupon?.Id;

@@ -100,6 +100,7 @@ public sealed class AppFixture : IAsyncLifetime
             // No background pass: a test that breaks a coupon gate on purpose must see it broken; the recovery
             // tests run the reconciler's pass themselves.
             ["ExBuy:Coupons:ReconcileIntervalSeconds"] = "0",
+            ["ExBuy:Coupons:RecoveryIntervalSeconds"] = "0",
             // Tests run the hold sweeper and the stock reconciler themselves, when their scenario needs them.
             ["ExBuy:Stock:SweepIntervalMs"] = "0",
             ["ExBuy:Stock:ReconcileIntervalMs"] = "0",

@@ -16,13 +16,14 @@ public sealed record ClaimCouponResponse(
 
 /// <summary>
 /// <c>POST /coupons?userId=&amp;policyId=</c>: the Redis gate filters (duplicates and sold-out answered at once), then
-/// the claim's row and its <see cref="IssueCoupon"/> envelope commit in one PostgreSQL transaction (Wolverine's Marten
-/// outbox) before the 201, so an accepted claim survives a crash; the coupon itself is issued from the durable queue.
+/// the claim's row commits in PostgreSQL before the 201, so an accepted claim survives a crash; its
+/// <see cref="IssueCoupon"/> message is published once the row has committed (Wolverine's Marten outbox) to an
+/// in-memory queue, and published again from the row by <see cref="CouponClaimRecovery"/> if its process dies first.
 /// 409 sold out or already claimed; 400 unknown user, unknown or inactive policy (the scenario accepts only
 /// 201/400/409); 503 when the claim could not be recorded (nothing was taken).
 /// </summary>
 public sealed partial class ClaimCouponEndpoint(
-    IQuerySession session, CouponGate gate, CouponGateReconciler reconciler, IMartenOutbox outbox, TimeProvider clock, ILogger<ClaimCouponEndpoint> logger)
+    IQuerySession session, CouponGate gate, CouponGateReconciler reconciler, CouponClaimRecovery recovery, IMartenOutbox outbox, TimeProvider clock, ILogger<ClaimCouponEndpoint> logger)
     : EndpointWithoutRequest<ClaimCouponResponse>
 {
     public override void Configure()
@@ -106,7 +107,7 @@ public sealed partial class ClaimCouponEndpoint(
     }
 
     /// <summary>
-    /// The claim's row and its message, in one transaction: durable before the answer. PostgreSQL refusing a second
+    /// The claim's row, durable before the answer; its message follows the commit. PostgreSQL refusing a second
     /// live claim of this user is a duplicate (the user rightly stays in the requested set). Any other refusal by the
     /// server rolled the transaction back, so the admission is given back; an outcome that is not known (connection
     /// lost around the commit) is left to the reconciler, which drops the admission later if no claim committed.
@@ -116,6 +117,7 @@ public sealed partial class ClaimCouponEndpoint(
     {
         var claimId = Guid.CreateVersion7();
         var claims = outbox.Session!;
+        recovery.Publishing(claimId);
         try
         {
             CouponClaims.QueueAccept(claims, claimId, policyId, userId);
@@ -125,10 +127,12 @@ public sealed partial class ClaimCouponEndpoint(
         }
         catch (Exception e) when (PostgresErrors.IsUniqueViolation(e))
         {
+            recovery.Done(claimId);
             return Admission.Duplicate;
         }
         catch (Exception e) when (Inner<PostgresException>(e) is not null)
         {
+            recovery.Done(claimId);
             NotRecorded(logger, e, policyId, userId);
             try
             {
@@ -144,7 +148,9 @@ public sealed partial class ClaimCouponEndpoint(
         catch (Exception e) when (Inner<NpgsqlException>(e) is not null || Inner<TimeoutException>(e) is not null)
         {
             // The outcome is not known (connection lost around the commit): Redis keeps the admission, which the
-            // reconciler drops after the grace period unless the claim's row shows up.
+            // reconciler drops after the grace period unless the claim's row shows up; a row that did commit has no
+            // message (none is sent for a failed commit) and is issued by the recovery.
+            recovery.Done(claimId);
             NotRecorded(logger, e, policyId, userId);
             return null;
         }

@@ -37,7 +37,8 @@ public sealed class Coupon : IRevisioned
 }
 
 /// <summary>
-/// The Wolverine message that hands an accepted claim to issuance (durable local queue), stored in the same transaction
-/// as the claim's row. Issuance is idempotent by <see cref="ClaimId"/>: a second delivery finds the claim settled.
+/// The Wolverine message that hands an accepted claim to issuance (in-memory local queue), published once the claim's
+/// row has committed and again from that row if it was lost (<see cref="CouponClaimRecovery"/>). Issuance is idempotent
+/// by <see cref="ClaimId"/>: a second delivery finds the claim settled.
 /// </summary>
 public sealed record IssueCoupon(Guid ClaimId, long PolicyId, long UserId);

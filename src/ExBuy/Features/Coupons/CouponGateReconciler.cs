@@ -23,6 +23,20 @@ public sealed class CouponOptions
     [Range(1, 3_600)]
     public int AdmissionGraceSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// Seconds between two passes of <see cref="CouponClaimRecovery"/>, which publishes again the messages of accepted
+    /// claims that no process is handling (after a crash); 0 turns the background pass off.
+    /// </summary>
+    [Range(0, 3_600)]
+    public int RecoveryIntervalSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// How old an accepted claim must be before the recovery publishes its message again, unless this process is still
+    /// handling it. Well above the time a claim waits in a rush's queue; a claim published twice is issued once.
+    /// </summary>
+    [Range(1, 3_600)]
+    public int RecoverAfterSeconds { get; set; } = 15;
+
     /// <summary>An accepted claim older than this that is still not issued nor failed is reported as stuck.</summary>
     [Range(1, 86_400)]
     public int StuckClaimSeconds { get; set; } = 300;

@@ -30,13 +30,17 @@ public static class CouponsRegistration
         services.AddSingleton<CouponIssuer>();
         services.AddSingleton<CouponGateReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<CouponGateReconciler>());
+        services.AddSingleton<CouponClaimRecovery>();
+        services.AddHostedService(sp => sp.GetRequiredService<CouponClaimRecovery>());
         return services;
     }
 
     public static WolverineOptions ConfigureCoupons(this WolverineOptions opts)
     {
-        // Durable: the claim endpoint stores the envelope with the claim's row (Marten outbox), before the 201.
-        opts.PublishMessage<IssueCoupon>().ToLocalQueue("coupons").UseDurableInbox();
+        // In memory: the claim's row, committed before the 201, is the durable record, and the message is published once
+        // it has committed (Marten outbox). A message lost with its process is published again from the row
+        // (CouponClaimRecovery). A durable inbox would write and then update an envelope row per claim besides.
+        opts.PublishMessage<IssueCoupon>().ToLocalQueue("coupons").BufferedInMemory();
         // Handlers only hand their claim to the issuer and wait: as many may wait as one issuing batch takes.
         opts.LocalQueue("coupons").MaximumParallelMessages(CouponIssuer.MaxBatch);
         return opts;

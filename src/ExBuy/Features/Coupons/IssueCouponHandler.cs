@@ -9,7 +9,8 @@ using Wolverine.Runtime.Handlers;
 namespace ExBuy.Features.Coupons;
 
 /// <summary>
-/// Wolverine handler for an accepted claim (durable local queue "coupons"). Issuance is keyed by the claim id and runs
+/// Wolverine handler for an accepted claim (in-memory local queue "coupons"; the claim's row is the durable record,
+/// <see cref="CouponClaimRecovery"/>). Issuance is keyed by the claim id and runs
 /// in batches with the other claims being handled at the same moment (<see cref="CouponIssuer"/>, group commit; one
 /// transaction per batch, <see cref="CouponIssuance"/>): a redelivery finds the claim settled and does nothing. When
 /// the database refuses (the policy is out) the claim is marked failed in that transaction and its Redis admission is
@@ -30,7 +31,15 @@ public static partial class IssueCouponHandler
             .RetryWithCooldown(Cooldowns)
             .Then.CustomAction(GiveUpAsync, "Give the claim up: mark it failed, give its Redis admission back, dead-letter the message");
 
-    public static async Task Handle(IssueCoupon message, CouponIssuer issuer, IDocumentStore store, CouponGate gate, ILogger<IssueCoupon> logger, CancellationToken ct)
+    public static async Task Handle(IssueCoupon message, CouponIssuer issuer, IDocumentStore store, CouponGate gate, CouponClaimRecovery recovery, ILogger<IssueCoupon> logger, CancellationToken ct)
+    {
+        await SettleAsync(message, issuer, store, gate, logger, ct);
+
+        // Settled (a failure above is retried, and the claim stays this process's until it is given up).
+        recovery.Done(message.ClaimId);
+    }
+
+    private static async Task SettleAsync(IssueCoupon message, CouponIssuer issuer, IDocumentStore store, CouponGate gate, ILogger<IssueCoupon> logger, CancellationToken ct)
     {
         ClaimOutcome outcome;
         try
@@ -83,11 +92,14 @@ public static partial class IssueCouponHandler
         catch (Exception e)
         {
             // Nothing is given up while the giving up cannot be recorded: the claim is still accepted, so issuing it
-            // later is still right. The envelope stays durable and comes back.
+            // later is still right. The message comes back after a pause (or, if this process dies meanwhile, the
+            // recovery publishes it again from the claim's row).
             CompensationDeferred(logger, e, message.ClaimId);
             await lifecycle.ReScheduleAsync(DateTimeOffset.UtcNow + CompensationRetry);
             return;
         }
+
+        services.GetRequiredService<CouponClaimRecovery>().Done(message.ClaimId);
 
         if (failedNow)
         {

@@ -15,11 +15,10 @@ public static class WolverineSetup
             opts.Policies.UseDurableLocalQueues();
 
             // Several API processes share one database (Balanced mode, Wolverine's default): each node heartbeats,
-            // and the durable inbox of a node that stops heartbeating is handed to the others. Wolverine's defaults
-            // (a heartbeat every 10 s, stale after 60 s, released after two stale sightings) leave a dead node's
-            // accepted messages waiting well over a minute; these release them within about 25 s. A node merely
-            // stalled that long is treated as dead too: its messages may then run twice, which the handlers absorb
-            // (coupon issuance is keyed by the claim id).
+            // and the durable messages of a node that stops heartbeating are handed to the others. Coupon issuance,
+            // the only message, travels in memory and is recovered from its claim's row (CouponClaimRecovery); the
+            // node settings stay for any durable message a module adds. Wolverine's defaults (a heartbeat every 10 s,
+            // stale after 60 s) would leave a dead node's durable messages waiting well over a minute.
             var nodes = builder.Configuration.GetSection("ExBuy:Nodes");
             opts.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(nodes.GetValue("HeartbeatSeconds", 5));
             opts.Durability.StaleNodeTimeout = TimeSpan.FromSeconds(nodes.GetValue("StaleAfterSeconds", 15));

@@ -49,7 +49,7 @@ public static class ExBuyMetrics
     /// <summary>Coupon claims: admitted, duplicate, sold_out at the gate; issued or compensated by the handler.</summary>
     public static readonly Counter Coupons = Metrics.CreateCounter(
         "exbuy_coupon_claims_total",
-        "Coupon claims by result: admitted, duplicate, sold_out (Redis gate); issued, compensated (database).",
+        "Coupon claims by result: admitted, duplicate, sold_out, unavailable (Redis gate); issued, compensated (database); recovered (a lost message published again).",
         new CounterConfiguration { LabelNames = ["result"] });
 
     /// <summary>Every statement and batch Marten sends (documents, events, hand-written SQL on a session's connection).</summary>

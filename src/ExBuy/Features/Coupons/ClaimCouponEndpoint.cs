@@ -154,6 +154,12 @@ public sealed partial class ClaimCouponEndpoint(
             NotRecorded(logger, e, policyId, userId);
             return null;
         }
+        catch
+        {
+            // Anything else (the request cancelled, …): the row's fate is the database's, and the recovery's to follow.
+            recovery.Done(claimId);
+            throw;
+        }
     }
 
     private static T? Inner<T>(Exception? e)

@@ -12,12 +12,19 @@ namespace ExBuy.Features.Coupons;
 /// <summary>
 /// The claims table is the coupon queue's durable record: a claim's row commits before its 201, and its
 /// <see cref="IssueCoupon"/> message then travels on an in-memory Wolverine queue. A message that a process did not get
-/// to handle (killed, stopped, its work lost) leaves its claim <c>accepted</c>; this pass, on every node, every
-/// <see cref="CouponOptions.RecoveryIntervalSeconds"/>, publishes the message again for each accepted claim older than
-/// <see cref="CouponOptions.RecoverAfterSeconds"/> that this process is not still handling. A claim another node is
-/// still handling may so be published twice: issuance locks the claim and acts only on an accepted one
-/// (<see cref="CouponIssuance"/>), and giving up marks it failed only if still accepted, so a second delivery does
-/// nothing.
+/// to handle (killed, stopped, its work lost) leaves its claim <c>accepted</c>. This pass, on every node, every
+/// <see cref="CouponOptions.RecoveryIntervalSeconds"/>, publishes the message again for each accepted claim whose last
+/// publication (its acceptance, or a recovery's) is older than <see cref="CouponOptions.RecoverAfterSeconds"/>:
+/// <list type="bullet">
+/// <item>not a claim this process published and is still handling (in its queue, in retries), until the claim has
+/// waited <see cref="CouponOptions.StuckClaimSeconds"/>;</item>
+/// <item>one node at a time: a pass takes a claim by setting its <c>recovered_at</c> in a conditional update (skipping
+/// rows locked by another pass or by an issuance in progress), so the other nodes leave it for another
+/// <see cref="CouponOptions.RecoverAfterSeconds"/>.</item>
+/// </list>
+/// A claim still waiting in another live node's queue after that long may so get one more message each window; issuance
+/// locks the claim and acts only on an accepted one (<see cref="CouponIssuance"/>), and giving up marks it failed only if
+/// still accepted, so a second delivery does nothing.
 /// </summary>
 public sealed partial class CouponClaimRecovery(
     NpgsqlDataSource db, IDocumentStore store, IWolverineRuntime runtime, TimeProvider clock, IOptions<CouponOptions> options, ILogger<CouponClaimRecovery> logger)
@@ -30,6 +37,8 @@ public sealed partial class CouponClaimRecovery(
     private readonly ConcurrentDictionary<Guid, long> _inFlight = new();
 
     private TimeSpan RecoverAfter => TimeSpan.FromSeconds(options.Value.RecoverAfterSeconds);
+
+    private TimeSpan TrustOwnFor => TimeSpan.FromSeconds(options.Value.StuckClaimSeconds);
 
     protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.RecoveryIntervalSeconds);
 
@@ -50,53 +59,96 @@ public sealed partial class CouponClaimRecovery(
     public bool Handling(Guid claimId) => _inFlight.ContainsKey(claimId);
 
     /// <summary>
-    /// One pass: publishes again every accepted claim older than <see cref="CouponOptions.RecoverAfterSeconds"/>
-    /// (by the database's clock) unless this process published it within that time. Returns the claims it published.
+    /// One pass: publishes again every accepted claim last published more than <see cref="CouponOptions.RecoverAfterSeconds"/>
+    /// ago (by the database's clock) that this process is not handling and no other node took in that time. Returns the
+    /// claims it published.
     /// </summary>
     public async Task<IReadOnlyList<Guid>> RecoverOnceAsync(CancellationToken ct)
     {
-        var orphans = new List<IssueCoupon>();
-        await using (var command = db.CreateCommand(
+        // An entry older than the audit's patience is not trusted any more (and forgotten: the map cannot grow forever).
+        foreach (var (claimId, since) in _inFlight)
+        {
+            if (clock.GetElapsedTime(since) >= TrustOwnFor)
+            {
+                _inFlight.TryRemove(new KeyValuePair<Guid, long>(claimId, since));
+            }
+        }
+
+        var candidates = new List<Guid>();
+        await using (var select = db.CreateCommand(
                          $"""
-                          select claim_id, policy_id, user_id from {CouponClaims.Table(store)}
-                          where status = 'accepted' and created_at < now() - $1
+                          select claim_id from {CouponClaims.Table(store)}
+                          where status = 'accepted' and coalesce(recovered_at, created_at) < now() - $1
                           order by created_at
                           limit $2
                           """))
         {
-            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = RecoverAfter, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval });
-            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = MaxPerPass });
-            await using var reader = await command.ExecuteReaderAsync(ct);
+            select.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = RecoverAfter, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval });
+            select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = MaxPerPass });
+            await using var reader = await select.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 var claimId = reader.GetGuid(0);
-                if (_inFlight.TryGetValue(claimId, out var since) && clock.GetElapsedTime(since) < RecoverAfter)
+                if (!_inFlight.ContainsKey(claimId))
                 {
-                    continue;
+                    candidates.Add(claimId);
                 }
-
-                orphans.Add(new IssueCoupon(claimId, reader.GetInt64(1), reader.GetInt64(2)));
             }
         }
 
-        if (orphans.Count == 0)
+        if (candidates.Count == 0)
         {
             return [];
+        }
+
+        // Taken by this node. A row locked at this moment is skipped, not waited for: another node's pass is taking it, or
+        // an issuance holds it (the claim is being handled).
+        var orphans = new List<IssueCoupon>();
+        await using (var take = db.CreateCommand(
+                         $"""
+                          update {CouponClaims.Table(store)} c set recovered_at = now()
+                          from (select claim_id from {CouponClaims.Table(store)}
+                                where claim_id = any($1) and status = 'accepted' and coalesce(recovered_at, created_at) < now() - $2
+                                for update skip locked) taken
+                          where c.claim_id = taken.claim_id
+                          returning c.claim_id, c.policy_id, c.user_id
+                          """))
+        {
+            take.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. candidates] });
+            take.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = RecoverAfter, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval });
+            await using var reader = await take.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                orphans.Add(new IssueCoupon(reader.GetGuid(0), reader.GetInt64(1), reader.GetInt64(2)));
+            }
         }
 
         var bus = new MessageBus(runtime);
         foreach (var message in orphans)
         {
             Publishing(message.ClaimId);
-            await bus.PublishAsync(message);
+            try
+            {
+                await bus.PublishAsync(message);
+            }
+            catch
+            {
+                // Not published: a later pass (this node's or another's) takes the claim again.
+                Done(message.ClaimId);
+                throw;
+            }
         }
 
-        ExBuyMetrics.Coupons.WithLabels("recovered").Inc(orphans.Count);
-        Recovered(logger, orphans.Count, RecoverAfter.TotalSeconds);
+        if (orphans.Count > 0)
+        {
+            ExBuyMetrics.Coupons.WithLabels("recovered").Inc(orphans.Count);
+            Recovered(logger, orphans.Count, RecoverAfter.TotalSeconds);
+        }
+
         return orphans.ConvertAll(m => m.ClaimId);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Coupon claims: {Count} accepted claim(s) older than {Seconds} s without a message in this process published again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Coupon claims: {Count} accepted claim(s) without a message for {Seconds} s published again")]
     private static partial void Recovered(ILogger logger, int count, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Coupon claim recovery failed; retrying on the next tick")]

@@ -7,9 +7,9 @@ using Weasel.Postgresql.Tables;
 namespace ExBuy.Features.Coupons;
 
 /// <summary>
-/// The claims table (<c>coupon_claims</c>), the Coupons slice's own: one row per claim answered 201, written in the
-/// same transaction as the Wolverine envelope that carries it, so what was accepted is in PostgreSQL before the
-/// answer. A claim is <c>accepted</c> (in flight), then <c>issued</c> (with its coupon id, in the transaction that
+/// The claims table (<c>coupon_claims</c>), the Coupons slice's own: one row per claim answered 201, committed before
+/// the answer and before its <see cref="IssueCoupon"/> message is published, so what was accepted is in PostgreSQL
+/// first; the table is the coupon queue's durable record (<see cref="CouponClaimRecovery"/>). A claim is <c>accepted</c> (in flight), then <c>issued</c> (with its coupon id, in the transaction that
 /// inserts the coupon: <see cref="CouponIssuance"/>) or <c>failed</c> (sold out, or given up after retries). At most one claim per user and policy is not
 /// failed (partial unique index): PostgreSQL, not Redis, has the last word on "already claimed".
 /// </summary>
@@ -34,6 +34,8 @@ public static class CouponClaims
         // The database clock, never the application's: the reconciler and the audit compare ages across nodes.
         table.AddColumn<DateTimeOffset>("created_at").NotNull().DefaultValueByExpression("now()");
         table.AddColumn<DateTimeOffset>("settled_at");
+        // When a recovery pass last published the claim's message again (CouponClaimRecovery): one node a window.
+        table.AddColumn<DateTimeOffset>("recovered_at");
         table.Indexes.Add(new IndexDefinition("coupon_claims_one_live_per_user")
         {
             Columns = ["policy_id", "user_id"],
@@ -44,7 +46,7 @@ public static class CouponClaims
         opts.Storage.ExtendedSchemaObjects.Add(table);
     }
 
-    /// <summary>The claim's row, queued in the caller's session: it commits with the session (and its outbox envelope).</summary>
+    /// <summary>The claim's row, queued in the caller's session: it commits with the session (its outbox message follows the commit).</summary>
     public static void QueueAccept(IDocumentSession session, Guid claimId, long policyId, long userId) =>
         session.QueueSqlCommand($"insert into {Table(session.DocumentStore)} (claim_id, policy_id, user_id) values (?, ?, ?)", claimId, policyId, userId);
 

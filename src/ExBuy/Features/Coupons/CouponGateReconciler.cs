@@ -31,13 +31,18 @@ public sealed class CouponOptions
     public int RecoveryIntervalSeconds { get; set; } = 5;
 
     /// <summary>
-    /// How old an accepted claim must be before the recovery publishes its message again, unless this process is still
-    /// handling it. Well above the time a claim waits in a rush's queue; a claim published twice is issued once.
+    /// How long an accepted claim's message may go unsettled since it was last published (at acceptance, or by a
+    /// recovery) before a recovery pass publishes it again — never a claim its own process is still handling, unless it
+    /// has waited <see cref="StuckClaimSeconds"/>. Well above the time a claim waits in a rush's queue; a claim
+    /// published twice is issued once.
     /// </summary>
     [Range(1, 3_600)]
     public int RecoverAfterSeconds { get; set; } = 15;
 
-    /// <summary>An accepted claim older than this that is still not issued nor failed is reported as stuck.</summary>
+    /// <summary>
+    /// An accepted claim older than this that is still not issued nor failed is reported as stuck; also how long the
+    /// recovery trusts its own process to be handling a claim it published.
+    /// </summary>
     [Range(1, 86_400)]
     public int StuckClaimSeconds { get; set; } = 300;
 }

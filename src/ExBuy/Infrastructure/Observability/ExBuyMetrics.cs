@@ -65,7 +65,7 @@ public static class ExBuyMetrics
     /// <summary>Wolverine's durable inbox: envelopes waiting or being handled, by status and message type (read at scrape time).</summary>
     public static readonly Gauge QueueDepth = Metrics.CreateGauge(
         "exbuy_wolverine_incoming_envelopes",
-        "Envelopes in Wolverine's durable inbox (the coupon issuance and ranking queues), by status and message type.",
+        "Envelopes in Wolverine's durable inbox (no ExBuy message uses it: coupon claims travel in memory, recorded in coupon_claims), by status and message type.",
         new GaugeConfiguration { LabelNames = ["status", "message_type"] });
 
     /// <summary>Open stock holds of the atomic strategy (sales being recorded; anything lasting is swept).</summary>

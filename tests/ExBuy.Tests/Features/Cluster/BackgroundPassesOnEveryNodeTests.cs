@@ -9,7 +9,7 @@ using StackExchange.Redis;
 namespace ExBuy.Tests.Features.Cluster;
 
 /// <summary>
-/// Every API node runs the hold sweeper, the stock reconciler and the coupon gate reconciler. Run on two nodes at the
+/// Every API node runs the hold sweeper, the stock reconciler, the coupon gate reconciler and the coupon claim recovery. Run on two nodes at the
 /// same moment, each repair happens once: a hold is given back by the release that moved it (the sweeper is idempotent
 /// by construction), and each reconciler's pass is one node's at a time (a PostgreSQL advisory lock), its Redis
 /// writes compare-and-set.
@@ -89,6 +89,46 @@ public sealed class BackgroundPassesOnEveryNodeTests(AppFixture app) : Integrati
 
         changed.Sum(c => c ?? 0).ShouldBe(1, $"one repair, by one node ({string.Join(",", changed.Select(c => c?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "skipped"))})");
         (await Host.Services.GetRequiredService<CouponGate>().RemainingAsync(policy)).ShouldBe(4);
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task coupon_claim_recovery_on_two_nodes_at_once_publishes_each_lost_claim_once()
+    {
+        var shop = await Host.InitShop("""{"userCount":12,"couponQuantity":12,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var users = new List<long>();
+        for (var i = 1; i <= 12; i++)
+        {
+            users.Add(await Host.UserId($"u{i}"));
+        }
+
+        foreach (var user in users)
+        {
+            // Accepted and admitted a minute ago, their messages lost with a process.
+            await Host.AcceptClaimWithoutIssuing(policy, user, age: TimeSpan.FromMinutes(1));
+        }
+
+        await using var other = await App.StartHostWithAsync(("ExBuy:InstanceId", "second-node"));
+
+        var published = await OnBothAtOnce(Host, other, 2, services => services.GetRequiredService<CouponClaimRecovery>().RecoverOnceAsync(Ct));
+
+        var all = published.SelectMany(p => p).ToList();
+        all.Count.ShouldBe(12, $"each claim published once, by one node ({string.Join(" / ", published.Select(p => p.Count))})");
+        all.Distinct().Count().ShouldBe(12);
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            foreach (var user in users)
+            {
+                if ((await Host.Coupons(user)).Count != 1)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }, TimeSpan.FromSeconds(60), "every claim issued");
+        (await Host.CouponCounter(policy)).ShouldBe((12, 12));
         await Host.ShouldPassAudit();
     }
 }

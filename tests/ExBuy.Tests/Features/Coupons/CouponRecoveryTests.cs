@@ -218,6 +218,58 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
     }
 
     [Fact]
+    public async Task a_claim_taken_by_a_recovery_pass_is_left_to_it_for_a_window_and_a_locked_claim_is_skipped()
+    {
+        var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":2,"policyCount":1}""");
+        var policy = shop.PolicyIds[0];
+        var (u1, u2) = (await Host.UserId("u1"), await Host.UserId("u2"));
+        await Host.AcceptClaimWithoutIssuing(policy, u1, age: TimeSpan.FromMinutes(1));
+        var first = (await ClaimIds(policy)).Single();
+
+        // Issuance held back by a lock on the policy's counter row, as behind a long queue: the claim stays accepted.
+        await using (var holder = await Db.OpenConnectionAsync(Ct))
+        {
+            await using var hold = await holder.BeginTransactionAsync(Ct);
+            await using (var lockCounter = new NpgsqlCommand($"select 1 from {CouponPolicyStock.Table(Store)} where policy_id = $1 for update", holder, hold))
+            {
+                lockCounter.Parameters.Add(new NpgsqlParameter<long> { TypedValue = policy });
+                (await lockCounter.ExecuteScalarAsync(Ct)).ShouldNotBeNull();
+            }
+
+            (await Recovery.RecoverOnceAsync(Ct)).ShouldBe([first]);
+
+            // Another node's pass (a map without the claim) within the window: the claim is taken, nothing to publish.
+            Recovery.Done(first);
+            (await Recovery.RecoverOnceAsync(Ct)).ShouldBeEmpty("recovered_at gives the claim to one node for RecoverAfterSeconds");
+            await hold.RollbackAsync(Ct);
+        }
+
+        await Eventually.WaitUntilAsync(async () => (await Host.Coupons(u1)).Count == 1 && !Recovery.Handling(first), TimeSpan.FromSeconds(60), "u1's claim issued");
+
+        // A claim whose row is locked (another pass taking it, or its issuance in progress) is skipped, not waited for.
+        await Host.AcceptClaimWithoutIssuing(policy, u2, age: TimeSpan.FromMinutes(1));
+        var second = (await ClaimIds(policy)).Single(c => c != first);
+        await using (var other = await Db.OpenConnectionAsync(Ct))
+        {
+            await using var hold = await other.BeginTransactionAsync(Ct);
+            await using (var lockClaim = new NpgsqlCommand($"select 1 from {CouponClaims.Table(Store)} where claim_id = $1 for update", other, hold))
+            {
+                lockClaim.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = second });
+                (await lockClaim.ExecuteScalarAsync(Ct)).ShouldNotBeNull();
+            }
+
+            (await Recovery.RecoverOnceAsync(Ct)).ShouldBeEmpty();
+            await hold.RollbackAsync(Ct);
+        }
+
+        (await RecoverTracked()).Published.ShouldBe([second]);
+        (await Host.Coupons(u2)).Count.ShouldBe(1);
+        (await Host.CouponCounter(policy)).ShouldBe((2, 2));
+        (await Gate.RemainingAsync(policy)).ShouldBe(0);
+        await Host.ShouldPassAudit();
+    }
+
+    [Fact]
     public async Task redis_coupon_counter_present_catches_a_missing_counter()
     {
         var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":3,"policyCount":1}""");

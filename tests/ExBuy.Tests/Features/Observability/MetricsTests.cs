@@ -39,7 +39,7 @@ public sealed class MetricsTests(AppFixture app) : IntegrationContext(app)
         await using (var connection = store.Storage.Database.CreateConnection())
         {
             await connection.OpenAsync(Ct);
-            // Two envelopes parked in the durable inbox, as a stalled coupon queue would leave them.
+            // Two envelopes parked in the durable inbox, as a stalled durable queue would leave them.
             await using var command = new Npgsql.NpgsqlCommand(
                 $"insert into {store.Options.DatabaseSchemaName}.wolverine_incoming_envelopes (id, status, owner_id, body, message_type, received_at) " +
                 "values (gen_random_uuid(), 'Scheduled', 0, '\\x00', 'exbuy.test', 'local://test'), (gen_random_uuid(), 'Scheduled', 0, '\\x00', 'exbuy.test', 'local://test')",

@@ -48,6 +48,7 @@ public sealed class DatabaseOutageTests(AppFixture app) : IntegrationContext(app
                 ["ExBuy:ProjectionDaemon"] = "Solo", // its daemon through the proxy, as before leadership existed
                 ["ExBuy:Stock:SweepIntervalMs"] = "100",
                 ["ExBuy:Stock:ReconcileIntervalMs"] = "100",
+                ["ExBuy:Coupons:RecoveryIntervalSeconds"] = "0", // the shared schema's claims are other tests' business
                 ["Logging:LogLevel:Default"] = "None", // the outage makes every background agent log its failures
             }));
             builder.ConfigureServices(services =>

@@ -87,8 +87,11 @@ public sealed class ApiProcessKillTests(AppFixture app) : IntegrationContext(app
         return (long)(await command.ExecuteScalarAsync(Ct))!;
     }
 
-    [Fact]
-    public async Task a_killed_api_process_loses_nothing_it_answered_201_and_the_audit_settles_clean()
+    /// <summary>
+    /// Starts the API process on a fresh schema and runs <paramref name="scenario"/> with it, a client of its port and a
+    /// way to start its successor on the same port; stops both and drops the schema whatever happens.
+    /// </summary>
+    private async Task KillAndRestartAsync(Func<ApiProcess, HttpClient, Func<Task>, Task> scenario)
     {
         await App.DropSchemaAsync(Schema);
         var port = ApiProcess.FreePort();
@@ -97,6 +100,25 @@ public sealed class ApiProcessKillTests(AppFixture app) : IntegrationContext(app
         try
         {
             using var http = new HttpClient { BaseAddress = first.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            await scenario(first, http, async () => second = await ApiProcess.StartAsync("killed", Settings("killed-2"), port));
+        }
+        finally
+        {
+            await first.DisposeAsync();
+            if (second is not null)
+            {
+                await second.DisposeAsync();
+            }
+
+            await App.DropSchemaAsync(Schema);
+        }
+    }
+
+    [Fact]
+    public async Task a_killed_api_process_loses_nothing_it_answered_201_and_the_audit_settles_clean()
+    {
+        await KillAndRestartAsync(async (first, http, restart) =>
+        {
             var shop = await Post(http, "/init", $$"""{"userCount":{{Users}},"couponQuantity":{{Coupons}},"policyCount":1}""");
             var policy = shop["policyIds"]![0]!.GetValue<long>();
             var firstUser = shop["userIds"]![0]!.GetValue<long>();
@@ -146,7 +168,7 @@ public sealed class ApiProcessKillTests(AppFixture app) : IntegrationContext(app
             TimingLog.Note($"API process SIGKILLed after {watch.ElapsedMilliseconds} ms: {calls.Count} requests, {calls.Count(c => c.Status == 201)} answered 201, {unanswered.Count} unanswered");
             unanswered.ShouldNotBeEmpty("the kill should catch requests in flight");
 
-            second = await ApiProcess.StartAsync("killed", Settings("killed-2"), port);
+            await restart();
 
             // A client whose paid order got no answer sends it again with the same key: it is placed once in all. (A
             // 409 "another order of this user is being placed" lasts until the dead process's user lock expires.)
@@ -210,17 +232,7 @@ public sealed class ApiProcessKillTests(AppFixture app) : IntegrationContext(app
 
             var audit = await Get(http, "/api/audit");
             audit["ok"]!.GetValue<bool>().ShouldBeTrue(audit.ToJsonString());
-        }
-        finally
-        {
-            await first.DisposeAsync();
-            if (second is not null)
-            {
-                await second.DisposeAsync();
-            }
-
-            await App.DropSchemaAsync(Schema);
-        }
+        });
     }
 
     /// <summary>
@@ -232,13 +244,8 @@ public sealed class ApiProcessKillTests(AppFixture app) : IntegrationContext(app
     public async Task claims_whose_messages_died_with_their_process_are_issued_by_the_next_one()
     {
         const int claimants = 20, quantity = 10;
-        await App.DropSchemaAsync(Schema);
-        var port = ApiProcess.FreePort();
-        var first = await ApiProcess.StartAsync("killed", Settings("killed-1"), port);
-        ApiProcess? second = null;
-        try
+        await KillAndRestartAsync(async (first, http, restart) =>
         {
-            using var http = new HttpClient { BaseAddress = first.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
             var shop = await Post(http, "/init", $$"""{"userCount":{{claimants}},"couponQuantity":{{quantity}},"policyCount":1}""");
             var policy = shop["policyIds"]![0]!.GetValue<long>();
             var firstUser = shop["userIds"]![0]!.GetValue<long>();
@@ -262,7 +269,7 @@ public sealed class ApiProcessKillTests(AppFixture app) : IntegrationContext(app
 
             await first.KillAsync();
             await hold.RollbackAsync(Ct);
-            second = await ApiProcess.StartAsync("killed", Settings("killed-2"), port);
+            await restart();
 
             var settle = Stopwatch.StartNew();
             await Eventually.WaitUntilAsync(async () =>
@@ -278,16 +285,6 @@ public sealed class ApiProcessKillTests(AppFixture app) : IntegrationContext(app
             (await Count($"select count(*) from {Schema}.coupon_claims where status = 'issued'")).ShouldBe(quantity);
             var audit = await Get(http, "/api/audit");
             audit["ok"]!.GetValue<bool>().ShouldBeTrue(audit.ToJsonString());
-        }
-        finally
-        {
-            await first.DisposeAsync();
-            if (second is not null)
-            {
-                await second.DisposeAsync();
-            }
-
-            await App.DropSchemaAsync(Schema);
-        }
+        });
     }
 }

@@ -118,21 +118,21 @@ public sealed partial class ClaimCouponEndpoint(
         var claimId = Guid.CreateVersion7();
         var claims = outbox.Session!;
         recovery.Publishing(claimId);
+        var recorded = false;
         try
         {
             CouponClaims.QueueAccept(claims, claimId, policyId, userId);
             await outbox.PublishAsync(new IssueCoupon(claimId, policyId, userId));
             await claims.SaveChangesAsync(ct);
+            recorded = true;
             return Admission.Admitted;
         }
         catch (Exception e) when (PostgresErrors.IsUniqueViolation(e))
         {
-            recovery.Done(claimId);
             return Admission.Duplicate;
         }
         catch (Exception e) when (Inner<PostgresException>(e) is not null)
         {
-            recovery.Done(claimId);
             NotRecorded(logger, e, policyId, userId);
             try
             {
@@ -150,15 +150,17 @@ public sealed partial class ClaimCouponEndpoint(
             // The outcome is not known (connection lost around the commit): Redis keeps the admission, which the
             // reconciler drops after the grace period unless the claim's row shows up; a row that did commit has no
             // message (none is sent for a failed commit) and is issued by the recovery.
-            recovery.Done(claimId);
             NotRecorded(logger, e, policyId, userId);
             return null;
         }
-        catch
+        finally
         {
-            // Anything else (the request cancelled, …): the row's fate is the database's, and the recovery's to follow.
-            recovery.Done(claimId);
-            throw;
+            // Not recorded, or its fate unknown (a refusal, a lost connection, the request cancelled): no message of
+            // this process carries the claim, so a row that did commit is the recovery's.
+            if (!recorded)
+            {
+                recovery.Done(claimId);
+            }
         }
     }
 

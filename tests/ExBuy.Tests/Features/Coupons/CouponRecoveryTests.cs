@@ -139,6 +139,19 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
 
     private CouponClaimRecovery Recovery => Host.Services.GetRequiredService<CouponClaimRecovery>();
 
+    /// <summary>
+    /// What a process killed after a claim's commit and before its message ran leaves: the Redis admission and the
+    /// accepted row, <paramref name="age"/> old, nothing in any queue. Returns the claim's id.
+    /// </summary>
+    private async Task<Guid> LostClaim(long policyId, long userId, TimeSpan age)
+    {
+        await Host.AcceptClaimWithoutIssuing(policyId, userId, age: age);
+        await using var command = Db.CreateCommand($"select claim_id from {CouponClaims.Table(Store)} where policy_id = $1 and user_id = $2 and status = 'accepted'");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = policyId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = userId });
+        return (Guid)(await command.ExecuteScalarAsync(Ct))!;
+    }
+
     private async Task<(IReadOnlyList<Guid> Published, ITrackedSession Tracked)> RecoverTracked()
     {
         IReadOnlyList<Guid> published = [];
@@ -154,11 +167,9 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
         var policy = shop.PolicyIds[0];
         var (u1, u2) = (await Host.UserId("u1"), await Host.UserId("u2"));
 
-        // What a process killed after the claim's commit and before its message ran leaves: the Redis admission and
-        // the accepted row, nothing in any queue. u2's claim is as old, u1's older than the recovery's wait.
-        await Host.AcceptClaimWithoutIssuing(policy, u1, age: TimeSpan.FromMinutes(1));
-        await Host.AcceptClaimWithoutIssuing(policy, u2, age: TimeSpan.FromSeconds(1));
-        var (u1Claim, u2Claim) = ((await ClaimIds(policy))[0], (await ClaimIds(policy))[1]);
+        // Two claims whose messages died with their process: u1's older than the recovery's wait, u2's a second old.
+        var u1Claim = await LostClaim(policy, u1, TimeSpan.FromMinutes(1));
+        var u2Claim = await LostClaim(policy, u2, TimeSpan.FromSeconds(1));
 
         var (published, tracked) = await RecoverTracked();
 
@@ -189,8 +200,7 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
         var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":2,"policyCount":1}""");
         var policy = shop.PolicyIds[0];
         var u1 = await Host.UserId("u1");
-        await Host.AcceptClaimWithoutIssuing(policy, u1, age: TimeSpan.FromMinutes(1));
-        var claim = (await ClaimIds(policy)).Single();
+        var claim = await LostClaim(policy, u1, TimeSpan.FromMinutes(1));
 
         // Its message is this process's (published a moment ago, not settled yet, as in a long queue): left alone.
         Recovery.Publishing(claim);
@@ -223,8 +233,7 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
         var shop = await Host.InitShop("""{"userCount":2,"couponQuantity":2,"policyCount":1}""");
         var policy = shop.PolicyIds[0];
         var (u1, u2) = (await Host.UserId("u1"), await Host.UserId("u2"));
-        await Host.AcceptClaimWithoutIssuing(policy, u1, age: TimeSpan.FromMinutes(1));
-        var first = (await ClaimIds(policy)).Single();
+        var first = await LostClaim(policy, u1, TimeSpan.FromMinutes(1));
 
         // Issuance held back by a lock on the policy's counter row, as behind a long queue: the claim stays accepted.
         await using (var holder = await Db.OpenConnectionAsync(Ct))
@@ -247,8 +256,7 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
         await Eventually.WaitUntilAsync(async () => (await Host.Coupons(u1)).Count == 1 && !Recovery.Handling(first), TimeSpan.FromSeconds(60), "u1's claim issued");
 
         // A claim whose row is locked (another pass taking it, or its issuance in progress) is skipped, not waited for.
-        await Host.AcceptClaimWithoutIssuing(policy, u2, age: TimeSpan.FromMinutes(1));
-        var second = (await ClaimIds(policy)).Single(c => c != first);
+        var second = await LostClaim(policy, u2, TimeSpan.FromMinutes(1));
         await using (var other = await Db.OpenConnectionAsync(Ct))
         {
             await using var hold = await other.BeginTransactionAsync(Ct);

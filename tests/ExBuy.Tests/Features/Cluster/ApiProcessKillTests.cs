@@ -251,13 +251,7 @@ public sealed class ApiProcessKillTests(AppFixture app) : IntegrationContext(app
             var firstUser = shop["userIds"]![0]!.GetValue<long>();
             var users = Enumerable.Range(0, claimants).Select(i => firstUser + i).ToList();
 
-            await using var holder = await Host.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(Ct);
-            await using var hold = await holder.BeginTransactionAsync(Ct);
-            await using (var lockCounter = new NpgsqlCommand($"select 1 from {Schema}.coupon_policy_stock where policy_id = $1 for update", holder, hold))
-            {
-                lockCounter.Parameters.Add(new NpgsqlParameter<long> { TypedValue = policy });
-                (await lockCounter.ExecuteScalarAsync(Ct)).ShouldNotBeNull();
-            }
+            await using var counter = await HeldRow.LockAsync(Host.Services.GetRequiredService<NpgsqlDataSource>(), $"{Schema}.coupon_policy_stock", "policy_id", policy, Ct);
 
             var calls = users.Select(u => new Call("claim", u, "", $"/coupons?userId={u}&policyId={policy}", null)).ToList();
             await Task.WhenAll(calls.Select(c => Send(http, c)));
@@ -268,7 +262,7 @@ public sealed class ApiProcessKillTests(AppFixture app) : IntegrationContext(app
             (await Count($"select count(*) from {Schema}.mt_doc_coupon")).ShouldBe(0, "issuance waits for the counter row");
 
             await first.KillAsync();
-            await hold.RollbackAsync(Ct);
+            await counter.ReleaseAsync();
             await restart();
 
             var settle = Stopwatch.StartNew();

@@ -236,38 +236,22 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
         var first = await LostClaim(policy, u1, TimeSpan.FromMinutes(1));
 
         // Issuance held back by a lock on the policy's counter row, as behind a long queue: the claim stays accepted.
-        await using (var holder = await Db.OpenConnectionAsync(Ct))
+        await using (await HeldRow.LockAsync(Db, CouponPolicyStock.Table(Store), "policy_id", policy, Ct))
         {
-            await using var hold = await holder.BeginTransactionAsync(Ct);
-            await using (var lockCounter = new NpgsqlCommand($"select 1 from {CouponPolicyStock.Table(Store)} where policy_id = $1 for update", holder, hold))
-            {
-                lockCounter.Parameters.Add(new NpgsqlParameter<long> { TypedValue = policy });
-                (await lockCounter.ExecuteScalarAsync(Ct)).ShouldNotBeNull();
-            }
-
             (await Recovery.RecoverOnceAsync(Ct)).ShouldBe([first]);
 
             // Another node's pass (a map without the claim) within the window: the claim is taken, nothing to publish.
             Recovery.Done(first);
             (await Recovery.RecoverOnceAsync(Ct)).ShouldBeEmpty("recovered_at gives the claim to one node for RecoverAfterSeconds");
-            await hold.RollbackAsync(Ct);
         }
 
         await Eventually.WaitUntilAsync(async () => (await Host.Coupons(u1)).Count == 1 && !Recovery.Handling(first), TimeSpan.FromSeconds(60), "u1's claim issued");
 
         // A claim whose row is locked (another pass taking it, or its issuance in progress) is skipped, not waited for.
         var second = await LostClaim(policy, u2, TimeSpan.FromMinutes(1));
-        await using (var other = await Db.OpenConnectionAsync(Ct))
+        await using (await HeldRow.LockAsync(Db, CouponClaims.Table(Store), "claim_id", second, Ct))
         {
-            await using var hold = await other.BeginTransactionAsync(Ct);
-            await using (var lockClaim = new NpgsqlCommand($"select 1 from {CouponClaims.Table(Store)} where claim_id = $1 for update", other, hold))
-            {
-                lockClaim.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = second });
-                (await lockClaim.ExecuteScalarAsync(Ct)).ShouldNotBeNull();
-            }
-
             (await Recovery.RecoverOnceAsync(Ct)).ShouldBeEmpty();
-            await hold.RollbackAsync(Ct);
         }
 
         (await RecoverTracked()).Published.ShouldBe([second]);
@@ -442,16 +426,9 @@ public sealed class CouponRecoveryTests(AppFixture app) : IntegrationContext(app
         // The counter row held by another transaction: the first batch waits on it with whatever it took, and every
         // claim handed in meanwhile waits for the next batch.
         Task<ClaimOutcome>[] issuing;
-        await using (var other = await Db.OpenConnectionAsync(Ct))
+        await using (await HeldRow.LockAsync(Db, CouponPolicyStock.Table(Store), "policy_id", policy, Ct))
         {
-            await using var transaction = await other.BeginTransactionAsync(Ct);
-            await using (var hold = new NpgsqlCommand($"select 1 from {CouponPolicyStock.Table(Store)} where policy_id = {policy} for update", other, transaction))
-            {
-                await hold.ExecuteNonQueryAsync(Ct);
-            }
-
             issuing = claims.Skip(1).Select(c => issuer.IssueAsync(c, Ct)).ToArray();
-            await transaction.RollbackAsync(Ct);
         }
 
         (await Task.WhenAll(issuing)).ShouldAllBe(o => o == ClaimOutcome.Issued);

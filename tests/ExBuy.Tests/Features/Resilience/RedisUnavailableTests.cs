@@ -98,13 +98,7 @@ public sealed class RedisUnavailableTests(AppFixture app) : IntegrationContext(a
         var handler = new PlacePaidOrderHandler(
             Store, services.GetRequiredService<StockStrategies>(), new RedisLockProviders(new RedisDistributedSynchronizationProvider(viaProxy.GetDatabase()), null),
             services.GetRequiredService<WriteRetry>(), services.GetRequiredService<IOptions<ConcurrencyOptions>>(), TimeProvider.System);
-        await using var rowHolder = await Host.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(Ct);
-        await using var holding = await rowHolder.BeginTransactionAsync(Ct);
-        await using (var lockRow = new NpgsqlCommand($"select 1 from {ProductStock.Table(Store)} where product_id = $1 for update", rowHolder, holding))
-        {
-            lockRow.Parameters.Add(new NpgsqlParameter<long> { TypedValue = product });
-            await lockRow.ExecuteNonQueryAsync(Ct);
-        }
+        await using var stockRow = await HeldRow.LockAsync(Host.Services.GetRequiredService<NpgsqlDataSource>(), ProductStock.Table(Store), "product_id", product, Ct);
 
         var placing = handler.HandleAsync(new PlacePaidOrder(user, null, [new StockLine(product, 1)], null, LockType.Row), Ct);
         var locked = false;
@@ -119,7 +113,7 @@ public sealed class RedisUnavailableTests(AppFixture app) : IntegrationContext(a
 
         locked.ShouldBeTrue("the order took its user lock and waits on the product row");
         proxy.Stop(); // Redis away for the lock's connection: its release will fail
-        await holding.RollbackAsync(Ct);
+        await stockRow.ReleaseAsync();
 
         var placed = (await placing).ShouldBeOfType<PaidOrderResult.Placed>();
 

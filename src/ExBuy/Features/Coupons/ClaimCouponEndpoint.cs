@@ -6,6 +6,7 @@ using Marten;
 using Npgsql;
 using Wolverine.Marten;
 using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Resilience;
 
 namespace ExBuy.Features.Coupons;
 
@@ -23,7 +24,7 @@ public sealed record ClaimCouponResponse(
 /// 201/400/409); 503 when the claim could not be recorded (nothing was taken).
 /// </summary>
 public sealed partial class ClaimCouponEndpoint(
-    IQuerySession session, CouponGate gate, CouponGateReconciler reconciler, CouponClaimRecovery recovery, IMartenOutbox outbox, TimeProvider clock, ILogger<ClaimCouponEndpoint> logger)
+    IQuerySession session, CouponGate gate, CouponGateReconciler reconciler, CouponClaimRecovery recovery, IMartenOutbox outbox, AfterCommit afterCommit, TimeProvider clock, ILogger<ClaimCouponEndpoint> logger)
     : EndpointWithoutRequest<ClaimCouponResponse>
 {
     public override void Configure()
@@ -72,7 +73,7 @@ public sealed partial class ClaimCouponEndpoint(
                 outcome = await gate.AdmitAsync(policyId, userId);
             }
         }
-        catch (StackExchange.Redis.RedisException)
+        catch (Exception e) when (Failures.Classify(e) == FailureKind.RedisUnavailable)
         {
             // Redis away (or its answer lost: an admission without a claim is dropped by the reconciler later).
             outcome = null;
@@ -121,7 +122,7 @@ public sealed partial class ClaimCouponEndpoint(
         var recorded = false;
         try
         {
-            CouponClaims.QueueAccept(claims, claimId, policyId, userId);
+            CouponClaims.QueueAccept(claims, claimId, policyId, userId, RequestIds.Current);
             await outbox.PublishAsync(new IssueCoupon(claimId, policyId, userId));
             await claims.SaveChangesAsync(ct);
             recorded = true;
@@ -134,14 +135,9 @@ public sealed partial class ClaimCouponEndpoint(
         catch (Exception e) when (Inner<PostgresException>(e) is not null)
         {
             NotRecorded(logger, e, policyId, userId);
-            try
-            {
-                await gate.ReleaseAsync(policyId, userId);
-            }
-            catch (StackExchange.Redis.RedisException)
-            {
-                // The reconciler drops the admission after the grace period: no claim row will show up.
-            }
+            // Best-effort, by the after-commit rule: if Redis fails, the reconciler drops the admission after the grace
+            // period (no claim row will show up).
+            await afterCommit.RunAsync("coupon_gate_release", () => gate.ReleaseAsync(policyId, userId));
 
             return null;
         }

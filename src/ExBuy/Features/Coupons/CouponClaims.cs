@@ -36,6 +36,8 @@ public static class CouponClaims
         table.AddColumn<DateTimeOffset>("settled_at");
         // When a recovery pass last published the claim's message again (CouponClaimRecovery): one node a window.
         table.AddColumn<DateTimeOffset>("recovered_at");
+        // The X-Request-Id of the claim's request, when its client sent one (Infrastructure/Http/RequestIds).
+        table.AddColumn<string>("request_id");
         table.Indexes.Add(new IndexDefinition("coupon_claims_one_live_per_user")
         {
             Columns = ["policy_id", "user_id"],
@@ -47,8 +49,10 @@ public static class CouponClaims
     }
 
     /// <summary>The claim's row, queued in the caller's session: it commits with the session (its outbox message follows the commit).</summary>
-    public static void QueueAccept(IDocumentSession session, Guid claimId, long policyId, long userId) =>
-        session.QueueSqlCommand($"insert into {Table(session.DocumentStore)} (claim_id, policy_id, user_id) values (?, ?, ?)", claimId, policyId, userId);
+    public static void QueueAccept(IDocumentSession session, Guid claimId, long policyId, long userId, string? requestId) =>
+        session.QueueSqlCommand(
+            $"insert into {Table(session.DocumentStore)} (claim_id, policy_id, user_id, request_id) values (?, ?, ?, ?)",
+            claimId, policyId, userId, (object?)requestId ?? DBNull.Value);
 
     /// <summary>Marks the claim failed if it is still in flight. True for the one caller that did (compensation happens once).</summary>
     public static async Task<bool> FailAsync(IDocumentStore store, Guid claimId, CancellationToken ct)

@@ -1,5 +1,6 @@
 using ExBuy.Features.Inventory.Strategies;
 using ExBuy.Infrastructure.Locking;
+using ExBuy.Infrastructure.Resilience;
 using Marten;
 using Microsoft.Extensions.Options;
 
@@ -12,17 +13,17 @@ public sealed class StockStrategies
     private readonly IOptions<ConcurrencyOptions> _options;
 
     public StockStrategies(
-        IDocumentStore store, RedisStock redisStock, RedisLockProviders locks, IOptions<ConcurrencyOptions> options)
+        IDocumentStore store, RedisStock redisStock, RedisLockProviders locks, AfterCommit afterCommit, IOptions<ConcurrencyOptions> options)
     {
         _options = options;
         IStockStrategy[] all =
         [
-            new OptimisticStockStrategy(store, redisStock, options),
-            new RedisLockStockStrategy(LockType.Pessimistic, locks.SingleNode, store, redisStock, options),
-            new RedisLockStockStrategy(LockType.Redlock, locks.Redlock, store, redisStock, options),
-            new RowLockStockStrategy(store, redisStock, options),
-            new AtomicStockStrategy(store, redisStock),
-            new UnsafeStockStrategy(store, redisStock, options),
+            new OptimisticStockStrategy(store, redisStock, afterCommit, options),
+            new RedisLockStockStrategy(LockType.Pessimistic, locks.SingleNode, store, redisStock, afterCommit, options),
+            new RedisLockStockStrategy(LockType.Redlock, locks.Redlock, store, redisStock, afterCommit, options),
+            new RowLockStockStrategy(store, redisStock, afterCommit, options),
+            new AtomicStockStrategy(store, redisStock, afterCommit),
+            new UnsafeStockStrategy(store, redisStock, afterCommit, options),
         ];
         _strategies = all.ToDictionary(s => s.Type, s => (IStockStrategy)new MeasuredStockStrategy(s));
     }

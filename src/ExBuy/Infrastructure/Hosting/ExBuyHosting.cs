@@ -29,6 +29,11 @@ public static class ExBuyHosting
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<WriteRetry>();
+        builder.Services.AddOptions<ExBuy.Infrastructure.Resilience.AfterCommitOptions>()
+            .Bind(builder.Configuration.GetSection(ExBuy.Infrastructure.Resilience.AfterCommitOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<ExBuy.Infrastructure.Resilience.AfterCommit>();
         builder.AddExBuyMarten();
         builder.AddExBuyRedis();
         builder.AddExBuyMessaging();
@@ -45,6 +50,7 @@ public static class ExBuyHosting
     public static WebApplication UseExBuyHttp(this WebApplication app)
     {
         app.UseMiddleware<InstanceHeaderMiddleware>();
+        app.UseMiddleware<RequestIdMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages(JsonStatusCodePages.WriteAsync);
         app.UseMiddleware<NulCharacterGuardMiddleware>();

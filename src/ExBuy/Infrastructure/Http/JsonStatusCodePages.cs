@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
-using Npgsql;
+using ExBuy.Infrastructure.Resilience;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace ExBuy.Infrastructure.Http;
@@ -29,30 +29,49 @@ public sealed record ErrorMessage(string Error)
 }
 
 /// <summary>
-/// Turns what escapes the endpoints into JSON: client faults keep their 4xx; PostgreSQL or Redis being unreachable
-/// (stopped, restarting, paused, its pool exhausted) is a 503 problem with <c>Retry-After</c>, logged as one line, not a
-/// stack trace per request; the rest is a logged 500. Nothing needs resetting when the server returns: the next
-/// request opens fresh connections (Redis: the multiplexer reconnects by itself).
+/// The one place that turns what escapes the endpoints into HTTP answers, by <see cref="Failures.Classify">kind</see>:
+/// client faults keep their 4xx; a lost race (a conflict, a lock timeout) is a 409 — nothing was committed; PostgreSQL or
+/// Redis being unreachable (stopped, restarting, paused, refusing writes, its pool exhausted) is a 503 problem with
+/// <c>Retry-After</c>, logged as one line, not a stack trace per request; the rest is a logged 500. A write whose
+/// connection to PostgreSQL broke while it ran may have committed: its 503 says so (<c>X-ExBuy-Outcome: unknown</c>
+/// and the detail), so that nobody reads it as "nothing happened, retry". Work after a commit never gets here
+/// (<see cref="AfterCommit"/>). Nothing needs resetting when a server returns: the next request opens fresh
+/// connections (Redis: the multiplexer reconnects by itself).
 /// </summary>
 public sealed partial class UnhandledExceptionHandler(ILogger<UnhandledExceptionHandler> logger) : IExceptionHandler
 {
+    /// <summary>The header that marks an answer whose write may or may not have committed.</summary>
+    public const string OutcomeHeader = "X-ExBuy-Outcome";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var database = exception is not OperationCanceledException && DatabaseUnavailable.Is(exception);
-        if (database || RedisUnavailable.Is(exception))
+        var request = httpContext.Request;
+        var kind = exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested
+            ? FailureKind.Other
+            : Failures.Classify(exception);
+        if (kind is FailureKind.PostgresUnavailable or FailureKind.RedisUnavailable)
         {
-            LogUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, database ? "PostgreSQL" : "Redis", exception.GetBaseException().Message);
+            var database = kind == FailureKind.PostgresUnavailable;
+            var unknown = database && !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !Failures.NeverReachedPostgres(exception);
+            LogUnavailable(logger, request.Method, request.Path, database ? "PostgreSQL" : "Redis", exception.GetBaseException().Message);
             if (!httpContext.Response.HasStarted)
             {
                 httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                 httpContext.Response.Headers.RetryAfter = "1";
+                if (unknown)
+                {
+                    httpContext.Response.Headers[OutcomeHeader] = "unknown";
+                }
+
                 await httpContext.Response.WriteAsJsonAsync(
                     new ProblemDetails
                     {
                         Type = "https://tools.ietf.org/html/rfc9110#section-15.6.4",
                         Title = "Service Unavailable",
                         Status = StatusCodes.Status503ServiceUnavailable,
-                        Detail = database ? "The database is unavailable; retry shortly." : "Redis is unavailable; retry shortly.",
+                        Detail = unknown
+                            ? "The database connection broke while the request ran: it may or may not have been applied. Check before retrying, or retry with the same Idempotency-Key."
+                            : database ? "The database is unavailable; nothing was applied; retry shortly." : "Redis is unavailable; nothing was applied; retry shortly.",
                     },
                     ExBuyJson.Options,
                     "application/problem+json",
@@ -66,12 +85,13 @@ public sealed partial class UnhandledExceptionHandler(ILogger<UnhandledException
         {
             BadHttpRequestException bad => (bad.StatusCode, bad.Message),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "Client closed request."),
+            _ when kind is FailureKind.Conflict or FailureKind.LockTimeout => (StatusCodes.Status409Conflict, "The request raced another one and nothing was applied; try again."),
             _ => (StatusCodes.Status500InternalServerError, "Internal server error."),
         };
 
         if (status >= 500)
         {
-            LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+            LogUnhandled(logger, exception, request.Method, request.Path);
         }
 
         if (httpContext.Response.HasStarted)
@@ -89,36 +109,4 @@ public sealed partial class UnhandledExceptionHandler(ILogger<UnhandledException
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "503 on {Method} {Path}: {Server} is unavailable ({Reason})")]
     private static partial void LogUnavailable(ILogger logger, string method, PathString path, string server, string reason);
-}
-
-/// <summary>Whether an exception (or one it wraps, as Marten's and Wolverine's do) says PostgreSQL cannot be reached or cannot take more work.</summary>
-public static class DatabaseUnavailable
-{
-    public static bool Is(Exception exception) => exception switch
-    {
-        // Connection exceptions (class 08), the server shutting down or starting (57P01-57P03), out of connections
-        // or resources (class 53).
-        PostgresException p => p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("53", StringComparison.Ordinal)
-            || p.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow,
-        // Not a server error: refused or broken connections, timeouts, the pool exhausted.
-        NpgsqlException n => n.IsTransient,
-        AggregateException a => a.InnerExceptions.Any(Is),
-        _ => exception.InnerException is { } inner && Is(inner),
-    };
-}
-
-/// <summary>
-/// Whether an exception (or one it wraps) says Redis cannot be reached: the connection closed, refused or not yet back
-/// (a restart, a pause), or a command timed out — as with PostgreSQL, a 503, not a bug. Redis holds only copies (the
-/// stock and coupon gates, rankings): what a failed script may have left in it is repaired from PostgreSQL by the
-/// reconcilers.
-/// </summary>
-public static class RedisUnavailable
-{
-    public static bool Is(Exception exception) => exception switch
-    {
-        StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException => true,
-        AggregateException a => a.InnerExceptions.Any(Is),
-        _ => exception.InnerException is { } inner && Is(inner),
-    };
 }

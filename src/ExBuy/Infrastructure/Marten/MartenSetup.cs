@@ -38,6 +38,11 @@ public static class MartenSetup
                 // Streams are named by operation (order-123, balance-7, reservation-…); the modules add their
                 // documents, events and projections through ConfigureMarten (see Features/Modules.cs).
                 opts.Events.StreamIdentity = StreamIdentity.AsString;
+
+                // Each event carries the id of the request that committed it (X-Request-Id, when the client sent one):
+                // the outcome checker of perf/runner tells from it what every answer's request really stored.
+                opts.Events.MetadataConfig.CorrelationIdEnabled = true;
+                opts.Listeners.Add(new RequestCorrelationListener());
                 return opts;
             })
             .UseLightweightSessions()

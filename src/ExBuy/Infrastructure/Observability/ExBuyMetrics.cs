@@ -22,11 +22,11 @@ public static class ExBuyMetrics
         "Time spent waiting for locks, by lock (lock_type or 'user') and whether it was acquired.",
         new HistogramConfiguration { LabelNames = ["lock", "acquired"], Buckets = LatencyBuckets });
 
-    /// <summary>Redis lock releases that failed after the work committed (RedLock with nodes down or overloaded); the lock expires by itself.</summary>
-    public static readonly Counter LockReleaseFailures = Metrics.CreateCounter(
-        "exbuy_lock_release_failures_total",
-        "Redis lock releases that failed after the work was done, by lock_type; the lock then expires by itself.",
-        new CounterConfiguration { LabelNames = ["lock"] });
+    /// <summary>Work after a commit (Redis mirrors, give-backs, lock releases), by kind and result: done, late (the answer left first), failed.</summary>
+    public static readonly Counter AfterCommit = Metrics.CreateCounter(
+        "exbuy_after_commit_total",
+        "Best-effort work after a commit by work (stock_mirror, stock_return_mirror, stock_give_back, lock_release) and result: done, late (the answer did not wait longer), failed (the reconcilers repair it). It never changes the answer.",
+        new CounterConfiguration { LabelNames = ["work", "result"] });
 
     /// <summary>Optimistic attempts that lost a revision race and were retried.</summary>
     public static readonly Counter OptimisticRetries = Metrics.CreateCounter(

@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Resilience;
 using System.Text.Json.Nodes;
 using ExBuy.Features.Checkout;
 using ExBuy.Features.Inventory;
@@ -36,9 +37,9 @@ public sealed class RedisUnavailableTests(AppFixture app) : IntegrationContext(a
     {
         var error = await RefusedCommand();
 
-        RedisUnavailable.Is(error).ShouldBeTrue(error.ToString());
-        RedisUnavailable.Is(new InvalidOperationException("wrapped", error)).ShouldBeTrue();
-        DatabaseUnavailable.Is(error).ShouldBeFalse("Redis is not the database: the answer names which server is away");
+        Failures.IsRedisUnavailable(error).ShouldBeTrue(error.ToString());
+        Failures.IsRedisUnavailable(new InvalidOperationException("wrapped", error)).ShouldBeTrue();
+        Failures.IsPostgresUnavailable(error).ShouldBeFalse("Redis is not the database: the answer names which server is away");
     }
 
     [Fact]
@@ -51,7 +52,7 @@ public sealed class RedisUnavailableTests(AppFixture app) : IntegrationContext(a
         {
             var error = (await Should.ThrowAsync<Exception>(async () => await redis.GetDatabase().StringIncrementAsync(key))).ShouldNotBeNull();
 
-            RedisUnavailable.Is(error).ShouldBeFalse("WRONGTYPE is a bug to fix, a 500, not a reason to retry");
+            Failures.IsRedisUnavailable(error).ShouldBeFalse("WRONGTYPE is a bug to fix, a 500, not a reason to retry");
         }
         finally
         {
@@ -97,7 +98,7 @@ public sealed class RedisUnavailableTests(AppFixture app) : IntegrationContext(a
         var services = scope.ServiceProvider;
         var handler = new PlacePaidOrderHandler(
             Store, services.GetRequiredService<StockStrategies>(), new RedisLockProviders(new RedisDistributedSynchronizationProvider(viaProxy.GetDatabase()), null),
-            services.GetRequiredService<WriteRetry>(), services.GetRequiredService<IOptions<ConcurrencyOptions>>(), TimeProvider.System);
+            services.GetRequiredService<WriteRetry>(), services.GetRequiredService<AfterCommit>(), services.GetRequiredService<IOptions<ConcurrencyOptions>>(), TimeProvider.System);
         await using var stockRow = await HeldRow.LockAsync(Host.Services.GetRequiredService<NpgsqlDataSource>(), ProductStock.Table(Store), "product_id", product, Ct);
 
         var placing = handler.HandleAsync(new PlacePaidOrder(user, null, [new StockLine(product, 1)], null, LockType.Row), Ct);

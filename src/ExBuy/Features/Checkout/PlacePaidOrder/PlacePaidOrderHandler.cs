@@ -7,6 +7,7 @@ using ExBuy.Features.Users;
 using ExBuy.Infrastructure.Locking;
 using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Observability;
+using ExBuy.Infrastructure.Resilience;
 using Marten;
 using Wolverine.Attributes;
 using Microsoft.Extensions.Options;
@@ -44,6 +45,7 @@ public sealed class PlacePaidOrderHandler(
     StockStrategies strategies,
     RedisLockProviders locks,
     WriteRetry retry,
+    AfterCommit afterCommit,
     IOptions<ConcurrencyOptions> options,
     TimeProvider clock)
 {
@@ -68,22 +70,12 @@ public sealed class PlacePaidOrderHandler(
     }
 
     /// <summary>
-    /// The user's lock is released after the order committed: a Redis failure then (Redis restarted, paused, away) must
-    /// not turn a placed order into an error answer — a client told "unavailable" would retry and, without an
-    /// Idempotency-Key, order twice. The lock expires by itself. (Found by paid-orders with --fault restart-redis: five
-    /// orders committed and answered 503.)
+    /// The user's lock is released after the order committed, by the after-commit rule: a Redis failure then (Redis
+    /// restarted, paused, refusing writes) must not turn a placed order into an error answer — a client told
+    /// "unavailable" would retry and, without an Idempotency-Key, order twice. The lock expires by itself. (Found by
+    /// paid-orders with --fault restart-redis: five orders committed and answered 503.)
     /// </summary>
-    private static async ValueTask ReleaseAsync(Medallion.Threading.IDistributedSynchronizationHandle userLock)
-    {
-        try
-        {
-            await userLock.DisposeAsync();
-        }
-        catch (Exception e) when (e is TimeoutException or StackExchange.Redis.RedisException || ExBuy.Infrastructure.Http.RedisUnavailable.Is(e))
-        {
-            ExBuyMetrics.LockReleaseFailures.WithLabels("user").Inc();
-        }
-    }
+    private Task ReleaseAsync(Medallion.Threading.IDistributedSynchronizationHandle userLock) => afterCommit.ReleaseAsync(userLock);
 
     private Task<PaidOrderResult> PlaceAsync(PlacePaidOrder command, CancellationToken ct) =>
         retry.RunAsync("paid_order", async token =>

@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Resilience;
 using System.Text.Json.Serialization;
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Inventory;
@@ -38,7 +39,7 @@ public sealed record FlashSaleResponse(long ProductId, string Name, int Stock, [
 /// given stock, its Redis stock key set to the same number so the Redis-backed strategies start in agreement.
 /// Each run gets its own product, so runs never disturb each other's counts.
 /// </summary>
-public sealed class SetupFlashSaleEndpoint(IDocumentSession session, RedisStock redisStock, TimeProvider clock)
+public sealed class SetupFlashSaleEndpoint(IDocumentSession session, RedisStock redisStock, AfterCommit afterCommit, TimeProvider clock)
     : Endpoint<SetupFlashSaleRequest, FlashSaleResponse>
 {
     public override void Configure()
@@ -65,7 +66,9 @@ public sealed class SetupFlashSaleEndpoint(IDocumentSession session, RedisStock 
         session.Insert(product);
         ProductStock.QueueCreate(session, [(product.Id, stock)]);
         await session.SaveChangesAsync(ct);
-        await redisStock.InitializeAsync(product.Id, stock, overwrite: true);
+        // After the commit, by the after-commit rule: the sale exists whatever Redis does; the atomic strategy's gate sets
+        // a missing key from the database on first use, and the reconciler repairs a key that is off.
+        await afterCommit.RunAsync("stock_key_init", () => redisStock.InitializeAsync(product.Id, stock, overwrite: true));
 
         await Send.ResponseAsync(new FlashSaleResponse(product.Id, product.Name, stock, product.Price), StatusCodes.Status201Created, ct);
     }

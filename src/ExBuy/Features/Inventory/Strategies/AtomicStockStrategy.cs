@@ -1,7 +1,7 @@
 using ExBuy.Infrastructure.Observability;
 using Marten;
 using Npgsql;
-using StackExchange.Redis;
+using ExBuy.Infrastructure.Resilience;
 
 namespace ExBuy.Features.Inventory.Strategies;
 
@@ -18,7 +18,7 @@ namespace ExBuy.Features.Inventory.Strategies;
 /// nothing twice; Redis high would let buyers through the gate that the database then refuses.
 /// </para>
 /// </summary>
-public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisStock) : IStockStrategy
+public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisStock, AfterCommit afterCommit) : IStockStrategy
 {
     public LockType Type => LockType.Atomic;
 
@@ -148,18 +148,11 @@ public sealed class AtomicStockStrategy(IDocumentStore store, RedisStock redisSt
         }
     }
 
-    /// <summary>Gives the gate decrement back; if Redis fails too, the reconciler repairs the key.</summary>
-    private async Task GiveBackAsync(IReadOnlyList<StockLine> lines)
-    {
-        try
-        {
-            await redisStock.CompensateAsync(lines);
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            ExBuyMetrics.StockRedisGiveBackFailed.Inc();
-        }
-    }
+    /// <summary>
+    /// Gives the gate decrement back once the database settled that it keeps nothing, by the after-commit rule (the
+    /// refusal stands whatever Redis does); if Redis fails too, the reconciler repairs the key.
+    /// </summary>
+    private Task GiveBackAsync(IReadOnlyList<StockLine> lines) => afterCommit.RunAsync("stock_give_back", () => redisStock.CompensateAsync(lines));
 
     private const int KeyInitializationAttempts = 3;
 

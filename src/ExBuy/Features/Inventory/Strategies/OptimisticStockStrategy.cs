@@ -1,4 +1,5 @@
 using ExBuy.Infrastructure.Observability;
+using ExBuy.Infrastructure.Resilience;
 using Marten;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +12,7 @@ namespace ExBuy.Features.Inventory.Strategies;
 /// <c>OptimisticMaxAttempts</c> attempts and spent <c>LockTimeoutMs</c> (the budget the lock strategies wait), whichever
 /// ends later. Only stock-row conflicts are retried here; a conflict on the caller's own documents is the caller's.
 /// </summary>
-public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock redisStock, IOptions<ConcurrencyOptions> options)
+public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock redisStock, AfterCommit afterCommit, IOptions<ConcurrencyOptions> options)
     : IStockStrategy
 {
     public LockType Type => LockType.Optimistic;
@@ -27,7 +28,7 @@ public sealed class OptimisticStockStrategy(IDocumentStore store, RedisStock red
                 var outcome = await AttemptAsync(demand, work, ct);
                 if (outcome is StockOutcome.Taken)
                 {
-                    await redisStock.MirrorTakenAsync(demand);
+                    await afterCommit.RunAsync("stock_mirror", () => redisStock.MirrorTakenAsync(demand));
                 }
 
                 return outcome;

@@ -1,4 +1,5 @@
 using ExBuy.Infrastructure.Locking;
+using ExBuy.Infrastructure.Resilience;
 using Marten;
 using Medallion.Threading;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,7 @@ public sealed class RedisLockStockStrategy(
     IDistributedLockProvider? provider,
     IDocumentStore store,
     RedisStock redisStock,
+    AfterCommit afterCommit,
     IOptions<ConcurrencyOptions> options) : IStockStrategy
 {
     public LockType Type => type;
@@ -50,7 +52,7 @@ public sealed class RedisLockStockStrategy(
             var outcome = await TakeUnderLockAsync(demand, work, ct);
             if (outcome is StockOutcome.Taken)
             {
-                await redisStock.MirrorTakenAsync(demand);
+                await afterCommit.RunAsync("stock_mirror", () => redisStock.MirrorTakenAsync(demand));
             }
 
             return outcome;
@@ -65,21 +67,11 @@ public sealed class RedisLockStockStrategy(
     }
 
     /// <summary>
-    /// Releasing runs after the commit: a failure here must not turn a sale that committed into an error. With two of
-    /// five RedLock nodes down, Medallion's release throws as soon as one live node is slow to answer (three of five
-    /// "faults"); what it could not delete expires by itself (the lock's expiry).
+    /// Releasing runs after the commit, by the after-commit rule: a failure here must not turn a sale that committed
+    /// into an error. With two of five RedLock nodes down, Medallion's release throws as soon as one live node is slow
+    /// to answer (three of five "faults"); what it could not delete expires by itself (the lock's expiry).
     /// </summary>
-    private async ValueTask ReleaseAsync(IDistributedSynchronizationHandle handle)
-    {
-        try
-        {
-            await handle.DisposeAsync();
-        }
-        catch (Exception e) when (IsRedisUnavailable(e))
-        {
-            ExBuy.Infrastructure.Observability.ExBuyMetrics.LockReleaseFailures.WithLabels(type.ToWire()).Inc();
-        }
-    }
+    private Task ReleaseAsync(IDistributedSynchronizationHandle handle) => afterCommit.ReleaseAsync(handle);
 
     /// <summary>
     /// Under the lock, all lines are one conditional take (<see cref="ProductStock.TryTakeAsync"/>: the check constraint
@@ -107,13 +99,6 @@ public sealed class RedisLockStockStrategy(
         return await StockPrecheck.RefusalAsync(store, demand, ct) ?? new StockOutcome.Busy($"{type.ToWire()}: the stock changed under the lock");
     }
 
-    private static bool IsRedisUnavailable(Exception e) => e switch
-    {
-        StackExchange.Redis.RedisException or TimeoutException => true,
-        AggregateException aggregate => aggregate.InnerExceptions.Any(IsRedisUnavailable),
-        _ => false,
-    };
-
     private async Task<IDistributedSynchronizationHandle?> TryAcquireAsync(IDistributedLock distributedLock, CancellationToken ct)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -123,7 +108,7 @@ public sealed class RedisLockStockStrategy(
             handle = await distributedLock.TryAcquireAsync(options.Value.LockTimeout, ct);
             return handle;
         }
-        catch (Exception e) when (IsRedisUnavailable(e))
+        catch (Exception e) when (Failures.Classify(e) == FailureKind.RedisUnavailable)
         {
             // No quorum reachable (or the single node is down): refuse rather than go ahead unprotected.
             return null;

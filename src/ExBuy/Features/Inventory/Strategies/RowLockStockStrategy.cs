@@ -1,5 +1,6 @@
 using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Observability;
+using ExBuy.Infrastructure.Resilience;
 using Marten;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +10,7 @@ namespace ExBuy.Features.Inventory.Strategies;
 /// PostgreSQL row locks: <c>SELECT … FOR UPDATE</c> on the stock rows, in id order, inside the Marten transaction that
 /// then writes the stock and the caller's documents. The locks end with the commit. <c>lock_timeout</c> bounds the wait.
 /// </summary>
-public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisStock, IOptions<ConcurrencyOptions> options)
+public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisStock, AfterCommit afterCommit, IOptions<ConcurrencyOptions> options)
     : IStockStrategy
 {
     public LockType Type => LockType.Row;
@@ -33,7 +34,7 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
 
         if (outcome is StockOutcome.Taken)
         {
-            await redisStock.MirrorTakenAsync(demand);
+            await afterCommit.RunAsync("stock_mirror", () => redisStock.MirrorTakenAsync(demand));
         }
 
         return outcome;

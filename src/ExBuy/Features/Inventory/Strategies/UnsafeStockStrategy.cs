@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Resilience;
 using Marten;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +9,7 @@ namespace ExBuy.Features.Inventory.Strategies;
 /// version check and no condition. Concurrent buyers read the same stock and all succeed: it oversells. It
 /// exists so that a benchmark can show what the other strategies prevent, and is refused as a default.
 /// </summary>
-public sealed class UnsafeStockStrategy(IDocumentStore store, RedisStock redisStock, IOptions<ConcurrencyOptions> options)
+public sealed class UnsafeStockStrategy(IDocumentStore store, RedisStock redisStock, AfterCommit afterCommit, IOptions<ConcurrencyOptions> options)
     : IStockStrategy
 {
     public LockType Type => LockType.None;
@@ -28,7 +29,7 @@ public sealed class UnsafeStockStrategy(IDocumentStore store, RedisStock redisSt
         ProductStock.QueueOverwrite(session, take.Remaining);
         work(session);
         await ProductStock.CommitAsync(session);
-        await redisStock.MirrorTakenAsync(demand);
+        await afterCommit.RunAsync("stock_mirror", () => redisStock.MirrorTakenAsync(demand));
         return new StockOutcome.Taken(take.Remaining);
     }
 }

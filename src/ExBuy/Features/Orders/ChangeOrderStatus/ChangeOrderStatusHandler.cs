@@ -2,6 +2,7 @@ using ExBuy.Features.Balance;
 using ExBuy.Features.Coupons;
 using ExBuy.Features.Inventory;
 using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Resilience;
 using Marten;
 using Wolverine.Attributes;
 
@@ -30,7 +31,7 @@ public abstract record StatusResult
 /// </summary>
 // Called directly by its endpoint, not through the message bus: Wolverine must not take it for a message handler.
 [WolverineIgnore]
-public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategies strategies, RedisStock redisStock, WriteRetry retry, TimeProvider clock)
+public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategies strategies, RedisStock redisStock, AfterCommit afterCommit, WriteRetry retry, TimeProvider clock)
 {
     public Task<StatusResult> HandleAsync(long orderId, string status, LockType? lockType, CancellationToken ct)
     {
@@ -97,7 +98,8 @@ public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategi
         await ProductStock.CommitAsync(session);
         if (move.Returned.Count > 0)
         {
-            await redisStock.MirrorReturnedAsync(move.Returned);
+            // After the commit: the cancellation stands whatever Redis does (the after-commit rule).
+            await afterCommit.RunAsync("stock_return_mirror", () => redisStock.MirrorReturnedAsync(move.Returned));
         }
 
         return new StatusResult.Changed(order);

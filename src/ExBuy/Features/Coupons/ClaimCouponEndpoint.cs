@@ -101,8 +101,18 @@ public sealed partial class ClaimCouponEndpoint(
                 return;
             default:
                 // Not recorded (Redis or PostgreSQL away, or the gate still missing): the user may try again; a claim
-                // that did commit after all answers "already claimed" then.
-                await Send.ResultAsync(TypedResults.Problem("The claim could not be recorded; try again.", statusCode: StatusCodes.Status503ServiceUnavailable));
+                // that did commit after all answers "already claimed" then. When the commit's fate is not known the
+                // answer says so (the same marker as the exception handler's), so nobody counts it as "not stored".
+                if (_outcomeUnknown)
+                {
+                    HttpContext.Response.Headers[UnhandledExceptionHandler.OutcomeHeader] = "unknown";
+                }
+
+                await Send.ResultAsync(TypedResults.Problem(
+                    _outcomeUnknown
+                        ? "The database connection broke while the claim was recorded: it may or may not have been. Trying again is safe (a recorded claim answers 409)."
+                        : "The claim could not be recorded; try again.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable));
                 return;
         }
     }
@@ -143,6 +153,7 @@ public sealed partial class ClaimCouponEndpoint(
         }
         catch (Exception e) when (Inner<NpgsqlException>(e) is not null || Inner<TimeoutException>(e) is not null)
         {
+            _outcomeUnknown = !Failures.NeverReachedPostgres(e);
             // The outcome is not known (connection lost around the commit): Redis keeps the admission, which the
             // reconciler drops after the grace period unless the claim's row shows up; a row that did commit has no
             // message (none is sent for a failed commit) and is issued by the recovery.
@@ -159,6 +170,9 @@ public sealed partial class ClaimCouponEndpoint(
             }
         }
     }
+
+    /// <summary>Set when the claim's commit may or may not have happened (its connection broke mid-way).</summary>
+    private bool _outcomeUnknown;
 
     private static T? Inner<T>(Exception? e)
         where T : Exception

@@ -142,6 +142,9 @@ public static class BadRequests
         [
             ("text", "abc", false), ("fraction", "1.5", false), ("beyond long", "99999999999999999999", false), ("negative", "-1", false),
             ("NUL", "1%00", false),
+            // In range for an int, but a page this far on would start past int's end (a page of 100 rows from
+            // 2,147,483,700 on): a filter may match nothing, a page must not overflow.
+            ("int's top", "2147483647", true), ("page past int offsets", "21474838", true),
         ],
         Kind.Number => [("text", "abc", false), ("huge exponent", "1e400", false), ("NUL", "1%00", false)],
         Kind.Flag => [("text", "maybe", false), ("NUL", "true%00", false)],

@@ -86,6 +86,57 @@ public sealed class BadInputTests(AppFixture app) : IntegrationContext(app)
         routes.Count.ShouldBeGreaterThan(30);
     }
 
+    [Theory]
+    [InlineData("/api/reviews?page=21474838", 404)]
+    [InlineData("/api/reviews?page=2147483647", 404)]
+    [InlineData("/api/reviews?optimize=true&page=21474838", 404)]
+    [InlineData("/api/reviews?optimize=true&page=2147483647", 404)]
+    [InlineData("/api/reviews?product_id=1&page=21474838", 404)]
+    [InlineData("/api/products?page=21474838", 404)]
+    [InlineData("/api/products?page=2147483647", 404)]
+    [InlineData("/api/products?optimize=true&page=21474838", 404)]
+    [InlineData("/api/products?optimize=true&ordering=-stock&page=2147483647", 404)]
+    [InlineData("/api/reviews?page=9999999999", 400)]
+    [InlineData("/api/products?page=9999999999", 400)]
+    [InlineData("/api/reviews?page=0", 400)]
+    [InlineData("/api/reviews?page=-1", 400)]
+    [InlineData("/api/products?page=0", 400)]
+    [InlineData("/api/products?page=-2147483648", 400)]
+    public async Task a_page_number_past_any_list_is_a_4xx_never_an_overflowed_offset(string url, int expected)
+    {
+        var product = await Store.AddProduct();
+        await Store.AddReview(product.Id, rating: 5);
+
+        var (status, error) = await SendAsync(HttpMethod.Get, url, body: null, contentType: null);
+
+        status.ShouldBe(expected, error.ToJsonString());
+        if (expected == 404)
+        {
+            error["detail"]!.GetValue<string>().ShouldBe("Invalid page.");
+        }
+
+        (await Host.GetJson("/api/reviews?page=1"))["count"]!.GetValue<long>().ShouldBe(1);
+    }
+
+    /// <summary>One raw request: a body (null: none at all; empty: zero bytes) with exactly the content type given.</summary>
+    private async Task<(int Status, JsonNode Body)> SendAsync(HttpMethod method, string url, string? body, string? contentType)
+    {
+        using var client = Host.Server.CreateClient();
+        using var message = new HttpRequestMessage(method, url);
+        if (body is not null)
+        {
+            message.Content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(body));
+            if (contentType is not null)
+            {
+                message.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            }
+        }
+
+        using var response = await client.SendAsync(message, Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        return ((int)response.StatusCode, text.Length == 0 ? new JsonObject() : HttpScenarios.Parse(text));
+    }
+
     private static string? Judge(BadRequest request, int status, string? mediaType, string body)
     {
         if (status >= 500)

@@ -228,6 +228,8 @@ public static class BadRequests
         yield return Case("nested 200 deep", path, "{\"x\":" + new string('[', 200) + new string(']', 200) + "}");
         yield return Case("invalid UTF-8", path, string.Empty) with { RawBody = [(byte)'{', (byte)'"', 0xff, 0xfe, (byte)'"', (byte)':', (byte)'1', (byte)'}'] };
         yield return Case("wrong content type", path, body, "text/plain");
+        yield return Case("charset the JSON reader does not know", path, body, "application/json; charset=x-bogus");
+        yield return Case("charset other than UTF-8", path, body, "application/json; charset=iso-8859-1");
         if (bodyFields.Any(f => f.Required))
         {
             yield return Case("JSON null", path, "null");

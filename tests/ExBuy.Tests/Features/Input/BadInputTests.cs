@@ -87,6 +87,54 @@ public sealed class BadInputTests(AppFixture app) : IntegrationContext(app)
     }
 
     [Theory]
+    [InlineData("x-bogus")]
+    [InlineData("utf-16")]
+    [InlineData("iso-8859-1")]
+    public async Task a_json_body_in_a_charset_other_than_utf8_is_415_on_every_json_route_and_changes_nothing(string charset)
+    {
+        var shop = await Host.InitShop("""{"userCount":1,"productCount":1,"policyCount":1}""");
+        var (user, product, policy) = (shop.UserIds[0], shop.ProductIds[0], shop.PolicyIds[0]);
+        (string Url, string Body)[] routes =
+        [
+            ("/api/orders?lock_type=row", $$"""{"user_id":{{user}},"items":[{"product_id":{{product}},"quantity":1}]}"""),
+            ("/api/inventory/reserve?lock_type=row", $$"""{"product_id":{{product}},"quantity":1}"""),
+            ("/orders", ShopFlowScenarios.OrderBody(user, null, ShopFlowScenarios.Items([product]))),
+            ($"/coupons?userId={user}&policyId={policy}", "{}"),
+            ("/init", """{"userCount":2}"""),
+        ];
+        var before = await FingerprintAsync();
+
+        foreach (var (url, body) in routes)
+        {
+            var (status, error) = await SendAsync(HttpMethod.Post, url, body, $"application/json; charset={charset}");
+
+            status.ShouldBe(415, url);
+            error["detail"]!.GetValue<string>().ShouldContain(charset, Case.Sensitive, url);
+        }
+
+        (await FingerprintAsync()).ShouldBe(before, "a refused charset changes nothing");
+    }
+
+    [Theory]
+    [InlineData("utf-8")]
+    [InlineData("UTF-8")]
+    [InlineData("\"utf-8\"")]
+    [InlineData("utf8")]
+    [InlineData("us-ascii")]
+    public async Task a_json_body_whose_charset_names_utf8_or_ascii_is_read_as_utf8(string charset)
+    {
+        var shop = await Host.InitShop("""{"userCount":1,"productCount":1}""");
+
+        var (status, order) = await SendAsync(
+            HttpMethod.Post, "/api/orders?lock_type=row", $$"""{"user_id":{{shop.UserIds[0]}},"items":[{"product_id":{{shop.ProductIds[0]}},"quantity":2}]}""",
+            $"application/json; charset={charset}");
+
+        status.ShouldBe(201, order.ToJsonString());
+        order["items"]![0]!["quantity"]!.GetValue<int>().ShouldBe(2);
+        await Host.ShouldPassAudit();
+    }
+
+    [Theory]
     [InlineData("/api/reviews?page=21474838", 404)]
     [InlineData("/api/reviews?page=2147483647", 404)]
     [InlineData("/api/reviews?optimize=true&page=21474838", 404)]
@@ -117,6 +165,68 @@ public sealed class BadInputTests(AppFixture app) : IntegrationContext(app)
 
         (await Host.GetJson("/api/reviews?page=1"))["count"]!.GetValue<long>().ShouldBe(1);
     }
+
+    public static TheoryData<string, string> BodylessReads => new()
+    {
+        { "/api/products/{product}/", "application/json" },
+        { "/api/products/{product}/", "application/json; charset=utf-8" },
+        { "/api/products/?page=2", "application/json" },
+        { "/api/products/?page=2", "application/json; charset=utf-8" },
+        { "/users/id?name=u1", "application/json" },
+        { "/users/id?name=u1", "application/json; charset=utf-8" },
+        { "/users/{user}/balance", "application/json" },
+        { "/users/{user}/balance", "application/json; charset=utf-8" },
+        { "/api/reviews?page=1", "application/json; charset=x-bogus" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BodylessReads))]
+    public async Task a_get_without_a_body_ignores_its_json_content_type(string route, string contentType)
+    {
+        var shop = await Host.InitShop("""{"userCount":1,"productCount":1}""");
+        var products = await Store.AddProducts(PageNumberPaginationSize + 1);
+        var url = route.Replace("{product}", products[0].Id.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{user}", shop.UserIds[0].ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+        var (plainStatus, plain) = await SendAsync(HttpMethod.Get, url, body: null, contentType: null);
+        var (status, answer) = await SendAsync(HttpMethod.Get, url, body: string.Empty, contentType);
+
+        plainStatus.ShouldBe(200, plain.ToJsonString());
+        status.ShouldBe(200, answer.ToJsonString());
+        answer.ToJsonString().ShouldBe(plain.ToJsonString());
+    }
+
+    [Fact]
+    public async Task a_delete_without_a_body_ignores_its_json_content_type()
+    {
+        var product = await Store.AddProduct();
+
+        var (status, answer) = await SendAsync(HttpMethod.Delete, $"/api/products/{product.Id}/", body: string.Empty, "application/json");
+
+        status.ShouldBe(204, answer.ToJsonString());
+        (await Host.GetJson($"/api/products/{product.Id}", 404))["detail"]!.GetValue<string>().ShouldBe("Not found.");
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/json; charset=utf-8")]
+    public async Task a_post_with_an_empty_body_and_a_json_content_type_is_still_a_clear_400(string contentType)
+    {
+        await Host.InitShop("""{"userCount":1,"productCount":1}""");
+        var before = await FingerprintAsync();
+
+        foreach (var url in new[] { "/api/orders", "/orders", "/api/inventory/reserve" })
+        {
+            var (status, problem) = await SendAsync(HttpMethod.Post, url, string.Empty, contentType);
+
+            status.ShouldBe(400, url);
+            problem.ToJsonString().ShouldContain("JSON", Case.Sensitive, url);
+        }
+
+        (await FingerprintAsync()).ShouldBe(before);
+    }
+
+    private const int PageNumberPaginationSize = ExBuy.Infrastructure.Http.PageNumberPagination.PageSize;
 
     /// <summary>One raw request: a body (null: none at all; empty: zero bytes) with exactly the content type given.</summary>
     private async Task<(int Status, JsonNode Body)> SendAsync(HttpMethod method, string url, string? body, string? contentType)

@@ -166,6 +166,42 @@ public sealed class BadInputTests(AppFixture app) : IntegrationContext(app)
         (await Host.GetJson("/api/reviews?page=1"))["count"]!.GetValue<long>().ShouldBe(1);
     }
 
+    [Fact]
+    public async Task concurrent_inits_take_turns_none_fails_and_the_last_one_leaves_a_whole_seeded_shop()
+    {
+        const int inits = 4;
+        const string body = """{"userCount":25,"productCount":3,"policyCount":2,"couponQuantity":7,"stock":50}""";
+
+        var responses = await Host.FireAsync(inits, _ => (HttpMethod.Post, "/init", body));
+
+        responses.ShouldAllBe(r => r.Status == 200 || r.Status == 409, string.Join('\n', responses.Select(r => $"{r.Status} {r.Body}")));
+        var answered = responses.Where(r => r.Status == 200).Select(r => HttpScenarios.Parse(r.Body)).ToList();
+        answered.ShouldNotBeEmpty();
+
+        // The shop is one init's, whole: its products and policies, the users u1..u25 once each.
+        await using var session = Store.QuerySession();
+        var state = (await session.LoadAsync<ExBuy.Features.Storefront.StorefrontState>(ExBuy.Features.Storefront.StorefrontState.CurrentId, Ct)).ShouldNotBeNull();
+        var last = answered.SingleOrDefault(a => a["productIds"]!.AsArray().Select(p => p!.GetValue<long>()).SequenceEqual(state.ProductIds));
+        last.ShouldNotBeNull("the shop left is one that an init answered");
+        last["policyIds"]!.AsArray().Select(p => p!.GetValue<long>()).ShouldBe(state.PolicyIds);
+
+        var names = await session.Query<ExBuy.Features.Users.ShopUser>().Select(u => u.Name).ToListAsync(Ct);
+        names.Order(StringComparer.Ordinal).ShouldBe(Enumerable.Range(1, 25).Select(i => $"u{i}").Order(StringComparer.Ordinal));
+        (await session.Query<ExBuy.Features.Catalog.Product>().Select(p => p.Id).ToListAsync(Ct)).Order().ShouldBe(state.ProductIds.Order());
+        (await session.Query<ExBuy.Features.Coupons.CouponPolicy>().Select(p => p.Id).ToListAsync(Ct)).Order().ShouldBe(state.PolicyIds.Order());
+
+        var products = (await Host.GetJson("/products")).AsArray();
+        products.Select(p => p!["id"]!.GetValue<long>()).ShouldBe(state.ProductIds);
+        products.ShouldAllBe(p => p!["stock"]!.GetValue<int>() == 50);
+        foreach (var policy in state.PolicyIds)
+        {
+            (await Host.CouponCounter(policy)).Quantity.ShouldBe(7);
+        }
+
+        (await Host.GetJson("/products/top/realtime")).AsArray().Select(t => t!["productId"]!.GetValue<long>()).ShouldBe(state.ProductIds);
+        await Host.ShouldPassAudit();
+    }
+
     public static TheoryData<string, string> BodylessReads => new()
     {
         { "/api/products/{product}/", "application/json" },

@@ -142,6 +142,9 @@ public static class BadRequests
         [
             ("text", "abc", false), ("fraction", "1.5", false), ("beyond long", "99999999999999999999", false), ("negative", "-1", false),
             ("NUL", "1%00", false),
+            // In range for an int, but a page this far on would start past int's end (a page of 100 rows from
+            // 2,147,483,700 on): a filter may match nothing, a page must not overflow.
+            ("int's top", "2147483647", true), ("page past int offsets", "21474838", true),
         ],
         Kind.Number => [("text", "abc", false), ("huge exponent", "1e400", false), ("NUL", "1%00", false)],
         Kind.Flag => [("text", "maybe", false), ("NUL", "true%00", false)],
@@ -225,6 +228,8 @@ public static class BadRequests
         yield return Case("nested 200 deep", path, "{\"x\":" + new string('[', 200) + new string(']', 200) + "}");
         yield return Case("invalid UTF-8", path, string.Empty) with { RawBody = [(byte)'{', (byte)'"', 0xff, 0xfe, (byte)'"', (byte)':', (byte)'1', (byte)'}'] };
         yield return Case("wrong content type", path, body, "text/plain");
+        yield return Case("charset the JSON reader does not know", path, body, "application/json; charset=x-bogus");
+        yield return Case("charset other than UTF-8", path, body, "application/json; charset=iso-8859-1");
         if (bodyFields.Any(f => f.Required))
         {
             yield return Case("JSON null", path, "null");

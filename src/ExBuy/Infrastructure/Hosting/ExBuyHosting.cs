@@ -56,6 +56,10 @@ public static class ExBuyHosting
         app.UseMiddleware<NulCharacterGuardMiddleware>();
         app.UseMiddleware<TrailingSlashMiddleware>();
         app.UseRouting();
+        // Content-type rules that need the routed endpoint, before it binds: a body-less request ignores its
+        // content type, then a JSON body's charset must be UTF-8.
+        app.UseMiddleware<BodylessContentTypeMiddleware>();
+        app.UseMiddleware<JsonCharsetMiddleware>();
         app.UseHttpMetrics();
         app.UseFastEndpoints(ExBuyJson.ConfigureFastEndpoints);
         app.MapMetrics("/metrics");

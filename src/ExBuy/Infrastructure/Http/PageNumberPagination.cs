@@ -10,8 +10,22 @@ public static class PageNumberPagination
 {
     public const int PageSize = 100;
 
+    /// <summary>
+    /// The last page whose first row's offset fits an <see cref="int"/> (2,147,483,600): LINQ's <c>Skip</c> and Marten's
+    /// paged list take an int and compute <c>(page - 1) * size</c> in it, so a page after this one wrapped round to a
+    /// negative OFFSET (a 500). No ExBuy list holds two billion rows, so every page after it lies past the end of every
+    /// list: <see cref="PastEveryList"/> answers it as DRF answers a page past the end, without a query.
+    /// </summary>
+    public const int LastPossiblePage = int.MaxValue / PageSize + 1;
+
+    /// <summary>True when <paramref name="page"/> cannot exist in any list; check it before the page is queried.</summary>
+    public static bool PastEveryList(int page) => page > LastPossiblePage;
+
     /// <summary>DRF answers a page past the end with 404; the first page always exists, even when empty.</summary>
-    public static bool PageExists(int page, long count) => page == 1 || (page - 1L) * PageSize < count;
+    public static bool PageExists(int page, long count) => page == 1 || (!PastEveryList(page) && (page - 1L) * PageSize < count);
+
+    /// <summary>DRF's answer to a page past the end: 404 <c>{"detail": "Invalid page."}</c>.</summary>
+    public static IResult InvalidPage() => TypedResults.NotFound(new ErrorDetail("Invalid page."));
 
     public static Paged<T> Envelope<T>(HttpRequest request, int page, long count, IReadOnlyList<T> results)
     {

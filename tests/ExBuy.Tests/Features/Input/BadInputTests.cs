@@ -86,6 +86,203 @@ public sealed class BadInputTests(AppFixture app) : IntegrationContext(app)
         routes.Count.ShouldBeGreaterThan(30);
     }
 
+    [Theory]
+    [InlineData("x-bogus")]
+    [InlineData("utf-16")]
+    [InlineData("iso-8859-1")]
+    public async Task a_json_body_in_a_charset_other_than_utf8_is_415_on_every_json_route_and_changes_nothing(string charset)
+    {
+        var shop = await Host.InitShop("""{"userCount":1,"productCount":1,"policyCount":1}""");
+        var (user, product, policy) = (shop.UserIds[0], shop.ProductIds[0], shop.PolicyIds[0]);
+        (string Url, string Body)[] routes =
+        [
+            ("/api/orders?lock_type=row", $$"""{"user_id":{{user}},"items":[{"product_id":{{product}},"quantity":1}]}"""),
+            ("/api/inventory/reserve?lock_type=row", $$"""{"product_id":{{product}},"quantity":1}"""),
+            ("/orders", ShopFlowScenarios.OrderBody(user, null, ShopFlowScenarios.Items([product]))),
+            ($"/coupons?userId={user}&policyId={policy}", "{}"),
+            ("/init", """{"userCount":2}"""),
+        ];
+        var before = await FingerprintAsync();
+
+        foreach (var (url, body) in routes)
+        {
+            var (status, error) = await SendAsync(HttpMethod.Post, url, body, $"application/json; charset={charset}");
+
+            status.ShouldBe(415, url);
+            error["detail"]!.GetValue<string>().ShouldContain(charset, Case.Sensitive, url);
+        }
+
+        (await FingerprintAsync()).ShouldBe(before, "a refused charset changes nothing");
+    }
+
+    [Theory]
+    [InlineData("utf-8")]
+    [InlineData("UTF-8")]
+    [InlineData("\"utf-8\"")]
+    [InlineData("utf8")]
+    [InlineData("us-ascii")]
+    public async Task a_json_body_whose_charset_names_utf8_or_ascii_is_read_as_utf8(string charset)
+    {
+        var shop = await Host.InitShop("""{"userCount":1,"productCount":1}""");
+
+        var (status, order) = await SendAsync(
+            HttpMethod.Post, "/api/orders?lock_type=row", $$"""{"user_id":{{shop.UserIds[0]}},"items":[{"product_id":{{shop.ProductIds[0]}},"quantity":2}]}""",
+            $"application/json; charset={charset}");
+
+        status.ShouldBe(201, order.ToJsonString());
+        order["items"]![0]!["quantity"]!.GetValue<int>().ShouldBe(2);
+        await Host.ShouldPassAudit();
+    }
+
+    [Theory]
+    [InlineData("/api/reviews?page=21474838", 404)]
+    [InlineData("/api/reviews?page=2147483647", 404)]
+    [InlineData("/api/reviews?optimize=true&page=21474838", 404)]
+    [InlineData("/api/reviews?optimize=true&page=2147483647", 404)]
+    [InlineData("/api/reviews?product_id=1&page=21474838", 404)]
+    [InlineData("/api/products?page=21474838", 404)]
+    [InlineData("/api/products?page=2147483647", 404)]
+    [InlineData("/api/products?optimize=true&page=21474838", 404)]
+    [InlineData("/api/products?optimize=true&ordering=-stock&page=2147483647", 404)]
+    [InlineData("/api/reviews?page=9999999999", 400)]
+    [InlineData("/api/products?page=9999999999", 400)]
+    [InlineData("/api/reviews?page=0", 400)]
+    [InlineData("/api/reviews?page=-1", 400)]
+    [InlineData("/api/products?page=0", 400)]
+    [InlineData("/api/products?page=-2147483648", 400)]
+    public async Task a_page_number_past_any_list_is_a_4xx_never_an_overflowed_offset(string url, int expected)
+    {
+        var product = await Store.AddProduct();
+        await Store.AddReview(product.Id, rating: 5);
+
+        var (status, error) = await SendAsync(HttpMethod.Get, url, body: null, contentType: null);
+
+        status.ShouldBe(expected, error.ToJsonString());
+        if (expected == 404)
+        {
+            error["detail"]!.GetValue<string>().ShouldBe("Invalid page.");
+        }
+
+        (await Host.GetJson("/api/reviews?page=1"))["count"]!.GetValue<long>().ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task concurrent_inits_take_turns_none_fails_and_the_last_one_leaves_a_whole_seeded_shop()
+    {
+        const int inits = 4;
+        const string body = """{"userCount":25,"productCount":3,"policyCount":2,"couponQuantity":7,"stock":50}""";
+
+        var responses = await Host.FireAsync(inits, _ => (HttpMethod.Post, "/init", body));
+
+        responses.ShouldAllBe(r => r.Status == 200 || r.Status == 409, string.Join('\n', responses.Select(r => $"{r.Status} {r.Body}")));
+        var answered = responses.Where(r => r.Status == 200).Select(r => HttpScenarios.Parse(r.Body)).ToList();
+        answered.ShouldNotBeEmpty();
+
+        // The shop is one init's, whole: its products and policies, the users u1..u25 once each.
+        await using var session = Store.QuerySession();
+        var state = (await session.LoadAsync<ExBuy.Features.Storefront.StorefrontState>(ExBuy.Features.Storefront.StorefrontState.CurrentId, Ct)).ShouldNotBeNull();
+        var last = answered.SingleOrDefault(a => a["productIds"]!.AsArray().Select(p => p!.GetValue<long>()).SequenceEqual(state.ProductIds));
+        last.ShouldNotBeNull("the shop left is one that an init answered");
+        last["policyIds"]!.AsArray().Select(p => p!.GetValue<long>()).ShouldBe(state.PolicyIds);
+
+        var names = await session.Query<ExBuy.Features.Users.ShopUser>().Select(u => u.Name).ToListAsync(Ct);
+        names.Order(StringComparer.Ordinal).ShouldBe(Enumerable.Range(1, 25).Select(i => $"u{i}").Order(StringComparer.Ordinal));
+        (await session.Query<ExBuy.Features.Catalog.Product>().Select(p => p.Id).ToListAsync(Ct)).Order().ShouldBe(state.ProductIds.Order());
+        (await session.Query<ExBuy.Features.Coupons.CouponPolicy>().Select(p => p.Id).ToListAsync(Ct)).Order().ShouldBe(state.PolicyIds.Order());
+
+        var products = (await Host.GetJson("/products")).AsArray();
+        products.Select(p => p!["id"]!.GetValue<long>()).ShouldBe(state.ProductIds);
+        products.ShouldAllBe(p => p!["stock"]!.GetValue<int>() == 50);
+        foreach (var policy in state.PolicyIds)
+        {
+            (await Host.CouponCounter(policy)).Quantity.ShouldBe(7);
+        }
+
+        (await Host.GetJson("/products/top/realtime")).AsArray().Select(t => t!["productId"]!.GetValue<long>()).ShouldBe(state.ProductIds);
+        await Host.ShouldPassAudit();
+    }
+
+    public static TheoryData<string, string> BodylessReads => new()
+    {
+        { "/api/products/{product}/", "application/json" },
+        { "/api/products/{product}/", "application/json; charset=utf-8" },
+        { "/api/products/?page=2", "application/json" },
+        { "/api/products/?page=2", "application/json; charset=utf-8" },
+        { "/users/id?name=u1", "application/json" },
+        { "/users/id?name=u1", "application/json; charset=utf-8" },
+        { "/users/{user}/balance", "application/json" },
+        { "/users/{user}/balance", "application/json; charset=utf-8" },
+        { "/api/reviews?page=1", "application/json; charset=x-bogus" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BodylessReads))]
+    public async Task a_get_without_a_body_ignores_its_json_content_type(string route, string contentType)
+    {
+        var shop = await Host.InitShop("""{"userCount":1,"productCount":1}""");
+        var products = await Store.AddProducts(PageNumberPaginationSize + 1);
+        var url = route.Replace("{product}", products[0].Id.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{user}", shop.UserIds[0].ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+        var (plainStatus, plain) = await SendAsync(HttpMethod.Get, url, body: null, contentType: null);
+        var (status, answer) = await SendAsync(HttpMethod.Get, url, body: string.Empty, contentType);
+
+        plainStatus.ShouldBe(200, plain.ToJsonString());
+        status.ShouldBe(200, answer.ToJsonString());
+        answer.ToJsonString().ShouldBe(plain.ToJsonString());
+    }
+
+    [Fact]
+    public async Task a_delete_without_a_body_ignores_its_json_content_type()
+    {
+        var product = await Store.AddProduct();
+
+        var (status, answer) = await SendAsync(HttpMethod.Delete, $"/api/products/{product.Id}/", body: string.Empty, "application/json");
+
+        status.ShouldBe(204, answer.ToJsonString());
+        (await Host.GetJson($"/api/products/{product.Id}", 404))["detail"]!.GetValue<string>().ShouldBe("Not found.");
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/json; charset=utf-8")]
+    public async Task a_post_with_an_empty_body_and_a_json_content_type_is_still_a_clear_400(string contentType)
+    {
+        await Host.InitShop("""{"userCount":1,"productCount":1}""");
+        var before = await FingerprintAsync();
+
+        foreach (var url in new[] { "/api/orders", "/orders", "/api/inventory/reserve" })
+        {
+            var (status, problem) = await SendAsync(HttpMethod.Post, url, string.Empty, contentType);
+
+            status.ShouldBe(400, url);
+            problem.ToJsonString().ShouldContain("JSON", Case.Sensitive, url);
+        }
+
+        (await FingerprintAsync()).ShouldBe(before);
+    }
+
+    private const int PageNumberPaginationSize = ExBuy.Infrastructure.Http.PageNumberPagination.PageSize;
+
+    /// <summary>One raw request: a body (null: none at all; empty: zero bytes) with exactly the content type given.</summary>
+    private async Task<(int Status, JsonNode Body)> SendAsync(HttpMethod method, string url, string? body, string? contentType)
+    {
+        using var client = Host.Server.CreateClient();
+        using var message = new HttpRequestMessage(method, url);
+        if (body is not null)
+        {
+            message.Content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(body));
+            if (contentType is not null)
+            {
+                message.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            }
+        }
+
+        using var response = await client.SendAsync(message, Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        return ((int)response.StatusCode, text.Length == 0 ? new JsonObject() : HttpScenarios.Parse(text));
+    }
+
     private static string? Judge(BadRequest request, int status, string? mediaType, string body)
     {
         if (status >= 500)

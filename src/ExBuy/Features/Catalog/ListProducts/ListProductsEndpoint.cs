@@ -21,13 +21,19 @@ public sealed class ListProductsEndpoint(ProductReads reads, CatalogReadModel re
     public override async Task HandleAsync(ListProductsRequest req, CancellationToken ct)
     {
         var page = req.Page ?? 1;
+        if (PageNumberPagination.PastEveryList(page))
+        {
+            await Send.ResultAsync(PageNumberPagination.InvalidPage());
+            return;
+        }
+
         var (count, results) = req.Optimize == true
             ? await OptimisedAsync(req, page, ct)
             : await reads.PageNaiveAsync(req, req.Ordering, page, PageNumberPagination.PageSize, ct);
 
         if (!PageNumberPagination.PageExists(page, count))
         {
-            await Send.ResultAsync(TypedResults.NotFound(new ErrorDetail("Invalid page.")));
+            await Send.ResultAsync(PageNumberPagination.InvalidPage());
             return;
         }
 

@@ -39,12 +39,18 @@ public sealed class ListReviewsEndpoint(IQuerySession session, ReviewReads reads
     public override async Task HandleAsync(ListReviewsRequest req, CancellationToken ct)
     {
         var page = req.Page ?? 1;
+        if (PageNumberPagination.PastEveryList(page))
+        {
+            await Send.ResultAsync(PageNumberPagination.InvalidPage());
+            return;
+        }
+
         if (req.Optimize == true)
         {
             var (count, found) = await reads.PageAsync(req.ProductId, req.UserId, page, PageNumberPagination.PageSize, ct);
             if (!PageNumberPagination.PageExists(page, count))
             {
-                await Send.ResultAsync(TypedResults.NotFound(new ErrorDetail("Invalid page.")));
+                await Send.ResultAsync(PageNumberPagination.InvalidPage());
                 return;
             }
 
@@ -69,7 +75,7 @@ public sealed class ListReviewsEndpoint(IQuerySession session, ReviewReads reads
 
         if (!PageNumberPagination.PageExists(page, reviews.TotalItemCount))
         {
-            await Send.ResultAsync(TypedResults.NotFound(new ErrorDetail("Invalid page.")));
+            await Send.ResultAsync(PageNumberPagination.InvalidPage());
             return;
         }
 

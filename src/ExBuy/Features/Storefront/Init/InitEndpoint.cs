@@ -11,6 +11,7 @@ using ExBuy.Infrastructure.Security;
 using FastEndpoints;
 using FluentValidation;
 using Marten;
+using Npgsql;
 using Weasel.Core;
 
 namespace ExBuy.Features.Storefront;
@@ -52,9 +53,11 @@ public sealed record InitResponse(
 /// <c>POST /init</c> (the Spring shop's boot-time data initializer, as a route): clears the previous shop-flow state and sets up
 /// users u1..uN, products p1..p5 (price 2,000, ample stock), five coupon policies (discount 2,000, a limited
 /// quantity, open in Redis too) and a three-day ranking (500, 400, 300, 200, 100 per day for p1..p5).
-/// Admin-only outside the local profile.
+/// Admin-only outside the local profile. Inits take turns (<see cref="InitLock"/>): one sent while another runs, from
+/// any API process, waits for it and then runs, so every 200 describes the shop that init set up and the last to run
+/// is the one that stays; one that waits longer than <see cref="InitLock.MaxWait"/> is answered 409 and changes nothing.
 /// </summary>
-public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRanking ranking, RedisStock redisStock, TimeProvider clock)
+public sealed class InitEndpoint(IDocumentStore store, NpgsqlDataSource db, CouponGate gate, SalesRanking ranking, RedisStock redisStock, TimeProvider clock)
     : EndpointWithoutRequest<InitResponse>
 {
     public const int DefaultUsers = 300;
@@ -80,6 +83,14 @@ public sealed class InitEndpoint(IDocumentStore store, CouponGate gate, SalesRan
         if (req is null)
         {
             await Send.ErrorsAsync(cancellation: ct);
+            return;
+        }
+
+        await using var turn = await InitLock.TakeAsync(db, ct);
+        if (turn is null)
+        {
+            await Send.ResultAsync(ExBuy.Infrastructure.Http.ErrorMessage.Result(
+                StatusCodes.Status409Conflict, $"Another /init has been running for over {InitLock.MaxWait.TotalSeconds:0} s; retry when it has finished."));
             return;
         }
 

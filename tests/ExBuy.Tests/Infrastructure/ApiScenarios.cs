@@ -29,7 +29,8 @@ public static class ApiScenarios
         var violations = node["violations"]!.AsArray()
             .Select(v => new AuditViolation(v!["invariant"]!.GetValue<string>(), v["subject"]!.GetValue<string>(), v["detail"]!.GetValue<string>()))
             .ToList();
-        return new AuditResponse(node["ok"]!.GetValue<bool>(), new Dictionary<string, long>(), node["violation_count"]!.GetValue<long>(), violations);
+        var checkedCounts = node["checked"]!.AsObject().ToDictionary(c => c.Key, c => c.Value!.GetValue<long>());
+        return new AuditResponse(node["ok"]!.GetValue<bool>(), checkedCounts, node["violation_count"]!.GetValue<long>(), violations);
     }
 
     public static async Task ShouldPassAudit(this IAlbaHost host)

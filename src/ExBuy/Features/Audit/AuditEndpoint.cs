@@ -1,9 +1,12 @@
-using ExBuy.Features.Inventory;
+using System.Data;
 using ExBuy.Features.Coupons;
+using ExBuy.Features.Inventory;
+using ExBuy.Features.Rankings;
 using FastEndpoints;
 using Marten;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using StackExchange.Redis;
 
 namespace ExBuy.Features.Audit;
 
@@ -12,13 +15,31 @@ public sealed record AuditViolation(string Invariant, string Subject, string Det
 public sealed record AuditResponse(bool Ok, IReadOnlyDictionary<string, long> Checked, long ViolationCount, IReadOnlyList<AuditViolation> Violations);
 
 /// <summary>
-/// <c>GET /api/audit</c>: every invariant the scenarios care about, checked against the data as it is now.
-/// Run it after a load test: while requests are in flight, Redis and PostgreSQL are compared at slightly
-/// different instants. At most <see cref="MaxListed"/> violations are listed; the count is complete.
+/// <c>GET /api/audit</c>: every invariant the scenarios care about, checked against the data as it is now. At most
+/// <see cref="MaxListed"/> violations are listed; the count is complete.
+/// <para>
+/// <b>One snapshot.</b> Every PostgreSQL read runs in one read-only <c>REPEATABLE READ</c> transaction: all statements
+/// see the database at one instant, so an order committing between two statements can never show as half there (its
+/// debit without its order, its stock taken without its event).
+/// </para>
+/// <para>
+/// <b>Redis against the snapshot, with the work in flight accounted for.</b> Redis cannot be read in PostgreSQL's
+/// snapshot, and work between the two stores is routine: a gate decrement ahead of its database take, a mirror or a
+/// give-back behind its commit, a claim admitted before its row. So, as the reconcilers do (StockReconciler repairs a
+/// key only when its difference holds still between passes; the coupon reconciler subtracts the claims in flight), a
+/// Redis value is judged only when it holds still: the stock keys and coupon gates are read once before the snapshot
+/// and once after it, and a value that differs between the two readings had work in flight while the audit ran — it is
+/// not compared, only counted (<c>checked.redis_values_in_flight</c>), and the next audit looks again (after a run,
+/// nothing moves and everything is compared). A value that held still over the whole snapshot is compared with it: work
+/// that touched it would have moved it between the readings, unless that work had already done its Redis half before
+/// the first reading and did its database half only after the snapshot — one request stalled across the audit's
+/// first milliseconds, which the next audit no longer sees. The ranking needs no such rule: it carries the event
+/// sequence it has counted up to, and is compared with the log as of that sequence (<see cref="RankingCheck"/>).
+/// </para>
 /// </summary>
 public sealed class AuditEndpoint(
-    NpgsqlDataSource db, IDocumentStore store, RedisStock redisStock, CouponGate couponGate, IOptions<CouponOptions> couponOptions,
-    IOptions<StockRecoveryOptions> stockRecovery)
+    NpgsqlDataSource db, IDocumentStore store, IConnectionMultiplexer redis, RedisStock redisStock, CouponGate couponGate, SalesRanking ranking,
+    IOptions<CouponOptions> couponOptions, IOptions<StockRecoveryOptions> stockRecovery)
     : EndpointWithoutRequest<AuditResponse>
 {
     public const int MaxListed = 200;
@@ -32,7 +53,63 @@ public sealed class AuditEndpoint(
     public override async Task HandleAsync(CancellationToken ct)
     {
         var violations = new List<AuditViolation>();
-        var ledger = await StockLedger.ReadAsync(db, store, null, ct);
+        var days = SalesRanking.ServedDays(ranking.Today);
+        var rankingState = await SalesRanking.ReadStateAsync(redis.GetDatabase(), days);
+        var before = await RedisReading.ReadAsync(redis, redisStock, couponGate);
+
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+        await using (var readOnly = new NpgsqlCommand("set transaction read only", connection))
+        {
+            await readOnly.ExecuteNonQueryAsync(ct);
+        }
+
+        var ledger = await StockLedger.ReadAsync(connection, store, null, ct);
+        CheckLedger(ledger, violations);
+
+        // A hold past the sweep window is released by the sweeper's next pass, up to one interval later: only a hold
+        // older than both has been missed by a sweeper (one not running, or failing). With the sweeper off (interval
+        // 0), every hold past the window is reported.
+        var overdue = StockHolds.Abandoned + TimeSpan.FromMilliseconds(stockRecovery.Value.SweepIntervalMs);
+        foreach (var (productId, quantity, since) in await StockLedger.AbandonedHoldsAsync(connection, store, overdue, ct))
+        {
+            violations.Add(new(
+                "stock_hold_abandoned",
+                $"product {productId}",
+                $"{quantity} unit(s) held since {since:O}, longer than the sweep window and the sweeper's interval ({overdue.TotalSeconds:0} s)"));
+        }
+
+        var gated = await StockLedger.GatedProductsAsync(connection, store, ct);
+        var (orders, idempotencyRecords) = await OrderChecks.RunAsync(connection, store, violations, ct);
+        var (balances, coupons) = await ShopFlowChecks.RunAsync(connection, store, TimeSpan.FromSeconds(couponOptions.Value.StuckClaimSeconds), violations, ct);
+        var ranked = await RankingCheck.RunAsync(connection, store, rankingState, days, violations, ct);
+        await snapshot.CommitAsync(ct);
+
+        var after = await RedisReading.ReadAsync(redis, redisStock, couponGate);
+        var afterGates = new Dictionary<long, GateReading>(after.Gates);
+        foreach (var policy in coupons.Counts.Where(c => !afterGates.ContainsKey(c.PolicyId)))
+        {
+            afterGates[policy.PolicyId] = await RedisReading.ReadGateAsync(couponGate, policy.PolicyId);
+        }
+
+        var inFlight = CompareStock(ledger, gated, before.Stock, after.Stock, violations)
+                       + ShopFlowChecks.CompareGates(coupons, before.Gates, afterGates, violations);
+
+        await Send.OkAsync(
+            new AuditResponse(
+                violations.Count == 0,
+                new Dictionary<string, long>
+                {
+                    ["products"] = ledger.Count, ["redis_stock_keys"] = after.Stock.Count, ["orders"] = orders, ["balances"] = balances,
+                    ["idempotency_records"] = idempotencyRecords, ["ranked_products"] = ranked, ["redis_values_in_flight"] = inFlight,
+                },
+                violations.Count,
+                violations.Take(MaxListed).ToList()),
+            ct);
+    }
+
+    private static void CheckLedger(List<StockLedgerRow> ledger, List<AuditViolation> violations)
+    {
         foreach (var row in ledger)
         {
             // The stock row itself cannot go below zero (a check constraint, ProductStock); what can is the ledger: more
@@ -51,73 +128,33 @@ public sealed class AuditEndpoint(
                     $"stock {row.Stock} but initial {row.InitialStock} - sold {row.Sold} + returned {row.Returned} = {row.Expected}"));
             }
         }
-
-        // A hold past the sweep window is released by the sweeper's next pass, up to one interval later: only a hold
-        // older than both has been missed by a sweeper (one not running, or failing). With the sweeper off (interval
-        // 0), every hold past the window is reported.
-        var overdue = StockHolds.Abandoned + TimeSpan.FromMilliseconds(stockRecovery.Value.SweepIntervalMs);
-        foreach (var (productId, quantity, since) in await StockLedger.AbandonedHoldsAsync(db, store, overdue, ct))
-        {
-            violations.Add(new(
-                "stock_hold_abandoned",
-                $"product {productId}",
-                $"{quantity} unit(s) held since {since:O}, longer than the sweep window and the sweeper's interval ({overdue.TotalSeconds:0} s)"));
-        }
-
-        var stockById = ledger.ToDictionary(r => r.ProductId, r => r.Stock);
-        var redis = await redisStock.AllAsync();
-        foreach (var productId in await StockLedger.GatedProductsAsync(db, store, ct))
-        {
-            if (!redis.ContainsKey(productId))
-            {
-                violations.Add(new("redis_stock_key_present", $"product {productId}", "the product's Redis stock key is missing"));
-            }
-        }
-
-        foreach (var (productId, redisValue) in redis)
-        {
-            if (stockById.TryGetValue(productId, out var dbStock) && dbStock != redisValue)
-            {
-                violations.Add(new("redis_stock_matches_database", $"product {productId}", $"Redis {redisValue}, database {dbStock}"));
-            }
-        }
-
-        var orders = await CheckOrderTotalsAsync(violations, ct);
-        var balances = await ShopFlowChecks.RunAsync(db, store, couponGate, TimeSpan.FromSeconds(couponOptions.Value.StuckClaimSeconds), violations, ct);
-
-        await Send.OkAsync(
-            new AuditResponse(
-                violations.Count == 0,
-                new Dictionary<string, long> { ["products"] = ledger.Count, ["redis_stock_keys"] = redis.Count, ["orders"] = orders, ["balances"] = balances },
-                violations.Count,
-                violations.Take(MaxListed).ToList()),
-            ct);
     }
 
-    // total = sum of line subtotals (minus a discount where one applies) and subtotal = unit price × quantity.
-    private async Task<long> CheckOrderTotalsAsync(List<AuditViolation> violations, CancellationToken ct)
+    /// <summary>The Redis stock keys against the snapshot's stock rows, each only when it held still (class comment).</summary>
+    /// <returns>How many keys were left out as in flight.</returns>
+    private static int CompareStock(
+        List<StockLedgerRow> ledger, List<long> gated, IReadOnlyDictionary<long, int> before, IReadOnlyDictionary<long, int> after, List<AuditViolation> violations)
     {
-        var schema = store.Options.DatabaseSchemaName;
-        await using var command = db.CreateCommand($"""
-            select o.id, (o.data ->> 'TotalPrice')::numeric, lines.total, lines.bad_lines, count(*) over ()
-            from {schema}.mt_doc_order o
-            cross join lateral (
-                select coalesce(sum((i ->> 'Subtotal')::numeric), 0) as total,
-                       count(*) filter (where (i ->> 'Subtotal')::numeric <> (i ->> 'UnitPrice')::numeric * (i ->> 'Quantity')::int) as bad_lines
-                from jsonb_array_elements(o.data -> 'Items') i
-            ) lines
-            where (o.data ->> 'TotalPrice')::numeric <> lines.total - coalesce((o.data ->> 'Discount')::numeric, 0) or lines.bad_lines > 0
-            """);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        var inFlight = 0;
+        foreach (var productId in gated.Where(id => !before.ContainsKey(id) && !after.ContainsKey(id)))
         {
-            violations.Add(new(
-                "order_total_matches_items",
-                $"order {reader.GetInt64(0)}",
-                $"total {reader.GetDecimal(1)}, items {reader.GetDecimal(2)}, {reader.GetInt64(3)} line(s) with subtotal ≠ price × quantity"));
+            violations.Add(new("redis_stock_key_present", $"product {productId}", "the product's Redis stock key is missing"));
         }
 
-        await using var count = db.CreateCommand($"select count(*) from {schema}.mt_doc_order");
-        return (long)(await count.ExecuteScalarAsync(ct))!;
+        foreach (var row in ledger)
+        {
+            var (found, first) = (before.TryGetValue(row.ProductId, out var b), b);
+            var (still, second) = (after.TryGetValue(row.ProductId, out var a), a);
+            if (found != still || first != second)
+            {
+                inFlight++;
+            }
+            else if (still && second != row.Stock)
+            {
+                violations.Add(new("redis_stock_matches_database", $"product {row.ProductId}", $"Redis {second}, database {row.Stock}"));
+            }
+        }
+
+        return inFlight;
     }
 }

@@ -20,8 +20,15 @@ public static class StockLedger
 {
     public static async Task<List<StockLedgerRow>> ReadAsync(NpgsqlDataSource db, IDocumentStore store, IReadOnlyCollection<long>? productIds, CancellationToken ct)
     {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        return await ReadAsync(connection, store, productIds, ct);
+    }
+
+    /// <summary>The same on the caller's connection, in its transaction if it has one (the audit's snapshot).</summary>
+    public static async Task<List<StockLedgerRow>> ReadAsync(NpgsqlConnection connection, IDocumentStore store, IReadOnlyCollection<long>? productIds, CancellationToken ct)
+    {
         var events = store.Options.Events.DatabaseSchemaName;
-        await using var command = db.CreateCommand($"""
+        await using var command = new NpgsqlCommand($"""
             with taken as (
                 select (i ->> 'ProductId')::bigint as product_id, (i ->> 'Quantity')::bigint as quantity
                 from {events}.mt_events e, jsonb_array_elements(e.data -> 'Items') i
@@ -50,7 +57,7 @@ public static class StockLedger
             left join held h on h.product_id = p.product_id
             where $1::bigint[] is null or p.product_id = any($1)
             order by p.product_id
-            """);
+            """, connection);
         command.Parameters.Add(new NpgsqlParameter<long[]?> { TypedValue = productIds?.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
         var rows = new List<StockLedgerRow>();
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -64,14 +71,15 @@ public static class StockLedger
 
     /// <summary>
     /// Holds still open longer than <paramref name="olderThan"/>, per product: a sweeper that is not running, or failing.
+    /// Ages use the database clock (in a transaction: its start).
     /// </summary>
     public static async Task<List<(long ProductId, long Quantity, DateTimeOffset Since)>> AbandonedHoldsAsync(
-        NpgsqlDataSource db, IDocumentStore store, TimeSpan olderThan, CancellationToken ct)
+        NpgsqlConnection connection, IDocumentStore store, TimeSpan olderThan, CancellationToken ct)
     {
-        await using var command = db.CreateCommand($"""
+        await using var command = new NpgsqlCommand($"""
             select product_id, sum(quantity), min(created_at) from {StockHolds.Table(store)}
             where state = 'held' and created_at < now() - $1 group by product_id order by product_id
-            """);
+            """, connection);
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = olderThan });
         var rows = new List<(long, long, DateTimeOffset)>();
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -84,12 +92,12 @@ public static class StockLedger
     }
 
     /// <summary>The existing products recorded as having a Redis stock key (<see cref="RedisStockGates"/>).</summary>
-    public static async Task<List<long>> GatedProductsAsync(NpgsqlDataSource db, IDocumentStore store, CancellationToken ct)
+    public static async Task<List<long>> GatedProductsAsync(NpgsqlConnection connection, IDocumentStore store, CancellationToken ct)
     {
-        await using var command = db.CreateCommand($"""
+        await using var command = new NpgsqlCommand($"""
             select g.product_id from {RedisStockGates.Table(store)} g
             join {ProductStock.Table(store)} p on p.product_id = g.product_id order by g.product_id
-            """);
+            """, connection);
         var ids = new List<long>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

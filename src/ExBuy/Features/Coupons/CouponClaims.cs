@@ -71,7 +71,14 @@ public static class CouponClaims
     /// </summary>
     public static async Task<List<PolicyTruth>> TruthAsync(NpgsqlDataSource db, IDocumentStore store, long? policyId, CancellationToken ct)
     {
-        await using var command = db.CreateCommand(
+        await using var connection = await db.OpenConnectionAsync(ct);
+        return await TruthAsync(connection, store, policyId, ct);
+    }
+
+    /// <summary>The same on the caller's connection, in its transaction if it has one (the audit's snapshot).</summary>
+    public static async Task<List<PolicyTruth>> TruthAsync(NpgsqlConnection connection, IDocumentStore store, long? policyId, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
             $"""
              select p.policy_id, p.quantity,
                     array(select c.user_id from {Table(store)} c where c.policy_id = p.policy_id and c.status <> 'failed'
@@ -80,7 +87,7 @@ public static class CouponClaims
              from {CouponPolicyStock.Table(store)} p
              where $1::bigint is null or p.policy_id = $1
              order by p.policy_id
-             """);
+             """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)policyId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
         var truths = new List<PolicyTruth>();
         await using var reader = await command.ExecuteReaderAsync(ct);

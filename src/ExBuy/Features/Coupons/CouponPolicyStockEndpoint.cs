@@ -58,8 +58,15 @@ public sealed record CouponPolicyCounts(long PolicyId, int Quantity, int Issued,
     /// <summary>One policy, or every policy when <paramref name="policyId"/> is null. Ages use the database clock.</summary>
     public static async Task<List<CouponPolicyCounts>> ReadAsync(NpgsqlDataSource db, IDocumentStore store, TimeSpan stuckAfter, long? policyId, CancellationToken ct)
     {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        return await ReadAsync(connection, store, stuckAfter, policyId, ct);
+    }
+
+    /// <summary>The same on the caller's connection, in its transaction if it has one (the audit's snapshot).</summary>
+    public static async Task<List<CouponPolicyCounts>> ReadAsync(NpgsqlConnection connection, IDocumentStore store, TimeSpan stuckAfter, long? policyId, CancellationToken ct)
+    {
         var s = store.Options.DatabaseSchemaName;
-        await using var command = db.CreateCommand(
+        await using var command = new NpgsqlCommand(
             $"""
              select p.policy_id, p.quantity, p.issued,
                     (select count(*) from {s}.mt_doc_coupon k where (k.data ->> 'PolicyId')::bigint = p.policy_id),
@@ -68,7 +75,7 @@ public sealed record CouponPolicyCounts(long PolicyId, int Quantity, int Issued,
              from {CouponPolicyStock.Table(store)} p
              where $1::bigint is null or p.policy_id = $1
              order by p.policy_id
-             """);
+             """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)policyId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = stuckAfter, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval });
         var rows = new List<CouponPolicyCounts>();

@@ -9,8 +9,13 @@ public static class RankingsRegistration
         services.AddSingleton<SalesRanking>();
         // The ranking follows the event log through the async daemon (durable, on the elected node): see
         // SalesRankingSubscription.
-        services.ConfigureMarten((sp, opts) => opts.Events.Subscribe(new SalesRankingSubscription(
-            sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(), sp.GetRequiredService<TimeProvider>())));
+        services.ConfigureMarten((sp, opts) =>
+        {
+            opts.Events.AddEventType<SalesRankingReset>();
+            opts.Events.Subscribe(new SalesRankingSubscription(
+                sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(), sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SalesRankingSubscription>>()));
+        });
         return services;
     }
 }

@@ -204,11 +204,12 @@ public sealed class AuditTests(AppFixture app) : IntegrationContext(app)
     }
 
     /// <summary>
-    /// This check cannot fail while the unique index on (PolicyId, UserId) exists (CouponsRegistration): the broken
-    /// state cannot be written. The test pins that down, so that dropping the index leaves the audit as the guard.
+    /// A second coupon of one policy for one user cannot be written while the unique index on (PolicyId, UserId) exists
+    /// (CouponsRegistration): the database is the guard, so the audit has no check for it (its old check,
+    /// one_coupon_per_user_per_policy, could not fail and was replaced by coupon_discount_matches_policy).
     /// </summary>
     [Fact]
-    public async Task one_coupon_per_user_per_policy_is_already_refused_by_the_database()
+    public async Task a_second_coupon_per_user_and_policy_is_refused_by_the_database()
     {
         var (shop, user) = await ShopWithOneUser("""{"userCount":1,"policyCount":1,"couponQuantity":3}""");
         var policyId = shop.PolicyIds[0];
@@ -229,6 +230,210 @@ public sealed class AuditTests(AppFixture app) : IntegrationContext(app)
         PostgresErrors.IsUniqueViolation(error).ShouldBeTrue(error.ToString());
         (await Host.Coupons(user)).Count.ShouldBe(1);
         await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task coupon_discount_matches_policy_catches_a_coupon_worth_more_than_its_policy()
+    {
+        var (shop, user) = await ShopWithOneUser();
+        (await Host.ClaimAndWait(user, shop.PolicyIds[0])).ShouldBe(201);
+        var couponId = (await Host.Coupons(user)).ShouldHaveSingleItem();
+        await Host.ShouldPassAudit();
+
+        await using (var session = Store.LightweightSession())
+        {
+            var coupon = (await session.LoadAsync<Coupon>(couponId, Ct)).ShouldNotBeNull();
+            coupon.Discount = 5_000;
+            session.UpdateRevision(coupon, coupon.Version + 1);
+            await session.SaveChangesAsync(Ct);
+        }
+
+        await ShouldReportOnly("coupon_discount_matches_policy", $"coupon {couponId}");
+    }
+
+    /// <summary>A clean shop flow — coupons, idempotent and cancelled paid orders, a revived plain order — passes every check, each over what it covers.</summary>
+    [Fact]
+    public async Task a_clean_shop_flow_passes_every_check()
+    {
+        var shop = await Host.InitShop("""{"userCount":2,"policyCount":1,"couponQuantity":2}""");
+        var (u1, u2) = (shop.UserIds[0], shop.UserIds[0] + 1);
+        await Host.Charge(u1, 100_000);
+        await Host.Charge(u2, 100_000);
+        (await Host.ClaimAndWait(u1, shop.PolicyIds[0])).ShouldBe(201);
+        var couponId = (await Host.Coupons(u1)).ShouldHaveSingleItem();
+        var body = OrderBody(u1, couponId, Items([shop.ProductIds[0], shop.ProductIds[1]]));
+        var key = ("Idempotency-Key", "clean-1");
+        await Host.PostJson("/orders", body, 201, [key]);
+        await Host.PostJson("/orders", body, 201, [key]); // replayed: charged once
+        var cancelled = (await Host.PostJson("/orders", OrderBody(u2, null, Items([shop.ProductIds[2]], quantity: 3)), 201))["orderId"]!.GetValue<long>();
+        await Host.PatchJson($"/api/orders/{cancelled}", """{"status":"cancelled"}""", 200);
+        var plain = await Host.PlaceOrder(u2, $$"""[{"product_id":{{shop.ProductIds[3]}},"quantity":2}]""");
+        await Host.PatchJson($"/api/orders/{plain["id"]}", """{"status":"cancelled"}""", 200);
+        await Host.PatchJson($"/api/orders/{plain["id"]}", """{"status":"pending"}""", 200);
+        await Store.CatchUpAsync(Host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), shard: ExBuy.Features.Rankings.SalesRankingSubscription.ShardName);
+
+        var audit = await Host.Audit();
+        audit.Violations.ShouldBeEmpty();
+        audit.Ok.ShouldBeTrue();
+        audit.Checked["idempotency_records"].ShouldBe(1);
+        audit.Checked["ranked_products"].ShouldBe(5 * ExBuy.Features.Rankings.SalesRanking.Days);
+        audit.Checked["balances"].ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task stock_returned_at_most_once_per_take_catches_a_cancellation_that_returned_the_stock_twice()
+    {
+        var product = await Store.AddProduct(stock: 10);
+        var order = await Host.PlaceOrder(1, $$"""[{"product_id":{{product.Id}},"quantity":3}]""");
+        var orderId = order["id"]!.GetValue<long>();
+        await Host.PatchJson($"/api/orders/{orderId}", """{"status":"cancelled"}""", 200);
+        await Host.ShouldPassAudit();
+
+        // The cancellation's return written a second time, stock and all: the ledger and the stock row agree (13 of
+        // 10), so only tying each return to its take shows it.
+        await using (var session = Store.LightweightSession())
+        {
+            session.Events.Append(OrderStreams.Key(orderId), new OrderCancelled(orderId, [new OrderedItem(product.Id, product.Name, 3, product.Price)], ReturnedStock: true, DateTimeOffset.UtcNow));
+            await session.SaveChangesAsync(Ct);
+        }
+
+        await Store.SetDatabaseStock(product.Id, 13);
+        if (await Redis.KeyExistsAsync(RedisStock.Key(product.Id)))
+        {
+            await Redis.StringSetAsync(RedisStock.Key(product.Id), 13);
+        }
+
+        await ShouldReportOnly("stock_returned_at_most_once_per_take", $"order {orderId}");
+    }
+
+    [Fact]
+    public async Task order_discount_matches_coupon_catches_a_discount_that_is_not_the_coupons()
+    {
+        var (shop, user) = await ShopWithOneUser();
+        await Host.Charge(user, 10_000);
+        (await Host.ClaimAndWait(user, shop.PolicyIds[0])).ShouldBe(201);
+        var couponId = (await Host.Coupons(user)).ShouldHaveSingleItem();
+        var orderId = (await Host.PostJson("/orders", OrderBody(user, couponId, Items([shop.ProductIds[0], shop.ProductIds[1]])), 201))["orderId"]!.GetValue<long>();
+        await Host.ShouldPassAudit();
+
+        // A discount of 1,500 where the coupon gives 2,000, the total following it (so the total still adds up): the
+        // debit, for the total charged, is then not the order's total either — that comes with the damage.
+        await using (var session = Store.LightweightSession())
+        {
+            var doc = (await session.LoadAsync<Order>(orderId, Ct)).ShouldNotBeNull();
+            doc.Discount = 1_500;
+            doc.TotalPrice = 2_500;
+            session.UpdateRevision(doc, doc.Version + 1);
+            await session.SaveChangesAsync(Ct);
+        }
+
+        await ShouldReportOnly("order_discount_matches_coupon", $"order {orderId}", inherent: "paid_order_has_one_debit");
+    }
+
+    [Fact]
+    public async Task coupon_owner_is_order_user_catches_a_coupon_used_by_another_users_order()
+    {
+        var (shop, u1) = await ShopWithOneUser("""{"userCount":2,"policyCount":1,"couponQuantity":2}""");
+        var u2 = await Host.UserId("u2");
+        var policyId = shop.PolicyIds[0];
+        await Host.Charge(u1, 10_000);
+        (await Host.ClaimAndWait(u1, policyId)).ShouldBe(201);
+        var couponId = (await Host.Coupons(u1)).ShouldHaveSingleItem();
+        var orderId = (await Host.PostJson("/orders", OrderBody(u1, couponId, Items([shop.ProductIds[0]])), 201))["orderId"]!.GetValue<long>();
+        await Host.ShouldPassAudit();
+
+        // The coupon now belongs to u2 (known to the gate as a requester), while u1's order used it.
+        await using (var session = Store.LightweightSession())
+        {
+            var coupon = (await session.LoadAsync<Coupon>(couponId, Ct)).ShouldNotBeNull();
+            coupon.UserId = u2;
+            session.UpdateRevision(coupon, coupon.Version + 1);
+            await session.SaveChangesAsync(Ct);
+        }
+
+        await Redis.SortedSetAddAsync(CouponGate.Requested(policyId), u2, 0);
+
+        await ShouldReportOnly("coupon_owner_is_order_user", $"coupon {couponId}, order {orderId}");
+    }
+
+    [Theory]
+    [InlineData("total")]
+    [InlineData("order")]
+    public async Task idempotency_record_matches_order_catches_a_record_that_is_not_its_orders(string broken)
+    {
+        var (shop, user) = await ShopWithOneUser();
+        await Host.Charge(user, 10_000);
+        await Host.PostJson("/orders", OrderBody(user, null, Items([shop.ProductIds[0]])), 201, [("Idempotency-Key", "k-1")]);
+        await Host.ShouldPassAudit();
+
+        var id = ExBuy.Features.Checkout.IdempotencyRecord.KeyFor(user, "k-1");
+        await using (var session = Store.LightweightSession())
+        {
+            var record = (await session.LoadAsync<ExBuy.Features.Checkout.IdempotencyRecord>(id, Ct)).ShouldNotBeNull();
+            if (broken == "total")
+            {
+                record.TotalAmount = 1;
+            }
+            else
+            {
+                record.OrderId += 1_000;
+            }
+
+            session.Store(record);
+            await session.SaveChangesAsync(Ct);
+        }
+
+        await ShouldReportOnly("idempotency_record_matches_order", $"idempotency record {id}");
+    }
+
+    [Fact]
+    public async Task sales_ranking_matches_live_paid_orders_catches_units_no_order_sold()
+    {
+        var shop = await Host.InitShop("""{"userCount":1,"policyCount":0}""");
+        var user = shop.UserIds[0];
+        await Host.Charge(user, 10_000);
+        await Host.PostJson("/orders", OrderBody(user, null, Items([shop.ProductIds[4]], quantity: 2)), 201);
+        await Store.CatchUpAsync(Host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>(), shard: ExBuy.Features.Rankings.SalesRankingSubscription.ShardName);
+        await Host.ShouldPassAudit();
+
+        // What the ranking did with a cancelled order before it took cancellations out: units that no live order sold.
+        var today = Host.Services.GetRequiredService<ExBuy.Features.Rankings.SalesRanking>().Today;
+        await Redis.SortedSetIncrementAsync(ExBuy.Features.Rankings.SalesRanking.DayKey(today), shop.ProductIds[4], 1_000);
+
+        await ShouldReportOnly("sales_ranking_matches_live_paid_orders", $"day {today:yyyy-MM-dd}, product {shop.ProductIds[4]}");
+    }
+
+    [Fact]
+    public async Task no_orphan_balance_ledger_catches_a_ledger_whose_balance_document_is_gone()
+    {
+        var (_, user) = await ShopWithOneUser();
+        await Host.Charge(user, 1_000);
+        await Host.ShouldPassAudit();
+
+        await using (var session = Store.LightweightSession())
+        {
+            session.Delete<UserBalance>(BalanceStreams.Key(user));
+            await session.SaveChangesAsync(Ct);
+        }
+
+        await ShouldReportOnly("no_orphan_balance_ledger", BalanceStreams.Key(user));
+    }
+
+    [Fact]
+    public async Task no_orphan_balance_ledger_catches_a_balance_document_without_its_ledger()
+    {
+        var (_, user) = await ShopWithOneUser();
+        await Host.ShouldPassAudit();
+
+        // A balance at version 2 (two events applied) of which the event log has none: balance 0 = ledger 0, so only
+        // the missing ledger shows.
+        await using (var session = Store.LightweightSession())
+        {
+            session.Store(new UserBalance { Id = BalanceStreams.Key(user), UserId = user, Balance = 0, Version = 2 });
+            await session.SaveChangesAsync(Ct);
+        }
+
+        await ShouldReportOnly("no_orphan_balance_ledger", BalanceStreams.Key(user));
     }
 
     [Fact]
@@ -318,7 +523,7 @@ public sealed class AuditTests(AppFixture app) : IntegrationContext(app)
         var source = string.Concat(Directory.GetFiles(Path.Combine(SourceDirectory(), "src", "ExBuy", "Features", "Audit"), "*.cs").Select(File.ReadAllText));
         var checks = System.Text.RegularExpressions.Regex.Matches(source, @"new(?:\s+AuditViolation)?\(\s*""([a-z_]+)""")
             .Select(m => m.Groups[1].Value).Distinct().Order().ToList();
-        checks.Count.ShouldBeGreaterThanOrEqualTo(12);
+        checks.Count.ShouldBeGreaterThanOrEqualTo(27);
         // Such tests live beside the feature that owns the check, named after it.
         var tests = typeof(AuditTests).Assembly.GetTypes().SelectMany(t => t.GetMethods()).Select(m => m.Name).ToList();
         checks.Where(check => !tests.Any(t => t.StartsWith(check + "_", StringComparison.Ordinal))).ShouldBeEmpty();

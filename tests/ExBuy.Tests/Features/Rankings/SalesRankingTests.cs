@@ -72,6 +72,132 @@ public sealed class SalesRankingTests(AppFixture app) : IntegrationContext(app)
         after[p5].ShouldBe(before[p5] + 4);
     }
 
+    /// <summary>What both top-products routes say of one product, once the ranking and the sales projection caught up.</summary>
+    private async Task<(long Realtime, long Cached, long Stats)> Sold(long productId)
+    {
+        var db = Host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>();
+        await Store.CatchUpAsync(db, shard: SalesRankingSubscription.ShardName);
+        await Store.CatchUpAsync(db);
+        await Redis.KeyDeleteAsync(SalesRanking.CachedTopKey); // what its expiry does: /products/top reads the ranking again
+        var cached = (await Host.GetJson("/products/top")).AsArray()
+            .Where(t => t!["productId"]!.GetValue<long>() == productId).Select(t => t!["soldQty"]!.GetValue<long>()).SingleOrDefault();
+        var stats = (await Host.GetJson("/api/stats/top-products?limit=100")).AsArray()
+            .Where(t => t!["product_id"]!.GetValue<long>() == productId).Select(t => t!["total_quantity"]!.GetValue<long>()).SingleOrDefault();
+        return ((await Realtime(Host)).GetValueOrDefault(productId), cached, stats);
+    }
+
+    private async Task<long> PaidOrder(long user, long productId, int quantity) =>
+        (await Host.PostJson("/orders", OrderBody(user, null, Items([productId], quantity)), 201))["orderId"]!.GetValue<long>();
+
+    /// <summary>
+    /// A cancellation refunds in full: were it left in the ranking, anyone could push any product to the top of
+    /// <c>/products/top</c> for free. Both top-products routes count live orders only.
+    /// </summary>
+    [Fact]
+    public async Task a_cancelled_paid_order_leaves_both_top_product_routes()
+    {
+        var shop = await Host.InitShop();
+        var p5 = shop.ProductIds[4];
+        var (u1, u2) = (shop.UserIds[0], shop.UserIds[0] + 1);
+        await Host.Charge(u1, 10_000_000);
+        await Host.Charge(u2, 10_000);
+        var (seeded, _, _) = await Sold(p5);
+
+        var free = await PaidOrder(u1, p5, 2_000); // enough to top the ranking, then cancelled: refunded in full
+        await PaidOrder(u2, p5, 3);
+        await PaidOrder(u1, p5, 1);
+        await Host.PatchJson($"/api/orders/{free}", """{"status":"cancelled"}""", 200);
+        (await Host.Balance(u1)).ShouldBe(10_000_000 - 2_000);
+
+        (await Sold(p5)).ShouldBe((seeded + 4, seeded + 4, 4));
+        (await Realtime(Host)).Keys.First().ShouldNotBe(p5, "a refunded order does not buy the top place");
+        await Host.ShouldPassAudit();
+    }
+
+    /// <summary>
+    /// A cancelled order set live again (<see cref="ExBuy.Features.Orders.OrderRevived"/>) counts again, in the day it
+    /// was placed. The API refuses to revive a cancelled paid order (its money went back), so the revival is written as
+    /// the status change writes one, behind the API's back: the ranking follows the events whoever wrote them.
+    /// </summary>
+    [Fact]
+    public async Task a_revived_paid_order_comes_back_to_the_ranking()
+    {
+        var shop = await Host.InitShop();
+        var p4 = shop.ProductIds[3];
+        var user = shop.UserIds[0];
+        await Host.Charge(user, 100_000);
+        var (seeded, _, _) = await Sold(p4);
+        var orderId = await PaidOrder(user, p4, 5);
+        await Host.PatchJson($"/api/orders/{orderId}", """{"status":"cancelled"}""", 200);
+        (await Sold(p4)).ShouldBe((seeded, seeded, 0));
+
+        await using (var session = Store.LightweightSession())
+        {
+            var order = (await session.LoadAsync<ExBuy.Features.Orders.Order>(orderId, Ct)).ShouldNotBeNull();
+            var items = order.Items.Select(l => new ExBuy.Features.Orders.OrderedItem(l.ProductId, l.ProductName, l.Quantity, l.UnitPrice)).ToList();
+            session.Events.Append(ExBuy.Features.Orders.OrderStreams.Key(orderId),
+                new ExBuy.Features.Orders.OrderRevived(orderId, "pending", items, TookStock: false, "none", DateTimeOffset.UtcNow));
+            order.Status = "pending";
+            session.UpdateRevision(order, order.Version + 1);
+            await session.SaveChangesAsync(Ct);
+        }
+
+        (await Sold(p4)).ShouldBe((seeded + 5, seeded + 5, 5));
+    }
+
+    /// <summary>
+    /// The ranking is derived data: replayed from the event log (the subscription rewound to the start, Redis's ranking
+    /// gone) or rebuilt from PostgreSQL when Redis lost it (the next page finds no applied mark), it is what it was —
+    /// the scenario's seeded history, the paid orders, less the cancelled ones.
+    /// </summary>
+    [Fact]
+    public async Task replaying_or_rebuilding_the_ranking_gives_the_same_ranking()
+    {
+        var shop = await Host.InitShop();
+        var user = shop.UserIds[0];
+        await Host.Charge(user, 1_000_000);
+        for (var i = 0; i < 5; i++)
+        {
+            var orderId = await PaidOrder(user, shop.ProductIds[i], 10 * (i + 1));
+            if (i % 2 == 0)
+            {
+                await Host.PatchJson($"/api/orders/{orderId}", """{"status":"cancelled"}""", 200);
+            }
+        }
+
+        await Sold(shop.ProductIds[0]);
+        var before = await Realtime(Host);
+        before[shop.ProductIds[1]].ShouldBe(1_200 + 20);
+        before[shop.ProductIds[2]].ShouldBe(900);
+
+        // Replayed: every ranking key gone, the subscription rewound to the first event.
+        await DeleteRankingAsync();
+        var coordinator = Host.Services.GetRequiredService<Marten.Events.Daemon.Coordination.IProjectionCoordinator>();
+        await coordinator.DaemonForMainDatabase().RewindSubscriptionAsync(SalesRankingSubscription.ShardName, Ct);
+        await Eventually.WaitUntilAsync(async () => (await Realtime(Host)).Count == before.Count, TimeSpan.FromSeconds(60), "the replayed ranking");
+        await Sold(shop.ProductIds[0]);
+        (await Realtime(Host)).ShouldBe(before);
+        await Host.ShouldPassAudit();
+
+        // Rebuilt: Redis lost the ranking (a restart without its data); the next paid order finds no applied mark.
+        await DeleteRankingAsync();
+        await PaidOrder(user, shop.ProductIds[4], 7);
+        await Sold(shop.ProductIds[4]);
+        var after = await Realtime(Host);
+        after[shop.ProductIds[4]].ShouldBe(before[shop.ProductIds[4]] + 7);
+        after.Where(e => e.Key != shop.ProductIds[4]).ShouldBe(before.Where(e => e.Key != shop.ProductIds[4]));
+        await Host.ShouldPassAudit();
+    }
+
+    private async Task DeleteRankingAsync()
+    {
+        var server = Host.Services.GetRequiredService<IConnectionMultiplexer>().GetServers()[0];
+        await foreach (var key in server.KeysAsync(Redis.Database, "exbuy:rank:*"))
+        {
+            await Redis.KeyDeleteAsync(key);
+        }
+    }
+
     [Fact]
     public async Task the_cached_top_products_are_the_same_copy_on_every_node()
     {

@@ -144,10 +144,9 @@ public sealed class InitEndpoint(IDocumentStore store, NpgsqlDataSource db, Coup
             await redisStock.InitializeAsync(product.Id, stock, overwrite: true);
         }
 
-        for (var day = 0; day < SalesRanking.Days; day++)
-        {
-            await ranking.RecordAsync(ranking.Today.AddDays(-day), products.Take(RankScores.Length).Select((p, i) => new SoldItem(p.Id, RankScores[i])));
-        }
+        await ranking.ResetAsync(
+            [.. Enumerable.Range(0, SalesRanking.Days).SelectMany(day => products.Take(RankScores.Length).Select((p, i) => new SeededSale(ranking.Today.AddDays(-day), p.Id, RankScores[i])))],
+            ct);
 
         await Send.OkAsync(new InitResponse("Shop flow initialized.", policyIds, productIds, userCount, UserIdRanges(users)), ct);
     }
@@ -241,6 +240,5 @@ public sealed class InitEndpoint(IDocumentStore store, NpgsqlDataSource db, Coup
 
         await session.SaveChangesAsync(ct);
         await CouponClaims.ClearAsync(store, ct);
-        await ranking.ClearAsync();
     }
 }

@@ -1,0 +1,65 @@
+using ExBuy.Features.Rankings;
+using Marten;
+using Npgsql;
+
+namespace ExBuy.Features.Audit;
+
+/// <summary>
+/// The sales ranking against the event log: per served day and product, Redis's units = the reset's seed plus the live
+/// paid orders placed that day (<see cref="SalesRankingTruth"/>). Redis's ranking is read first, in one MULTI, with its
+/// applied mark M and epoch E; the snapshot that follows holds every event up to M (the subscription counts an event
+/// only once it committed), so the comparison is as of M, exactly: the events after M are in flight (the subscription
+/// has not counted them yet) and are left out, and nothing is guessed.
+/// </summary>
+public static class RankingCheck
+{
+    /// <returns>How many (day, product) pairs were compared.</returns>
+    public static async Task<long> RunAsync(
+        NpgsqlConnection connection, IDocumentStore store, RankingState state, IReadOnlyList<DateOnly> days, List<AuditViolation> violations, CancellationToken ct)
+    {
+        var e = store.Options.Events.DatabaseSchemaName;
+        var oldest = days.Min();
+        if (!state.HasMark && await ProgressAsync(connection, e, ct) is var progress && progress > state.Epoch)
+        {
+            // Counted up to `progress`, yet no mark: Redis lost the ranking (restarted empty). The subscription rebuilds
+            // it from PostgreSQL on its next page; until then it is wrong if anything should be in it.
+            var lost = await SalesRankingTruth.ReadAsync(connection, e, progress, null, oldest, ct);
+            if (lost.Units.Keys.Any(k => days.Contains(k.Day)))
+            {
+                violations.Add(new("sales_ranking_matches_live_paid_orders", "ranking",
+                    $"no applied mark in Redis although the subscription counted the events up to {progress}: the ranking was lost; it is rebuilt from PostgreSQL on the subscription's next page"));
+            }
+
+            return 0;
+        }
+
+        var truth = await SalesRankingTruth.ReadAsync(connection, e, state.Applied, state.Epoch, oldest, ct);
+        if (truth.LatestReset > state.Epoch)
+        {
+            violations.Add(new("sales_ranking_matches_live_paid_orders", "ranking",
+                $"counted the events up to {state.Applied} but starts from the reset at {state.Epoch}, not the one at {truth.LatestReset}"));
+        }
+
+        var pairs = state.Units.Keys.Concat(truth.Units.Keys).Where(k => days.Contains(k.Day)).Distinct()
+            .OrderBy(k => k.Day).ThenBy(k => k.ProductId).ToList();
+        foreach (var (day, productId) in pairs)
+        {
+            var (ranked, sold) = (state.Units.GetValueOrDefault((day, productId)), truth.Units.GetValueOrDefault((day, productId)));
+            if (ranked != sold)
+            {
+                violations.Add(new("sales_ranking_matches_live_paid_orders", $"day {day:yyyy-MM-dd}, product {productId}",
+                    $"ranked {ranked}, live paid orders (and the seed) {sold}, as of event {state.Applied} from the reset at event {state.Epoch}"));
+            }
+        }
+
+        return pairs.Count;
+    }
+
+    /// <summary>How far the ranking's subscription has counted, by the daemon's stored progress.</summary>
+    private static async Task<long> ProgressAsync(NpgsqlConnection connection, string eventsSchema, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"select coalesce(max(last_seq_id), 0) from {eventsSchema}.mt_event_progression where name like '{SalesRankingSubscription.ShardName}:%'", connection);
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+}

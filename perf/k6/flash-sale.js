@@ -6,11 +6,14 @@
 //                       KIND@15s) lands while units are still being sold (v1_basic/v1_stress sell out in seconds)
 // MAX_VU / DURATION / RAMP_UP / RAMP_DOWN override the shape's numbers (lib/defaults.js); LOCK_TYPE picks the
 // strategy (seed 004's redlock is LOCK_TYPE=redlock). The teardown reads the DB and Redis stock side by side (as
-// gauges, so the runner reports units sold against stock) and runs the audit.
+// gauges, so the runner reports units sold against stock) and runs the audit. It waits (at most SETTLE_SECONDS,
+// default 30) for the stock to be consistent — Redis is repaired from PostgreSQL after a Redis fault — unless
+// something was oversold, which no wait repairs. "stock consistent" and "nothing oversold" are consistency checks
+// (they must hold after settling, in a fault run too); "sold out exactly" is the sale's result.
 import http from "k6/http";
 import { check, sleep } from "k6";
 import { Counter, Gauge, Trend } from "k6/metrics";
-import { BASE_URL, ADMIN_HEADERS, expectStatus, auditTeardown } from "./lib/shop.js";
+import { BASE_URL, ADMIN_HEADERS, CONSISTENCY, expectStatus, auditTeardown, settle, settleBound } from "./lib/shop.js";
 import { DEFAULTS, shapeOf, rampingStages } from "./lib/defaults.js";
 
 const SHAPE_NAME = __ENV.SCENARIO || DEFAULTS["flash-sale"].shape;
@@ -41,6 +44,7 @@ export const options = {
       gracefulRampDown: "5s",
     },
   },
+  teardownTimeout: `${Math.max(60, settleBound(30) + 60)}s`,
   thresholds: {
     checks: ["rate==1.0"],
     "http_req_duration{name:1_purchase}": ["p(99)<100"],
@@ -64,9 +68,12 @@ export default function (data) {
 }
 
 export function teardown(data) {
-  const res = http.get(`${BASE_URL}/api/flash-sales/${data.productId}/stock`, { tags: { name: "99_stock" } });
-  const stock = res.json();
-  console.log(`flash sale stock: ${res.body}`);
+  const stock = settle(
+    () => http.get(`${BASE_URL}/api/flash-sales/${data.productId}/stock`, { tags: { name: "99_stock" } }).json(),
+    (s) => s.consistent === true || s.oversold > 0,
+    settleBound(30),
+  );
+  console.log(`flash sale stock: ${JSON.stringify(stock)}`);
   if (stock) {
     stockInitial.add(stock.initial_stock);
     stockDb.add(stock.db_stock);
@@ -76,10 +83,10 @@ export function teardown(data) {
     stockConsistent.add(stock.consistent ? 1 : 0);
   }
   check(stock, {
-    "stock consistent (DB = initial - sold, Redis = DB)": (s) => s.consistent === true,
-    "nothing oversold": (s) => s.oversold === 0 && s.db_stock >= 0,
-    "sold out exactly": (s) => s.sold === STOCK && s.db_stock === 0,
-  });
+    "stock consistent (DB = initial - sold, Redis = DB)": (s) => !!s && s.consistent === true,
+    "nothing oversold": (s) => !!s && s.oversold === 0 && s.db_stock >= 0,
+  }, CONSISTENCY);
+  check(stock, { "sold out exactly": (s) => !!s && s.sold === STOCK && s.db_stock === 0 });
   auditTeardown(0);
   if (__ENV.LOCK_TYPE === "none") {
     // lock_type=none oversells by design; this run has recorded it (failed checks, audit). The product is deleted

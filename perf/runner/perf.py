@@ -23,8 +23,9 @@ import accepted  # noqa: E402
 import compare as compare_verb  # noqa: E402
 import cost  # noqa: E402
 import history  # noqa: E402
-from report import verdict_text  # noqa: E402
-from summarize import append, fault_landing, landing_text, passed, print_table, summarize  # noqa: E402
+from report import FAIL, NOT_VERIFIED, PASS, UNSAFE, judge, verdict_text  # noqa: E402
+from summarize import (append, availability_text, correctness_text, fault_landing, fault_split, landing_text, print_table,  # noqa: E402
+                       summarize)
 
 PERF = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 K6_DIR = os.path.join(PERF, "k6")
@@ -117,8 +118,10 @@ examples:
 After the run: a table per step (requests, p50/p95/p99, HTTP errors, statuses), the cost (CPU ms per request of the
 API, PostgreSQL, Redis and k6; statements per request and the top five from pg_stat_statements; this checkout's API
 only), one line appended to the history (with a per-second series and latency by HTTP status), and
-perf/results/reports/last-{s}.html. Exits non-zero when k6 exited non-zero (99: a threshold was crossed), a check
-failed or the audit found a violation.
+perf/results/reports/last-{s}.html. The verdict: pass, fail (named: failed checks, the audit, an answer lost or
+lying, k6's exit, thresholds crossed by kind — latency, checks, errors or counter), not verified (the answers could
+not be checked in PostgreSQL) or, for lock_type=none, unsafe as expected. Exits non-zero on a fail (k6's code when k6
+failed, 99 = thresholds crossed) and on a fault run that failed or is not verified (1).
 
 environment: EXBUY_K6 (the k6 binary; default: k6 on PATH), EXBUY_API_PORT (the API ./exbuy starts, 8080);
 script variables such as STOCK, QUANTITY, USERS, PRODUCTS, THINK_TIME, ADMIN_KEY go through --env."""
@@ -158,11 +161,15 @@ def add_run_options(p, scenario, matrix=False):
                         help="run ./exbuy fault KIND at TIME after the load starts (the first VU's first iteration, after k6's "
                              "start-up and the suite's set-up; the report says at which second of the measured requests the fault landed "
                              "and how many 201s came before and after it), e.g. kill-api@20s, restart-redis@15s, "
-                             "restart-postgres@20s, pause-redis:5@10s, stop-redlock:2:20@10s); repeatable. After the load the runner "
-                             "waits for the system to settle (the audit clean, at most --settle), records the faults, the settle time "
-                             "and the verdict; a run with a fault passes only with a clean audit")
+                             "restart-postgres@20s, pause-redis:5@10s, pause-redis-writes:7@10s (Redis refuses writes for 7 s), "
+                             "stop-redlock:2:20@10s); repeatable. The suite's teardown waits (at most --settle) for its consistency "
+                             "checks to hold, then the runner waits for a clean audit (at most --settle) and records the faults, the "
+                             "settle time and the verdict: a run with a fault passes only when, after settling, the consistency checks "
+                             "hold, the audit is clean and every answer was verified in PostgreSQL (in-flight checks and thresholds "
+                             "may fail during the fault: reported as availability, not judged)")
     faults.add_argument("--settle", type=duration_arg, default="60s", metavar="D",
-                        help="after a run with faults, how long the audit may take to come back clean (default: %(default)s)")
+                        help="after a run with faults, how long the suite's consistency checks (its teardown, SETTLE_SECONDS) and "
+                             "then the audit may take to come back clean (default: %(default)s)")
     out = p.add_argument_group("outputs")
     out.add_argument("--history", default=history.HISTORY, metavar="FILE",
                      help="history file to append to (default: perf/results/history.jsonl, untracked; the project's reference "
@@ -202,14 +209,14 @@ def warmup_arg(value):
     return value
 
 
-FAULT = re.compile(r"^(kill-api|restart-redis|restart-postgres|pause-redis:\d+|stop-redlock:[1-5](:\d+)?)@(\d+)(s|m)$")
+FAULT = re.compile(r"^(kill-api|restart-redis|restart-postgres|pause-redis:\d+|pause-redis-writes:\d+|stop-redlock:[1-5](:\d+)?)@(\d+)(s|m)$")
 
 
 def fault_arg(value):
     m = FAULT.match(value)
     if not m:
         raise argparse.ArgumentTypeError("looks like kill-api@20s (kinds: kill-api, restart-redis, restart-postgres, "
-                                         "pause-redis:SECONDS, stop-redlock:N[:SECONDS])")
+                                         "pause-redis:SECONDS, pause-redis-writes:SECONDS, stop-redlock:N[:SECONDS])")
     at = int(m.group(3)) * (60 if m.group(4) == "m" else 1)
     return {"kind": m.group(1), "at_s": at}
 
@@ -325,7 +332,10 @@ perf/results/reference.jsonl, which compare reads too. Needs k6 (EXBUY_K6 or PAT
     m = verbs.add_parser("matrix", formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="Run SCENARIO once for each lock_type (" + ", ".join(LOCK_TYPES) + ") with the same options, then write "
                          "perf/results/reports/matrix-SCENARIO-<time>.html and .md comparing them. lock_type=none oversells by design: its run "
-                         "fails its audit and the matrix still reports (exit 0 when every run was made).",
+                         "is judged by its own rule: shown as \"unsafe, as expected\", never as a pass, and failing the matrix only when its run "
+                         "broke (a k6 script error, no load, 5xx answers). The matrix prints each strategy's verdict and exits 1 when any "
+                         "strategy other than none failed (oversold, a dirty audit, an answer lost or lying, a k6 script error, failed "
+                         "checks, crossed thresholds) or none's run broke.",
                          epilog="examples:\n  ./exbuy perf matrix flash-sale --duration 20s\n  ./exbuy perf matrix write-heavy --vus 30 --duration 10s\n\n"
                                 "Scenarios that take no lock_type (persona-a, coupon-rush) have no matrix.")
     m.add_argument("scenario", metavar="SCENARIO", choices=[s for s in SCENARIOS if s not in NO_LOCK_TYPE],
@@ -362,6 +372,8 @@ def k6_commands(k6, scenario, args, run_id, points, summary, entry=None, console
     extra = [x for kv in args.env for x in ("-e", kv)]
     shape_env = ["-e", f"SCENARIO={p['shape']}"] if p["shape"] else []
     common = ["-e", f"BASE_URL={args.base_url}", "-e", f"LOCK_TYPE={lock}"]
+    # A fault run's teardown waits for the suite's consistency checks to hold, at most --settle (lib/shop.js settle()).
+    settle_env = ["-e", f"SETTLE_SECONDS={int(seconds_of(args.settle))}"] if getattr(args, "fault", None) else []
     warm = None
     if args.warmup != "0":
         # A short ramping run of the same script at WARMUP_VUS (flow_iterations would end after one flow per VU).
@@ -379,7 +391,7 @@ def k6_commands(k6, scenario, args, run_id, points, summary, entry=None, console
         shape_args += ["-e", f"RAMP_DOWN={p['ramp_down']}"]
     console_args = ["--console-output", console] if console else []
     run = [k6, "run", "--quiet", "--out", f"json={points}", "--summary-export", summary, *console_args, "--system-tags", SYSTEM_TAGS, *tags,
-           *outs, *common, *shape_args, *shape_env, *extra, entry or script]
+           *outs, *common, *shape_args, *shape_env, *settle_env, *extra, entry or script]
     return warm, run, p
 
 
@@ -523,7 +535,7 @@ def run_one(scenario, args, matrix_run=False):
             say(f"settling: waiting for a clean audit (at most {args.settle})")
             settled = settle(args.base_url, seconds_of(args.settle))
             say(f"settled in {settled}s" if settled is not None else f"did not settle within {args.settle}")
-        records, console_lines = accepted.read_console(console)
+        records, answers, console_lines = accepted.read_all(console)
         if console_lines:
             shown = console_lines[-40:]
             print("k6 console" + (f" (last {len(shown)} of {len(console_lines)} lines)" if len(shown) < len(console_lines) else "") + ":\n  "
@@ -531,10 +543,10 @@ def run_one(scenario, args, matrix_run=False):
         if before is not None:
             # After the settle wait: claims are issued asynchronously, so missing answers are asked again for a while.
             bound = seconds_of(args.settle) if fault_plan else 30
-            say(f"checking {sum(len(v) for v in records.values()):,} accepted answers against PostgreSQL")
-            checked = accepted.verify(pg, records, before, bound)
+            say(f"checking {sum(len(v) for v in records.values()):,} accepted answers and {len(answers):,} answers by request id against PostgreSQL")
+            checked = accepted.verify(pg, records, before, bound, answers=answers)
         else:
-            checked = {"verified": False, "reason": not_checked, "kinds": accepted.unverified(records)}
+            checked = accepted.not_checked(records, answers, not_checked)
         audit = os.path.join(work, "audit.json")
         fetch_audit(args.base_url, args.system, audit)
         if not os.path.exists(points):
@@ -546,6 +558,7 @@ def run_one(scenario, args, matrix_run=False):
         if fault_plan:
             line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
             fault_landing(line)
+            line["availability_during_fault"], line["correctness_after_settling"] = fault_split(line)
             # The suite's teardown audit ran right after the load, before the settle wait: recorded, not judged. A fault
             # run is judged on the audit taken once the system settled.
             line["teardown_audit_ok"] = not (line["checks"].get("audit ok") or {}).get("failed")
@@ -561,30 +574,46 @@ def run_one(scenario, args, matrix_run=False):
         line_id = ("r" if os.path.abspath(args.history) == history.REFERENCE else "") + str(number)
         print_table(line, args.history)
         cost.print_cost(line)
-        ok = passed(line, args.system)
+        verdict = judge(line)[0]
         if fault_plan:
             print("faults: " + ", ".join(f"{f['kind']}@{f['at_s']}s (exit {f.get('exit')}, {f.get('took_s')}s"
                                          + (f", {landing_text(line, f)}" if landing_text(line, f) else "") + ")" for f in faults.faults)
                   + f"; settle {settled if settled is not None else 'NOT within ' + args.settle}" + ("s" if settled is not None else ""))
-            print(f"verdict: {('ok: settled with a clean audit, ' + ('nothing accepted lost' if checked.get('verified') else 'accepted answers NOT checked')) if ok else verdict_text(line)}")
-        else:
-            print(f"verdict: {'ok' if ok else verdict_text(line)}")
+            print("availability during the fault (reported, not judged): " + availability_text(line["availability_during_fault"]))
+            print("correctness after settling (judged): " + correctness_text(line["correctness_after_settling"]))
+        print(f"verdict: {verdict_text(line)}")
         if args.lock_type == "none" and line.get("audit_ok") is False and scenario != "flash-sale":
             # The flash sale deletes its oversold product; the other scenarios' products stay oversold.
             print("warning: lock_type=none left the dataset oversold (that is what it demonstrates): every later run's audit "
                   "fails on stock_matches_ledger until ./exbuy seed --reset", file=sys.stderr)
-        report = (None if matrix_run else args.report) or os.path.join(REPORTS, f"last-{scenario}.html")
+        # A matrix given --report FILE puts each run's own report beside it (FILE-LOCK.html).
+        report = (f"{os.path.splitext(args.report)[0]}-{lock}.html" if matrix_run and args.report else None if matrix_run else args.report) \
+            or os.path.join(REPORTS, f"last-{scenario}.html")
         compare_verb.write_reports([(line_id, line)], report, quiet=True, title=f"{args.system} perf: {scenario} run {run_id}")
-        return (0 if ok else (status or 1)), run_id
+        return exit_code(verdict, line), run_id
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def exit_code(verdict, line):
+    """0 for a pass, lock_type=none's "unsafe, as expected" and a run without faults whose answers could not be
+    verified (the verdict says so); a failed run exits with k6's code when k6 failed (99: thresholds crossed, named by
+    the verdict) and 1 otherwise; a fault run that failed or is not verified exits 1 (what failed is its correctness,
+    not k6's exit)."""
+    if verdict in (PASS, UNSAFE) or (verdict == NOT_VERIFIED and not line.get("faults")):
+        return 0
+    if line.get("faults"):
+        return 1
+    return line.get("k6_exit") or 1
+
+
 def matrix(args):
-    ids = []
+    """One run per lock_type, one report, each strategy's verdict; exits 1 when any strategy other than none did not
+    pass (failed, or a fault run not verified) or none's run itself broke (report.judge), 0 otherwise."""
+    ids, codes = [], {}
     for lock in LOCK_TYPES:
         args.lock_type = lock
-        _, run_id = run_one(args.scenario, args, matrix_run=True)
+        codes[lock], run_id = run_one(args.scenario, args, matrix_run=True)
         if run_id:
             ids.append(run_id)
     if args.dry_run:
@@ -596,7 +625,16 @@ def matrix(args):
         os.path.join(REPORTS, f"matrix-{args.scenario}-{datetime.datetime.now(datetime.timezone.utc):%Y%m%dT%H%M%SZ}")
     print()
     compare_verb.write_reports(runs, base + ".html", base + ".md", title=f"{args.system} perf: {args.scenario}, one run per lock_type")
-    return 0  # lock_type=none is expected to fail its audit on contended stock: the matrix reports, it does not fail on it
+    by_lock = {r["lock_type"]: r for _, r in runs}
+    print("\nmatrix verdicts:")
+    for lock in LOCK_TYPES:
+        r = by_lock.get(lock)
+        status = judge(r)[0] if r else FAIL
+        text = verdict_text(r) if r else "no run recorded (k6 missing or the run did not start)"
+        print(f"  {lock:<12} {status.upper() if status in (PASS, FAIL) else status}" + ("" if status == PASS else f": {text}"))
+    failed = [lock for lock in LOCK_TYPES if codes.get(lock) != 0 or lock not in by_lock]
+    print("matrix: " + (f"FAILED ({', '.join(failed)})" if failed else "every strategy passed; none unsafe, as expected"))
+    return 1 if failed else 0
 
 
 def main(argv=None):

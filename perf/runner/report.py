@@ -6,8 +6,9 @@ import re
 
 import cost
 from charts import STYLE, bar_chart, line_chart, esc
-from accepted import problems as accepted_problems, summary_text as accepted_text
-from summarize import fault_problems, is_measured, landing_text
+from accepted import not_verified as accepted_not_verified, problems as accepted_problems, summary_text as accepted_text
+from summarize import (availability_text, correctness_text, fault_problems, fault_split, is_measured, landing_text,
+                       thresholds_text)
 
 SLA_MS = 200  # seed 001's SLA on every step, the line drawn on every latency chart
 K6_EXIT = {0: "ok", 97: "cloud test run failed", 98: "cloud progress lost", 99: "thresholds crossed", 100: "setup timed out",
@@ -77,12 +78,12 @@ def scenario_result(r):
     return None
 
 
-def verdict(r):
-    """(ok, problems): a run fails on k6's exit code, failed checks, a failed audit or crossed thresholds; a run with
-    faults on not settling with a clean audit (summarize.fault_problems)."""
-    if r.get("faults"):
-        problems = fault_problems(r)
-        return (not problems), problems
+PASS, FAIL, NOT_VERIFIED, UNSAFE = "pass", "fail", "not verified", "unsafe, as expected"
+
+
+def plain_problems(r):
+    """What fails a run without faults: k6's exit code, failed checks, a failed audit, crossed thresholds (named by
+    kind: latency, checks, errors, counter), an answer not in the database as told, the scenario's own result."""
     problems = []
     if r.get("audit_ok") is False:
         problems.append("audit VIOLATIONS")
@@ -92,7 +93,7 @@ def verdict(r):
         problems.append(f"{r['checks_failed']} failed checks")
     crossed = r.get("thresholds_failed") or []
     if crossed:
-        problems.append(f"{len(crossed)} threshold{'s' if len(crossed) > 1 else ''} crossed")
+        problems.append(thresholds_text(r))
     code = r.get("k6_exit")
     if code not in (0, None) and not (code == 99 and crossed):
         problems.append(k6_exit_text(code))
@@ -100,12 +101,79 @@ def verdict(r):
     own = scenario_result(r)
     if own and not own[0] and not problems:
         problems.append("scenario result")
-    return (not problems), problems
+    return problems
+
+
+def broken(r):
+    """Why a run did not go through at all (lock_type=none is judged on this alone): k6 did not (a script error, a
+    timeout), no load was measured, the API answered 5xx or not at all, there was no audit, a fault was not injected."""
+    out = []
+    code = r.get("k6_exit")
+    if code not in (0, 99, None):
+        out.append(k6_exit_text(code))
+    if not r.get("requests"):
+        out.append("no load was measured")
+    statuses = r.get("by_status") or {}
+    errors = sum(v.get("requests", 0) for status, v in statuses.items() if str(status).startswith("5"))
+    if errors:
+        out.append(f"the API answered 5xx {errors:,} times")
+    unanswered = (statuses.get("0") or {}).get("requests")
+    if unanswered:
+        out.append(f"{unanswered:,} requests got no answer")
+    if r.get("audit_ok") is None and r.get("system", "ExBuy") == "ExBuy":
+        out.append("no audit")
+    for f in r.get("faults") or []:
+        if f.get("not_injected") or f.get("exit") not in (0, None):
+            out.append(f"fault {f['kind']} " + (f"not injected: {f['not_injected']}" if f.get("not_injected") else f"exited {f.get('exit')}"))
+    return out
+
+
+def judge(r):
+    """(status, problems, notes): the run's verdict, one of
+      pass                 everything held (a fault run: settled, consistency checks held, audit clean, answers verified)
+      fail                 problems says why
+      not verified         nothing failed, but the answers could not be checked (no database, a failed snapshot, a peer,
+                           a server that stores no request ids): notes says why. A fault run that is not verified does
+                           not pass.
+      unsafe, as expected  lock_type=none, which oversells by design: never a pass; it fails only when the run itself
+                           broke (broken()); notes says what it showed"""
+    if r.get("lock_type") == "none":
+        why = broken(r)
+        if why:
+            return FAIL, why, []
+        own = scenario_result(r)
+        notes = plain_problems(r)
+        return UNSAFE, [], [n for n in notes if n != "scenario result"] + ([own[1]] if own else [])
+    problems = fault_problems(r) if r.get("faults") else plain_problems(r)
+    if problems:
+        return FAIL, problems, []
+    why = accepted_not_verified(r.get("accepted"))
+    if why is None and r.get("faults") and not r.get("accepted"):
+        why = "accepted answers not recorded"
+    if why:
+        return NOT_VERIFIED, [], [why]
+    return PASS, [], []
+
+
+def verdict(r):
+    """(ok, problems): ok only for a pass (judge); problems the reasons (or the notes of a run that did not pass)."""
+    status, problems, notes = judge(r)
+    return status == PASS, problems + notes
 
 
 def verdict_text(r):
-    ok, problems = verdict(r)
-    return "ok" if ok else ", ".join(problems)
+    status, problems, notes = judge(r)
+    if status == PASS:
+        return "ok"
+    if status == FAIL:
+        return ", ".join(problems)
+    if status == NOT_VERIFIED:
+        return "not verified: " + "; ".join(notes)
+    return UNSAFE + (f" ({', '.join(notes)})" if notes else "")
+
+
+def verdict_class(r):
+    return {PASS: "ok", FAIL: "bad"}.get(judge(r)[0], "warn")
 
 
 def label(i, r, long=False):
@@ -156,6 +224,12 @@ def markdown(runs):
             faults = "; ".join(f"{f['kind']}@{f['at_s']}s" + (f": {landing_text(r, f)}" if landing_text(r, f) else "") for f in r.get("faults") or [])
             settle = "" if not r.get("faults") else (f"{r['settle_s']} s" if r.get("settle_s") is not None else f"NOT within {r.get('settle_bound_s')} s")
             out.append(f"| #{i} | {faults} | {settle} | {accepted_text(r.get('accepted')) or 'not recorded'} |")
+    faulted = [(i, r) for i, r in runs if r.get("faults")]
+    if faulted:
+        out += ["", "| run | availability during the fault (reported) | correctness after settling (judged) |", "|---|---|---|"]
+        for i, r in faulted:
+            availability, correctness = fault_split(r)
+            out.append(f"| #{i} | {availability_text(availability)} | {correctness_text(correctness)} |")
     steps = measured_steps(runs)
     if steps:
         out += ["", "| step: p95 ms (p99 ms) | " + " | ".join(f"#{i}" for i, _ in runs) + " |", "|---|" + "---|" * len(runs)]
@@ -318,29 +392,65 @@ def thresholds_table(runs):
            "<p class=\"small\">Runs recorded before the runner kept every threshold list only the crossed ones.</p>"
 
 
+MARK = {PASS: "PASS", FAIL: "FAIL", NOT_VERIFIED: "NOT VERIFIED", UNSAFE: "UNSAFE"}
+
+
 def verdict_cards(runs):
     cards = []
     for i, r in runs:
-        ok, problems = verdict(r)
+        status, problems, notes = judge(r)
+        ok = status == PASS
         own = scenario_result(r)
         lead = own[1] if own else (f"{r['req_per_s']} req/s, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms" if r.get("requests") or r.get("p95_ms") is not None
                                    else "no request was measured")
-        detail = "all checks passed, audit clean, k6 exit 0" if ok else "; ".join(problems)
+        detail = {PASS: "all checks passed, audit clean, k6 exit 0", FAIL: "; ".join(problems),
+                  NOT_VERIFIED: "nothing failed, but " + "; ".join(notes),
+                  UNSAFE: "lock_type=none oversells by design: unsafe, as expected" + (f" — {'; '.join(notes)}" if notes else "")}[status]
         if r.get("faults"):
             lead = ("faults: " + ", ".join(f"{f['kind']} at {f['at_s']} s (took {f.get('took_s')} s"
                                            + (f"; {landing_text(r, f)}" if landing_text(r, f) else "") + ")" for f in r["faults"])
                     + (f"; settled with a clean audit in {r['settle_s']} s" if ok else "") + " — " + lead)
-            detail = (f"{r.get('checks_failed') or 0} failed checks while the fault lasted (expected); " if ok else "") + (
-                "the audit is clean" if ok else detail)
+            availability, correctness = fault_split(r)
+            detail = (f"availability during the fault: {availability_text(availability)} — correctness after settling: "
+                      f"{correctness_text(correctness)}" + ("" if ok else f" — {status}: " + "; ".join(problems + notes)))
         if r.get("accepted"):
             detail += " — accepted answers: " + accepted_text(r["accepted"])
-        if r.get("thresholds_failed"):
-            detail += " — " + "; ".join(r["thresholds_failed"])
-        cards.append(f'<div class="card {"ok" if ok else "bad"}"><div class="mark">{"PASS" if ok else "FAIL"}</div>'
+        if r.get("thresholds_failed") and not r.get("faults"):
+            detail += " — " + thresholds_text(r)
+        css = verdict_class(r)
+        cards.append(f'<div class="card {css}"><div class="mark">{MARK[status]}</div>'
                      f'<div><div class="who">#{esc(i)} · {esc(r.get("system", "ExBuy"))} · {esc(r["scenario"])} · {esc(r["lock_type"])} · {r["vus"]} VUs'
                      f'{" · " + esc(r["label"]) if r.get("label") else ""}</div>'
                      f'<div class="lead">{esc(lead)}</div><div class="why">{esc(detail)}</div></div></div>')
     return "".join(cards)
+
+
+def outcomes_table(runs):
+    """Every answer on a writing route classified by its request id, per run and kind (accepted.outcomes)."""
+    rows = []
+    columns = ("stored_once", "unchanged", "lost", "twice", "lied", "refused", "no_answer_stored", "no_answer_not_stored")
+    for i, r in runs:
+        o = (r.get("accepted") or {}).get("outcomes") or {}
+        for kind, k in sorted((o.get("kinds") or {}).items()):
+            bad = {"lost", "twice", "lied"}
+            cells = "".join(f"<td class=\"{'bad' if c in bad and k.get(c) else ''}\">{k.get(c, 0):,}</td>" for c in columns)
+            rows.append(f"<tr><td>#{esc(i)}</td><td class=\"left\">{esc(kind)}</td><td>{k.get('requests', 0):,}</td>{cells}</tr>")
+            examples = "; ".join(f"{name.replace('_', ' ')}: {' '.join(ids)}" for name, ids in (k.get("examples") or {}).items() if ids)
+            if examples:
+                rows.append(f"<tr><td></td><td colspan=\"{len(columns) + 2}\" class=\"left small\">e.g. {esc(examples)}</td></tr>")
+        for kind, k in sorted((o.get("unverified") or {}).items()):
+            rows.append(f"<tr><td>#{esc(i)}</td><td class=\"left\">{esc(kind)}</td><td>{k.get('requests', 0):,}</td>"
+                        f"<td colspan=\"{len(columns)}\" class=\"left\">not verified: {esc(o.get('reason') or '')} "
+                        f"({k.get('ok', 0):,} 2xx, {k.get('failed', 0):,} failed, {k.get('no_answer', 0):,} no answer)</td></tr>")
+    if not rows:
+        return ""
+    return ("<h2>Unknown outcomes, by request id</h2><div class=\"wrap\"><table><tr><th>run</th><th class=\"left\">kind</th><th>requests</th>"
+            "<th>accepted, stored once</th><th>accepted, unchanged</th><th>accepted, missing</th><th>stored twice</th>"
+            "<th>answered failure, stored</th><th>answered failure, not stored</th><th>no answer, stored</th><th>no answer, not stored</th></tr>"
+            + "".join(rows) + "</table></div><p class=\"small\">Every write a suite sent carried an X-Request-Id the server stores with what it "
+            "commits; after the run each request is looked up by it. Accepted and missing, stored twice, and <b>answered as a failure but "
+            "stored</b> (the answer lied: a client that retries writes twice) fail the run; a request with no answer (status 0) may or may "
+            "not have been stored: counted. \"Unchanged\": a cancel of an order already cancelled, which stores nothing.</p>")
 
 
 def accepted_table(runs):
@@ -395,7 +505,7 @@ def html_report(runs, title):
         f"<td class=\"left\">{esc(r['scenario'])}</td><td class=\"left\">{esc(r['lock_type'])}</td><td>{r['vus']}</td><td>{esc(duration_of(r))}</td><td>{esc(r.get('commit') or '')}</td><td>{esc(r['time'][:16].replace('T', ' '))}</td></tr>"
         for i, r in runs)
     results = "".join(
-        f"<tr class=\"{'ok' if verdict(r)[0] else 'bad'}\"><td>#{esc(i)}</td><td>{blank(r['req_per_s'])}</td><td>{blank(r['p50_ms'])}</td><td>{blank(r['p95_ms'])}</td>"
+        f"<tr class=\"{verdict_class(r)}\"><td>#{esc(i)}</td><td>{blank(r['req_per_s'])}</td><td>{blank(r['p50_ms'])}</td><td>{blank(r['p95_ms'])}</td>"
         f"<td>{blank(r['p99_ms'])}</td><td>{blank(r['error_rate'])}</td><td>{r.get('api_rss_mb_max') or ''}</td><td>{r.get('k6_exit')}</td><td class=\"left\">{esc(verdict_text(r))}</td></tr>"
         for i, r in runs)
     details = "".join(
@@ -410,10 +520,11 @@ body {{ font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 960
 h1 {{ font-size: 22px; margin-bottom: 4px; }} h2 {{ font-size: 17px; margin: 28px 0 6px; }}
 .wrap {{ overflow-x: auto; }} table {{ border-collapse: collapse; margin: 8px 0 16px; }}
 td, th {{ border: 1px solid #ddd; padding: 3px 8px; text-align: right; white-space: nowrap; }} th {{ background: #f4f4f4; }}
-.left {{ text-align: left; white-space: normal; }} tr.bad td:last-child, td.bad {{ color: #b00020; font-weight: 600; }} tr.ok td:last-child, td.ok {{ color: #2e7d32; }}
+.left {{ text-align: left; white-space: normal; overflow-wrap: anywhere; }} tr.bad td:last-child, td.bad {{ color: #b00020; font-weight: 600; }} tr.ok td:last-child, td.ok {{ color: #2e7d32; }}
 .card {{ display: flex; gap: 14px; align-items: center; border: 1px solid #ddd; border-left: 8px solid; border-radius: 4px; padding: 8px 12px; margin: 8px 0; }}
-.card.ok {{ border-left-color: #2e7d32; }} .card.bad {{ border-left-color: #c62828; }}
-.card .mark {{ font: 700 16px system-ui, sans-serif; width: 48px; }} .card.ok .mark {{ color: #2e7d32; }} .card.bad .mark {{ color: #c62828; }}
+.card.ok {{ border-left-color: #2e7d32; }} .card.bad {{ border-left-color: #c62828; }} .card.warn {{ border-left-color: #b26a00; }}
+.card.warn .mark {{ color: #b26a00; font-size: 13px; }} tr.warn td:last-child {{ color: #b26a00; font-weight: 600; }}
+.card .mark {{ font: 700 16px system-ui, sans-serif; width: 64px; flex: none; }} .card.ok .mark {{ color: #2e7d32; }} .card.bad .mark {{ color: #c62828; }}
 .card .who {{ color: #555; font-size: 12px; }} .card .lead {{ font-size: 16px; font-weight: 600; }} .card .why {{ font-size: 13px; }}
 .small {{ color: #666; font-size: 12px; }} pre {{ background: #f7f7f7; padding: 8px; overflow-x: auto; }}
 {STYLE}
@@ -421,12 +532,15 @@ td, th {{ border: 1px solid #ddd; padding: 3px 8px; text-align: right; white-spa
 <h1>{esc(title)}</h1>
 <p class="small">{len(runs)} run(s) of {esc(", ".join(systems))}. #r<i>N</i> = line <i>N</i> of perf/results/reference.jsonl (the project's measurements),
 #<i>N</i> = line <i>N</i> of your perf/results/history.jsonl. Latencies are k6's http_req_duration of the measured steps (set-up and audit
-excluded). Verdict = k6's exit code, checks, the audit and the thresholds; the dashed red lines are the {SLA_MS} ms SLA and the scripts' own thresholds.</p>
+excluded). Verdict = k6's exit code, checks, the audit, the thresholds (named by kind) and the answers checked in PostgreSQL: pass, fail,
+not verified (the answers could not be checked) or, for lock_type=none, unsafe as expected; a fault run is judged on correctness after
+settling, its availability during the fault is reported; the dashed red lines are the {SLA_MS} ms SLA and the scripts' own thresholds.</p>
 <h2>Verdict</h2>
 {verdict_cards(runs)}
 <h2>Runs</h2>
 <div class="wrap"><table><tr><th>run</th><th class="left">system</th><th class="left">label</th><th class="left">scenario</th><th class="left">lock_type</th><th>VUs</th><th>shape / duration</th><th>commit</th><th>time (UTC)</th></tr>{who}</table></div>
 {accepted_table(runs)}
+{outcomes_table(runs)}
 <div class="wrap"><table><tr><th>run</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>error rate</th><th>API RSS MB</th><th>k6 exit</th><th class="left">verdict</th></tr>{results}</table></div>
 {''.join(c for c in charts if c)}
 {cost.html(runs, names)}

@@ -20,11 +20,18 @@ import subprocess
 import sys
 from collections import defaultdict
 
-from accepted import problems as accepted_problems, summary_text as accepted_text
+from accepted import not_verified as accepted_not_verified, problems as accepted_problems, summary_text as accepted_text
 
 # Set-up and teardown requests (init, audit, stock checks, clean-up) are reported per
 # step but kept out of a run's totals; the reports chart the same measured steps.
 NOT_MEASURED = ("0_setup", "99_", "9_audit")
+# A check the suite tags {exbuy_check: "consistency"} (k6's check(value, sets, tags)) is a correctness check: it must
+# hold once the system settled, in a fault run too (the suite's teardown waits for it, bounded by SETTLE_SECONDS). The
+# other checks are the in-flight ones (each answer's status), which may fail while a fault lasts.
+CONSISTENCY_TAG = ("exbuy_check", "consistency")
+# Lines recorded before the suites tagged them: their consistency checks by name.
+CONSISTENCY_BEFORE_TAGS = ("queue settled", "coupons consistent", "never more than the quantity", "every admitted claim became a coupon",
+                           "stock consistent", "nothing oversold")
 # The only metrics read from the stream; a cheap substring test skips the other lines without parsing them.
 WANTED = ('"http_req_duration"', '"http_req_failed"', '"checks"', '"vus"')
 
@@ -125,6 +132,7 @@ def read_points(path):
     created_per_second = defaultdict(int)    # answers 201 (units sold, orders, claims admitted) of the measured steps
     vus = {}
     checks = defaultdict(lambda: {"passed": 0, "failed": 0})
+    consistency = set()                      # checks the suite tagged exbuy_check=consistency (CONSISTENCY_TAG)
     first = last = None
     with open(path) as stream:
         for line in stream:
@@ -138,6 +146,8 @@ def read_points(path):
             name = tags.get("name", "?")
             if metric == "checks":
                 checks[tags.get("check", "?")]["passed" if data["value"] else "failed"] += 1
+                if tags.get(CONSISTENCY_TAG[0]) == CONSISTENCY_TAG[1]:
+                    consistency.add(tags.get("check", "?"))
                 continue
             stamp = parse_time(data["time"])
             second = int(stamp.timestamp())
@@ -167,7 +177,7 @@ def read_points(path):
     return {"durations": durations, "by_status": by_status, "per_second": shift(per_second),
             "per_second_step": {step: shift(per) for step, per in per_second_step.items()},
             "failed": failed, "failed_per_second": shift(failed_per_second), "created_per_second": shift(created_per_second),
-            "vus": shift(vus), "checks": checks, "first": first, "last": last, "start": start}
+            "vus": shift(vus), "checks": checks, "consistency": sorted(consistency), "first": first, "last": last, "start": start}
 
 
 def series(points):
@@ -249,6 +259,8 @@ def summarize(points_path, scenario, lock_type, vus, duration, base_url, audit_p
         "checks_failed": checks_failed,
         "checks_passed": checks_passed,
         "checks": {name: c for name, c in sorted(points["checks"].items())},
+        # The checks that must hold once the system settled (the suites tag them; their teardowns wait for them).
+        "consistency_checks": points["consistency"],
         "audit_ok": None if audit is None else bool(audit.get("ok")) and not teardown_audit_failed,
         "k6_exit": int(k6_exit),
         "thresholds": summary["thresholds"],
@@ -328,11 +340,91 @@ def landing_text(line, f):
     return f"landed at t={f['t_s']} s ({before:,} answers 201 before it, {after:,} after)"
 
 
+def consistency_checks(line):
+    """{name: counts} of the run's consistency checks (CONSISTENCY_TAG; by name for lines recorded before the tag)."""
+    checks = line.get("checks") or {}
+    names = line.get("consistency_checks")
+    if names is None:
+        names = [n for n in checks if n.startswith(CONSISTENCY_BEFORE_TAGS)]
+    return {n: checks.get(n) or {"passed": 0, "failed": 0} for n in names}
+
+
+def threshold_kind(threshold):
+    """What a k6 threshold ("metric{tags}: expression") is about: latency (http_req_duration and the other timings, a
+    Trend of a step's time), checks (the checks rate), errors (http_req_failed) or counter (the scenario's own metric:
+    units sold, coupons admitted — a correctness bound)."""
+    metric = re.split(r"[{:]", threshold, maxsplit=1)[0].strip()
+    if metric == "checks":
+        return "checks"
+    if metric == "http_req_failed":
+        return "errors"
+    if metric.startswith("http_req_") or metric in ("iteration_duration", "group_duration") or metric.endswith(("_time", "_duration")):
+        return "latency"
+    return "counter"
+
+
+THRESHOLD_KINDS = ("latency", "checks", "errors", "counter")
+
+
+def crossed_by_kind(line):
+    """{kind: [threshold, ...]} of the crossed thresholds, kinds in THRESHOLD_KINDS order."""
+    out = {}
+    for t in line.get("thresholds_failed") or []:
+        out.setdefault(threshold_kind(t), []).append(t)
+    return {k: out[k] for k in THRESHOLD_KINDS if k in out}
+
+
+def thresholds_text(line):
+    """e.g. "thresholds crossed: latency (http_req_duration{name:1_purchase}: p(99)<100); counter (flash_sale_sold: count==100)"."""
+    crossed = crossed_by_kind(line)
+    if not crossed:
+        return ""
+    return "thresholds crossed: " + "; ".join(f"{kind} ({', '.join(names)})" for kind, names in crossed.items())
+
+
+def fault_split(line):
+    """A fault run in two parts: availability during the fault (the in-flight checks and the thresholds, which may fail
+    while a server is down: reported, not judged) and correctness after settling (the consistency checks, the audit
+    after the settle wait, the answers checked against PostgreSQL: judged). Returns (availability, correctness), dicts
+    the history line keeps and the reports print."""
+    consistency = consistency_checks(line)
+    in_flight = {n: c for n, c in (line.get("checks") or {}).items() if n not in consistency and n != "audit ok"}
+    availability = {"checks_failed": sum(c.get("failed", 0) for c in in_flight.values()),
+                    "checks": {n: c["failed"] for n, c in sorted(in_flight.items()) if c.get("failed")},
+                    "thresholds_crossed": crossed_by_kind(line)}
+    accepted = line.get("accepted")
+    correctness = {"settled": line.get("settle_s") is not None, "audit_ok": line.get("audit_ok"),
+                   "consistency_checks": {n: not c.get("failed") and c.get("passed", 0) > 0 for n, c in sorted(consistency.items())},
+                   "accepted": "not recorded" if not accepted else (accepted_not_verified(accepted) or "verified"),
+                   "accepted_problems": accepted_problems(accepted)}
+    return availability, correctness
+
+
+def availability_text(a):
+    parts = [f"{a['checks_failed']:,} failed in-flight checks" + (f" ({', '.join(f'{n}: {c:,}' for n, c in a['checks'].items())})" if a["checks"] else "")]
+    if a["thresholds_crossed"]:
+        parts.append("thresholds crossed: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in a["thresholds_crossed"].items()))
+    return ", ".join(parts)
+
+
+def correctness_text(c):
+    held = [n for n, ok in c["consistency_checks"].items() if ok]
+    failed = [n for n, ok in c["consistency_checks"].items() if not ok]
+    parts = ["settled" if c["settled"] else "NOT settled",
+             {True: "audit clean", False: "audit VIOLATIONS", None: "no audit"}[c["audit_ok"]],
+             (f"consistency checks FAILED: {', '.join(failed)}" if failed else
+              f"consistency checks held ({len(held)})" if held else "no consistency checks"),
+             "accepted answers verified" if c["accepted"] == "verified" else c["accepted"]]
+    return ", ".join(parts + c["accepted_problems"])
+
+
 def fault_problems(line):
-    """What fails a run with --fault: it did not settle, a fault could not be injected, the audit is not clean, or an
-    accepted answer is not in the database exactly once (line["accepted"], perf/runner/accepted.py).
-    In-flight requests may fail while a server is down (failed checks, crossed latency thresholds): a fault run must
-    prove that the system came back by itself with nothing accepted lost."""
+    """What fails a run with --fault: it did not settle, a fault could not be injected, the audit is not clean, a
+    consistency check of the suite failed after settling (its teardown waited for it, bounded), or an answer is not in
+    the database as it was told (line["accepted"], perf/runner/accepted.py). In-flight requests may fail while a server
+    is down (failed checks, crossed thresholds): a fault run must prove that the system came back by itself with
+    nothing accepted lost and nothing answered wrongly. Answers not verified are not a problem found but not a pass
+    either (report.judge)."""
     problems = []
     if line.get("settle_s") is None:
         problems.append(f"did not settle within {line.get('settle_bound_s')} s")
@@ -347,17 +439,16 @@ def fault_problems(line):
         problems.append("no load was measured")
     if line.get("k6_exit") not in (0, 99, None):
         problems.append(f"k6 exit {line['k6_exit']}")  # a script error or a timeout: the run did not go through
+    failed = [n for n, c in consistency_checks(line).items() if c.get("failed")]
+    if failed:
+        problems.append("consistency check failed after settling: " + ", ".join(failed))
     return problems + accepted_problems(line.get("accepted"))
 
 
 def passed(line, system="ExBuy"):
-    """A run passes when k6 exited 0, no check failed, the audit (ExBuy's; a peer may have none) is clean and every
-    accepted answer is in the database exactly once; a run with faults when it settled with a clean audit and nothing
-    accepted lost (fault_problems)."""
-    if line.get("faults"):
-        return not fault_problems(line)
-    audit_ok = line["audit_ok"] if line["audit_ok"] is not None else system != "ExBuy"
-    return line["k6_exit"] == 0 and line["checks_failed"] == 0 and audit_ok and not accepted_problems(line.get("accepted"))
+    """The run's verdict is a pass (report.judge): see perf/README.md, "Verdicts"."""
+    from report import judge  # report imports this module
+    return judge(dict(line, system=line.get("system") or system))[0] == "pass"
 
 
 def main():

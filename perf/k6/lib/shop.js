@@ -141,6 +141,31 @@ export function randomUser(ranges) {
   return ranges[0];
 }
 
+// Checks tagged CONSISTENCY (check(value, sets, CONSISTENCY)) must hold once the system settled, in a fault run too:
+// the runner judges a fault run on them (perf/runner/summarize.py), not on the in-flight checks of each answer, which
+// may fail while a server is down.
+export const CONSISTENCY = { exbuy_check: "consistency" };
+// How long a teardown waits for the asynchronous work (the coupon queue, a recovery after a fault, the stock mirror's
+// repair) to settle before its consistency checks: SETTLE_SECONDS (the runner passes --settle in a fault run), else
+// the suite's own default.
+export const SETTLE_SECONDS = __ENV.SETTLE_SECONDS ? parseInt(__ENV.SETTLE_SECONDS, 10) : null;
+export const settleBound = (fallback) => (SETTLE_SECONDS === null ? fallback : SETTLE_SECONDS);
+
+// read() once a second until done(value) or the bound is up; the last value. A read that fails (the API still coming
+// back, an answer that is not JSON) is null.
+export function settle(read, done, seconds) {
+  let value = null;
+  for (let waited = 0; ; waited++) {
+    try {
+      value = read();
+    } catch (e) {
+      value = null;
+    }
+    if ((value !== null && value !== undefined && done(value)) || waited >= seconds) return value;
+    sleep(1);
+  }
+}
+
 // The consistency audit, after the asynchronous work (coupon issuance, projections) has settled: asked until it
 // passes or `waitSeconds` are up. A run whose audit fails is failed, whatever its latency.
 export function auditTeardown(waitSeconds = 30) {

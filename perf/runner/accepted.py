@@ -34,7 +34,8 @@ balance_charged; claim: a coupon_claims row that is not failed):
   stored twice                                  more records than one success stores: fails the run
   answered failure, stored                      4xx/5xx and yet stored: the answer LIED, fails the run
   answered failure, not stored                  a refusal: ok
-  no answer, stored / no answer, not stored     status 0 (timeout, connection lost): allowed, counted
+  no answer, stored / no answer, not stored     status 0 (timeout, connection lost, or an answer marked
+                                                X-ExBuy-Outcome: unknown: the server says it cannot tell): allowed, counted
 Without the server's columns (mt_events.correlation_id, coupon_claims.request_id), or without a database (a peer),
 the outcomes are "not verified" — never "clean".
 
@@ -150,6 +151,11 @@ const ANSWER_ROUTES = [
   ["POST", /^\\/users\\/\\d+\\/balance$/, "charge", () => [1, []], () => []],
 ];
 
+function outcomeUnknown(res) {{
+  const headers = res.headers || {{}};
+  return Object.keys(headers).some((k) => k.toLowerCase() === "x-exbuy-outcome" && String(headers[k]).toLowerCase() === "unknown");
+}}
+
 function answer(method, url, body, id, res) {{
   if (!id) return;
   try {{
@@ -160,7 +166,8 @@ function answer(method, url, body, id, res) {{
       if (!m) continue;
       const what = request(m, body);
       if (!what) return;
-      const status = res && typeof res.status === "number" ? res.status : 0;
+      // An answer that says its write may or may not have committed (X-ExBuy-Outcome: unknown) counts as no answer.
+      const status = res && typeof res.status === "number" && !outcomeUnknown(res) ? res.status : 0;
       let ids = what[1];
       if (status >= 200 && status < 300) {{
         try {{

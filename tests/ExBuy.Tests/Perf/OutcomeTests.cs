@@ -32,14 +32,14 @@ public sealed partial class RequestIdWrapperTests : IDisposable
               "POST /api/orders/bulk": [201, { order_ids: [8, 9, 10] }],
               "POST /coupons": [0, null],
               "POST /users/5/balance": [201, { balance: 10 }],
-              "POST /api/inventory/reserve": [409, {}],
+              "POST /api/inventory/reserve": [503, {}, { "X-Exbuy-Outcome": "unknown" }],
               "POST /api/flash-sales/3/purchase": [201, { purchase_id: "p-1" }],
               "GET /api/products": [200, []],
             };
             function respond(method, url, body, params) {
               sent.push({ method, url, headers: (params && params.headers) || {} });
-              const [status, json] = answers[`${method} ${url.replace(/^[a-z]+:\/\/[^/]+/i, "").replace(/\?.*$/, "")}`];
-              return { status, request: { method, url }, json: () => json };
+              const [status, json, headers] = answers[`${method} ${url.replace(/^[a-z]+:\/\/[^/]+/i, "").replace(/\?.*$/, "")}`];
+              return { status, headers: headers || {}, request: { method, url }, json: () => json };
             }
             export default {
               get: (url, params) => respond("GET", url, null, params),
@@ -110,9 +110,9 @@ public sealed partial class RequestIdWrapperTests : IDisposable
             $"exbuy-answer order {Id(4)} 201 3 8,9,10",
             $"exbuy-answer claim {Id(5)} 0 1",
             $"exbuy-answer charge {Id(6)} 201 1",
-            $"exbuy-answer reserve {Id(7)} 409 1",
+            $"exbuy-answer reserve {Id(7)} 0 1", // a 503 marked X-ExBuy-Outcome: unknown is no answer
             $"exbuy-answer purchase {Id(8)} 201 1 p-1",
-        ], "every answer, 201 or not, no answer (0) included; a status change other than a cancellation is not a cancel");
+        ], "every answer, 201 or not, no answer (0, or an answer whose outcome the server marks unknown) included; a status change other than a cancellation is not a cancel");
         lines.Where(l => l.StartsWith("exbuy-accepted ", StringComparison.Ordinal))
             .ShouldBe(["exbuy-accepted order 7", "exbuy-accepted order 8", "exbuy-accepted order 9", "exbuy-accepted order 10", "exbuy-accepted purchase p-1"],
                 "the accepted ids, as before");

@@ -631,7 +631,9 @@ def matrix(args):
         r = by_lock.get(lock)
         status = judge(r)[0] if r else FAIL
         text = verdict_text(r) if r else "no run recorded (k6 missing or the run did not start)"
-        print(f"  {lock:<12} {status.upper() if status in (PASS, FAIL) else status}" + ("" if status == PASS else f": {text}"))
+        if status == UNSAFE and text.startswith(UNSAFE):
+            text = text[len(UNSAFE):].lstrip(": ")  # the status says it already
+        print(f"  {lock:<12} {status.upper() if status in (PASS, FAIL) else status}" + ("" if status == PASS or not text else f": {text}"))
     failed = [lock for lock in LOCK_TYPES if codes.get(lock) != 0 or lock not in by_lock]
     print("matrix: " + (f"FAILED ({', '.join(failed)})" if failed else "every strategy passed; none unsafe, as expected"))
     return 1 if failed else 0

@@ -14,6 +14,11 @@ public static class ProjectionWaits
     {
         await using var command = db.CreateCommand($"select coalesce(max(seq_id), 0) from {store.Options.Events.DatabaseSchemaName}.mt_events");
         var target = (long)(await command.ExecuteScalarAsync())!;
+        if (target == 0)
+        {
+            return; // no event yet: nothing to apply (and a shard records no progress before its first event)
+        }
+
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {

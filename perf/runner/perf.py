@@ -558,15 +558,16 @@ def run_one(scenario, args, matrix_run=False):
         if fault_plan:
             line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
             fault_landing(line)
-            line["availability_during_fault"], line["correctness_after_settling"] = fault_split(line)
             # The suite's teardown audit ran right after the load, before the settle wait: recorded, not judged. A fault
-            # run is judged on the audit taken once the system settled.
+            # run is judged on the audit taken once the system settled — and so is the correctness it reports (split
+            # after that audit is in: before, the split showed the teardown's audit under "after settling").
             line["teardown_audit_ok"] = not (line["checks"].get("audit ok") or {}).get("failed")
             try:
                 with open(audit) as f:
                     line["audit_ok"] = bool(json.load(f).get("ok"))
             except (OSError, ValueError):
                 line["audit_ok"] = None if args.system != "ExBuy" else False
+            line["availability_during_fault"], line["correctness_after_settling"] = fault_split(line)
         cost.record(line, meter)
         append(args.history, line)
         with open(args.history) as f:

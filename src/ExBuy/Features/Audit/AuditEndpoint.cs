@@ -54,6 +54,9 @@ public sealed class AuditEndpoint(
     {
         var violations = new List<AuditViolation>();
         var days = SalesRanking.ServedDays(ranking.Today);
+        // The subscription's progress before the Redis read: it stores its progress only after its Redis write, so a
+        // progress seen here that Redis then has no mark for is a lost ranking; one counted after it is in flight.
+        var rankingProgress = await RankingCheck.ProgressAsync(db, store, ct);
         var rankingState = await SalesRanking.ReadStateAsync(redis.GetDatabase(), days);
         var before = await RedisReading.ReadAsync(redis, redisStock, couponGate);
 
@@ -82,7 +85,7 @@ public sealed class AuditEndpoint(
         var gated = await StockLedger.GatedProductsAsync(connection, store, ct);
         var (orders, idempotencyRecords) = await OrderChecks.RunAsync(connection, store, violations, ct);
         var (balances, coupons) = await ShopFlowChecks.RunAsync(connection, store, TimeSpan.FromSeconds(couponOptions.Value.StuckClaimSeconds), violations, ct);
-        var ranked = await RankingCheck.RunAsync(connection, store, rankingState, days, violations, ct);
+        var ranked = await RankingCheck.RunAsync(connection, store, rankingState, rankingProgress, days, violations, ct);
         await snapshot.CommitAsync(ct);
 
         var after = await RedisReading.ReadAsync(redis, redisStock, couponGate);

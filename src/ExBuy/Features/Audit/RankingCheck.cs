@@ -15,11 +15,13 @@ public static class RankingCheck
 {
     /// <returns>How many (day, product) pairs were compared.</returns>
     public static async Task<long> RunAsync(
-        NpgsqlConnection connection, IDocumentStore store, RankingState state, IReadOnlyList<DateOnly> days, List<AuditViolation> violations, CancellationToken ct)
+        NpgsqlConnection connection, IDocumentStore store, RankingState state, long progressBeforeRedis, IReadOnlyList<DateOnly> days, List<AuditViolation> violations, CancellationToken ct)
     {
         var e = store.Options.Events.DatabaseSchemaName;
         var oldest = days.Min();
-        if (!state.HasMark && await ProgressAsync(connection, e, ct) is var progress && progress > state.Epoch)
+        // Judged on the progress read before Redis: a first page counted between the Redis read and the snapshot
+        // (mark absent then, progress present now) is work in flight, not a lost ranking.
+        if (!state.HasMark && progressBeforeRedis is var progress && progress > state.Epoch)
         {
             // Counted up to `progress`, yet no mark: Redis lost the ranking (restarted empty). The subscription rebuilds
             // it from PostgreSQL on its next page; until then it is wrong if anything should be in it.
@@ -56,10 +58,6 @@ public static class RankingCheck
     }
 
     /// <summary>How far the ranking's subscription has counted, by the daemon's stored progress.</summary>
-    private static async Task<long> ProgressAsync(NpgsqlConnection connection, string eventsSchema, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            $"select coalesce(max(last_seq_id), 0) from {eventsSchema}.mt_event_progression where name like '{SalesRankingSubscription.ShardName}:%'", connection);
-        return (long)(await command.ExecuteScalarAsync(ct))!;
-    }
+    public static Task<long> ProgressAsync(NpgsqlDataSource db, IDocumentStore store, CancellationToken ct) =>
+        SalesRankingSubscription.ProgressAsync(db, store.Options.Events.DatabaseSchemaName, ct);
 }

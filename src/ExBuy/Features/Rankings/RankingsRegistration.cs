@@ -7,6 +7,8 @@ public static class RankingsRegistration
     public static IServiceCollection AddRankings(this IServiceCollection services)
     {
         services.AddSingleton<SalesRanking>();
+        services.AddSingleton<SalesRankingRepair>();
+        services.AddHostedService(sp => sp.GetRequiredService<SalesRankingRepair>());
         // The ranking follows the event log through the async daemon (durable, on the elected node): see
         // SalesRankingSubscription.
         services.ConfigureMarten((sp, opts) =>

@@ -88,6 +88,14 @@ public sealed partial class SalesRankingSubscription : SubscriptionBase
         return NullChangeListener.Instance;
     }
 
+    /// <summary>How far the subscription has counted, by the daemon's stored progress (stored after its Redis write).</summary>
+    public static async Task<long> ProgressAsync(NpgsqlDataSource db, string eventsSchema, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            $"select coalesce(max(last_seq_id), 0) from {eventsSchema}.mt_event_progression where name like '{ShardName}:%'");
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
     private static List<SoldItem> Sold(IReadOnlyList<OrderedItem> items) =>
         items.GroupBy(i => i.ProductId).Select(g => new SoldItem(g.Key, g.Sum(i => i.Quantity))).ToList();
 

@@ -189,6 +189,27 @@ public sealed class SalesRankingTests(AppFixture app) : IntegrationContext(app)
         await Host.ShouldPassAudit();
     }
 
+    [Fact]
+    public async Task a_ranking_redis_lost_is_restored_without_waiting_for_the_next_sale()
+    {
+        // Found by a fresh-clone run: after Redis lost its data the ranking stayed empty (and the audit failed) until
+        // some paid order gave the subscription a new page; with no sale it would stay lost for good.
+        var shop = await Host.InitShop();
+        var user = shop.UserIds[0];
+        await Host.Charge(user, 100_000);
+        await PaidOrder(user, shop.ProductIds[2], 4);
+        await Sold(shop.ProductIds[2]);
+        var before = await Realtime(Host);
+
+        await DeleteRankingAsync();
+
+        var waited = await Eventually.WaitUntilAsync(
+            async () => await Redis.KeyExistsAsync(SalesRanking.AppliedKey), TimeSpan.FromSeconds(60), "the repair pass restores the ranking");
+        TimingLog.Note($"lost ranking restored after {waited.TotalMilliseconds:F0} ms");
+        (await Realtime(Host)).ShouldBe(before);
+        await Host.ShouldPassAudit();
+    }
+
     private async Task DeleteRankingAsync()
     {
         var server = Host.Services.GetRequiredService<IConnectionMultiplexer>().GetServers()[0];

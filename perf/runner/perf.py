@@ -54,8 +54,11 @@ SCENARIOS = {
                    "settles, every admitted claim becomes one coupon, p95 < 50 ms. Takes no --lock-type (no stock).",
     "paid-orders": "Seed 003: each VU its own user, orders of 1-3 of PRODUCTS (100) products with an Idempotency-Key, paid from a "
                    "balance. Every order 201, balances = ledgers (audit), p95 < 100 ms.",
+    "volume-soak": "Issue 23: uploads of FILE_KB (256) KB and SEARCHES (5) never-seen searches per iteration, 20 VUs for 10 min: disk "
+                   "and RSS stay flat once the upload quota and the search cache's byte limit are reached (uploads 201, then 507/413). "
+                   "Takes no --lock-type.",
 }
-NO_LOCK_TYPE = {"persona-a", "coupon-rush"}
+NO_LOCK_TYPE = {"persona-a", "coupon-rush", "volume-soak"}
 DURATION = re.compile(r"^\d+(ms|s|m|h)$")
 
 

@@ -11,6 +11,7 @@ export const DEFAULTS = {
   "mixed": { "vus": 100, "duration": "30s", "rampUp": "10s", "rampDown": "5s" },
   "coupon-rush": { "vus": 500, "duration": "30s", "rampUp": "10s", "rampDown": "5s" },
   "paid-orders": { "vus": 100, "duration": "30s", "rampUp": "10s", "rampDown": "5s" },
+  "volume-soak": { "vus": 20, "duration": "10m", "rampUp": "10s", "rampDown": "0s" },
   "flash-sale": {
     "shape": "v1_stress",
     "shapes": {

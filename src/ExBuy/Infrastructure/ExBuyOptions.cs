@@ -14,6 +14,12 @@ public sealed class ExBuyOptions
     /// <summary>Key expected in the <c>X-Admin-Key</c> header for destructive routes outside the local profile.</summary>
     public string? AdminKey { get; set; }
 
+    /// <summary>
+    /// Host names the local profile answers besides the loopback ones (semicolon-separated, e.g. <c>api;lb</c>);
+    /// other profiles use ASP.NET Core's <c>AllowedHosts</c> (see <c>Security/AllowedHostNames</c>).
+    /// </summary>
+    public string? AllowedHosts { get; set; }
+
     /// <summary>Folder for uploads and other files the API writes.</summary>
     [Required]
     public string DataDirectory { get; set; } = ".data/dev/files";

@@ -19,7 +19,9 @@ public static class ShopFlowScenarios
             }
             else
             {
+                // What the persona scripts send: no body, a JSON content type (a bare POST is refused as cross-site).
                 s.Post.Url("/init");
+                s.WithRequestHeader("Content-Type", "application/json");
             }
 
             s.StatusCodeShouldBe(200);

@@ -12,6 +12,7 @@ namespace ExBuy.Features.Inventory;
 /// write-back also erases the holds and returns that safe strategies made on the same product meanwhile. In the
 /// local profile (a loopback caller) it stays open for the load-test suites; anywhere else it needs the
 /// <c>X-Admin-Key</c> header, like the other destructive routes, and is answered 403 with a problem body otherwise.
+/// In every profile it also needs a request a web page cannot send cross-site (<see cref="CrossSiteRequests"/>): 415.
 /// </summary>
 /// <remarks>
 /// Attached to every endpoint whose request binds <see cref="LockTypeParameter.Name"/> (found from its
@@ -56,6 +57,11 @@ public sealed class UnsafeLockTypeGuard : IGlobalPreProcessor
         }
 
         var http = context.HttpContext;
+        if (!CrossSiteRequests.NeedsPreflight(http))
+        {
+            return CrossSiteRequests.RefuseAsync(http, ct);
+        }
+
         if (AdminOnly<object>.IsAllowed(http, http.RequestServices.GetRequiredService<IOptions<ExBuyOptions>>().Value))
         {
             return Task.CompletedTask;

@@ -19,6 +19,9 @@ public static class OrdersRegistration
         return opts;
     }
 
-    public static IServiceCollection AddOrders(this IServiceCollection services) =>
-        services.AddSingleton<ChangeOrderStatus.ChangeOrderStatusHandler>();
+    public static IServiceCollection AddOrders(this IServiceCollection services)
+    {
+        services.AddOptions<OrderLimitsOptions>().BindConfiguration(OrderLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        return services.AddSingleton<ChangeOrderStatus.ChangeOrderStatusHandler>();
+    }
 }

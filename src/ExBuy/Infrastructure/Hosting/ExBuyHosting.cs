@@ -3,6 +3,7 @@ using ExBuy.Infrastructure.Locking;
 using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Redis;
 using ExBuy.Infrastructure.Messaging;
+using ExBuy.Infrastructure.Security;
 using FastEndpoints;
 using Prometheus;
 using Scalar.AspNetCore;
@@ -34,6 +35,7 @@ public static class ExBuyHosting
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<ExBuy.Infrastructure.Resilience.AfterCommit>();
+        builder.AddExBuyHostFiltering();
         builder.AddExBuyMarten();
         builder.AddExBuyRedis();
         builder.AddExBuyMessaging();

@@ -19,6 +19,8 @@ public sealed class BodylessContentTypeMiddleware(RequestDelegate next)
         var request = context.Request;
         if (request.ContentType is not null && HasNoBody(context) && (TakesNoBody(request.Method) || EndpointReadsNoBody(context.GetEndpoint())))
         {
+            // The guards of destructive routes still judge what was sent (CrossSiteRequests).
+            context.Features.Set(new ExBuy.Infrastructure.Security.SentContentType(request.ContentType));
             request.ContentType = null;
         }
 

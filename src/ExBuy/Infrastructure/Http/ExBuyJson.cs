@@ -38,6 +38,9 @@ public static class ExBuyJson
         c.Binding.UsePropertyNamingPolicy = true;
         c.Validation.UsePropertyNamingPolicy = true;
         c.Errors.UseProblemDetails();
+        // The problem details UseProblemDetails answers, with a bounded list of errors.
+        c.Errors.ResponseBuilder = (failures, http, status) =>
+            new ProblemDetails(BoundedErrors.Bound(failures), http.Request.Path, http.TraceIdentifier, status);
         c.Endpoints.Configurator = ep =>
         {
             ep.AllowAnonymous();

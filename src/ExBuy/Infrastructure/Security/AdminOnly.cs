@@ -10,6 +10,8 @@ namespace ExBuy.Infrastructure.Security;
 /// <summary>
 /// Guards destructive routes. In the local profile a loopback caller (or an in-process test host) is trusted;
 /// everywhere else the <c>X-Admin-Key</c> header must match the configured key. No key configured means closed.
+/// Before either, in every profile, the request must be one a web page cannot send cross-site without a preflight
+/// (<see cref="CrossSiteRequests"/>): a loopback caller may be a browser running someone else's page.
 /// </summary>
 public sealed class AdminOnly<TRequest> : IPreProcessor<TRequest>
 {
@@ -18,6 +20,11 @@ public sealed class AdminOnly<TRequest> : IPreProcessor<TRequest>
     public Task PreProcessAsync(IPreProcessorContext<TRequest> context, CancellationToken ct)
     {
         var http = context.HttpContext;
+        if (!CrossSiteRequests.NeedsPreflight(http))
+        {
+            return CrossSiteRequests.RefuseAsync(http, ct);
+        }
+
         var options = http.RequestServices.GetRequiredService<IOptions<ExBuyOptions>>().Value;
         if (IsAllowed(http, options))
         {

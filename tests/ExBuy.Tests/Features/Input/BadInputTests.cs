@@ -262,6 +262,91 @@ public sealed class BadInputTests(AppFixture app) : IntegrationContext(app)
         (await FingerprintAsync()).ShouldBe(before);
     }
 
+    private static string Lines(long product, int lines, int quantity, string productField = "product_id") =>
+        string.Join(',', Enumerable.Repeat($$"""{"{{productField}}":{{product}},"quantity":{{quantity}}}""", lines));
+
+    /// <summary>Each route that takes an order, its body for <paramref name="items"/> and the field a per-order rule names.</summary>
+    private static (string Url, string Body, string Field)[] OrderRoutes(long user, Func<string, string> items) =>
+    [
+        ("/api/orders?lock_type=row", $$"""{"user_id":{{user}},"items":[{{items("product_id")}}]}""", "items"),
+        ("/api/orders/bulk?lock_type=atomic", $$"""{"orders":[{"user_id":{{user}},"items":[{{items("product_id")}}]}]}""", "orders[0].items"),
+        ("/orders", $$"""{"userId":{{user}},"items":[{{items("productId")}}]}""", "items"),
+    ];
+
+    [Theory]
+    [InlineData(100, 10_000)]
+    [InlineData(2, 5_001)]
+    [InlineData(11, 1)]
+    public async Task one_product_over_many_lines_is_400_on_items_on_every_order_route_and_takes_nothing(int lines, int quantity)
+    {
+        // 100 lines of 10,000 units of one product each took its whole stock of 1,000,000 in one order (201).
+        var shop = await Host.InitShop("""{"userCount":1,"productCount":1,"policyCount":1}""");
+        var before = await FingerprintAsync();
+
+        foreach (var (url, body, field) in OrderRoutes(shop.UserIds[0], name => Lines(shop.ProductIds[0], lines, quantity, name)))
+        {
+            var (status, problem) = await SendAsync(HttpMethod.Post, url, body, "application/json");
+            status.ShouldBe(400, $"{url}: {problem.ToJsonString()}");
+            problem.ErrorFields().ShouldBe([field], url);
+        }
+
+        (await FingerprintAsync()).ShouldBe(before, "a refused order takes nothing");
+    }
+
+    [Fact]
+    public async Task an_order_over_the_line_count_is_one_error_not_one_per_line()
+    {
+        // 150 invalid lines were answered with 151 errors (a 9 MB body of 300,000 lines: 59 MB of errors).
+        foreach (var (url, body, field) in OrderRoutes(1, name => Lines(0, 150, 0, name)))
+        {
+            var (status, problem) = await SendAsync(HttpMethod.Post, url, body, "application/json");
+            status.ShouldBe(400, url);
+            problem.ErrorFields().ShouldBe([field], url);
+        }
+    }
+
+    [Fact]
+    public async Task a_long_list_of_errors_is_cut_after_twenty_with_a_note_of_how_many_more()
+    {
+        var orders = string.Join(',', Enumerable.Range(0, 30).Select(_ => """{"user_id":0,"items":[{"product_id":1,"quantity":1}]}"""));
+
+        var (status, problem) = await SendAsync(HttpMethod.Post, "/api/orders/bulk", $$"""{"orders":[{{orders}}]}""", "application/json");
+
+        status.ShouldBe(400);
+        var fields = problem.ErrorFields();
+        fields.Count.ShouldBe(ExBuy.Infrastructure.Http.BoundedErrors.MaxListed + 1);
+        fields[^1].ShouldBe(ExBuy.Infrastructure.Http.BoundedErrors.MoreField);
+        problem["errors"]!.AsArray()[^1]!["reason"]!.GetValue<string>().ShouldContain("10 more");
+    }
+
+    [Fact]
+    public async Task the_per_request_limits_are_configurable_and_a_bulk_request_is_capped_in_distinct_products()
+    {
+        await using var limited = await App.StartHostWithAsync(("ExBuy:Orders:MaxDistinctProducts", "2"), ("ExBuy:Orders:MaxUnitsPerProduct", "5"));
+        var shop = await limited.InitShop("""{"userCount":1,"productCount":3,"policyCount":1}""");
+        var user = shop.UserIds[0];
+        using var client = limited.Server.CreateClient();
+
+        async Task<(int Status, JsonNode Problem)> Post(string url, string body)
+        {
+            using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+            using var response = await client.PostAsync(url, content, Ct);
+            return ((int)response.StatusCode, HttpScenarios.Parse(await response.Content.ReadAsStringAsync(Ct)));
+        }
+
+        var threeProducts = string.Join(',', shop.ProductIds.Select(p => $$"""{"user_id":{{user}},"items":[{"product_id":{{p}},"quantity":1}]}"""));
+        var (bulk, bulkProblem) = await Post("/api/orders/bulk", $$"""{"orders":[{{threeProducts}}]}""");
+        bulk.ShouldBe(400, bulkProblem.ToJsonString());
+        bulkProblem.ErrorFields().ShouldBe(["orders"]);
+
+        var (units, unitsProblem) = await Post("/api/orders", $$"""{"user_id":{{user}},"items":[{"product_id":{{shop.ProductIds[0]}},"quantity":6}]}""");
+        units.ShouldBe(400, unitsProblem.ToJsonString());
+        unitsProblem.ErrorFields().ShouldBe(["items"]);
+
+        await using var session = limited.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        (await session.Query<ExBuy.Features.Orders.Order>().CountAsync(Ct)).ShouldBe(0);
+    }
+
     private const int PageNumberPaginationSize = ExBuy.Infrastructure.Http.PageNumberPagination.PageSize;
 
     /// <summary>One raw request: a body (null: none at all; empty: zero bytes) with exactly the content type given.</summary>

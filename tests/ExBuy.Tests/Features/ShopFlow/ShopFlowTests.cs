@@ -55,6 +55,7 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
         await production.Scenario(s =>
         {
             s.Post.Url("/init");
+            s.WithRequestHeader("Content-Type", "application/json");
             s.StatusCodeShouldBe(403);
         });
     }

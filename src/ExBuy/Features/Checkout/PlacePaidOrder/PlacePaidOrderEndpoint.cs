@@ -9,7 +9,7 @@ namespace ExBuy.Features.Checkout;
 /// (<see cref="PlacePaidOrderHandler"/>; the rules are <see cref="PlacePaidOrderDecider"/>'s). An
 /// <c>Idempotency-Key</c> replays the first answer and charges once.
 /// </summary>
-public sealed class PlacePaidOrderEndpoint(PlacePaidOrderHandler handler) : Endpoint<PlaceShopOrderRequest, PlaceShopOrderResponse>
+public sealed class PlacePaidOrderEndpoint(PlacePaidOrderHandler handler, Microsoft.Extensions.Options.IOptions<ExBuy.Features.Orders.OrderLimitsOptions> limits) : Endpoint<PlaceShopOrderRequest, PlaceShopOrderResponse>
 {
     public override void Configure()
     {
@@ -19,6 +19,12 @@ public sealed class PlacePaidOrderEndpoint(PlacePaidOrderHandler handler) : Endp
 
     public override async Task HandleAsync(PlaceShopOrderRequest req, CancellationToken ct)
     {
+        foreach (var breach in ExBuy.Features.Orders.OrderLimits.Breaches(req.Lines, limits.Value))
+        {
+            AddError(new FluentValidation.Results.ValidationFailure("items", breach));
+        }
+
+        ThrowIfAnyErrors();
         var command = new PlacePaidOrder(
             req.UserId!.Value, req.CouponId, req.Lines, req.IdempotencyKey, LockTypeParameter.Parse(req.LockTypeName));
         var result = await handler.HandleAsync(command, ct);

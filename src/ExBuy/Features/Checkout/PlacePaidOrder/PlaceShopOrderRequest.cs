@@ -38,7 +38,9 @@ public sealed class PlaceShopOrderRequest
             {
                 item.RuleFor(i => i.ProductId).NotNull().GreaterThanOrEqualTo(1).OverridePropertyName("productId");
                 item.RuleFor(i => i.Quantity).NotNull().InclusiveBetween(1, MaxQuantity).OverridePropertyName("quantity");
-            }).OverridePropertyName("items");
+            }).OverridePropertyName("items")
+                // One by one only when the count rule passed: an oversized list is one error, not one per line.
+                .When(x => x.Items is null || x.Items.Count <= ExBuy.Features.Orders.Order.MaxLines);
             RuleFor(x => x.IdempotencyKey).MaximumLength(200).OverridePropertyName("Idempotency-Key");
             LockTypeParameter.AddRule(this, x => x.LockTypeName);
         }

@@ -29,7 +29,9 @@ public sealed class PlaceBulkOrdersRequest
         {
             RuleFor(x => x.Orders).NotEmpty()
                 .Must(o => o is null || o.Count <= MaxOrders).WithMessage($"At most {MaxOrders} orders per request.");
-            RuleForEach(x => x.Orders).NotNull().SetValidator(new BulkOrderBody.Validator());
+            // One by one only when the count rule passed: 100,000 orders are one error, not one per order.
+            RuleForEach(x => x.Orders).NotNull().SetValidator(new BulkOrderBody.Validator())
+                .When(x => x.Orders is null || x.Orders.Count <= MaxOrders);
             LockTypeParameter.AddRule(this, x => x.LockTypeName);
         }
     }
@@ -41,7 +43,7 @@ public sealed record PlaceBulkOrdersResponse(int Created, IReadOnlyList<long> Or
 /// <c>POST /api/orders/bulk</c>: up to 1,000 orders, all or nothing. The stock of every order is summed per
 /// product and taken in one strategy run, so one short product refuses the whole batch.
 /// </summary>
-public sealed class PlaceBulkOrdersEndpoint(StockStrategies strategies, IDocumentStore store, TimeProvider clock) : Endpoint<PlaceBulkOrdersRequest, PlaceBulkOrdersResponse>
+public sealed class PlaceBulkOrdersEndpoint(StockStrategies strategies, IDocumentStore store, TimeProvider clock, Microsoft.Extensions.Options.IOptions<OrderLimitsOptions> limits) : Endpoint<PlaceBulkOrdersRequest, PlaceBulkOrdersResponse>
 {
     public override void Configure()
     {
@@ -53,6 +55,20 @@ public sealed class PlaceBulkOrdersEndpoint(StockStrategies strategies, IDocumen
     {
         var strategy = strategies.For(LockTypeParameter.Parse(req.LockTypeName));
         var newOrders = req.Orders!.Select(o => o.ToNewOrder()).ToList();
+        if (OrderLimits.TooManyProducts(newOrders.SelectMany(o => o.Lines), limits.Value) is { } tooMany)
+        {
+            AddError(new FluentValidation.Results.ValidationFailure("orders", tooMany));
+        }
+
+        for (var i = 0; i < newOrders.Count; i++)
+        {
+            foreach (var breach in OrderLimits.Breaches(newOrders[i].Lines, limits.Value))
+            {
+                AddError(new FluentValidation.Results.ValidationFailure($"orders[{i}].items", breach));
+            }
+        }
+
+        ThrowIfAnyErrors();
         var (products, missing, placed) = await OrderWriter.PrepareAsync(store, newOrders, ct);
         if (missing.Count > 0)
         {

@@ -8,7 +8,7 @@ namespace ExBuy.Features.Orders.PlaceOrder;
 /// <c>POST /api/orders</c>: takes the stock of every item or none with the requested strategy, and records the
 /// order (price captured now) and its event in the same transaction. Status starts <c>pending</c>.
 /// </summary>
-public sealed class PlaceOrderEndpoint(StockStrategies strategies, IDocumentStore store, TimeProvider clock) : Endpoint<PlaceOrderRequest, OrderResponse>
+public sealed class PlaceOrderEndpoint(StockStrategies strategies, IDocumentStore store, TimeProvider clock, Microsoft.Extensions.Options.IOptions<OrderLimitsOptions> limits) : Endpoint<PlaceOrderRequest, OrderResponse>
 {
     public override void Configure()
     {
@@ -20,6 +20,12 @@ public sealed class PlaceOrderEndpoint(StockStrategies strategies, IDocumentStor
     {
         var strategy = strategies.For(LockTypeParameter.Parse(req.LockTypeName));
         NewOrder[] newOrders = [req.ToNewOrder()];
+        foreach (var breach in OrderLimits.Breaches(newOrders[0].Lines, limits.Value))
+        {
+            AddError(new FluentValidation.Results.ValidationFailure("items", breach));
+        }
+
+        ThrowIfAnyErrors();
         var (products, missing, orders) = await OrderWriter.PrepareAsync(store, newOrders, ct);
         if (missing.Count > 0)
         {

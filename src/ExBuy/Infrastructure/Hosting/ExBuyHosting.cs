@@ -35,6 +35,10 @@ public static class ExBuyHosting
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<ExBuy.Infrastructure.Resilience.AfterCommit>();
+        builder.Services.AddOptions<RequestBodyOptions>()
+            .Bind(builder.Configuration.GetSection(RequestBodyOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.AddExBuyHostFiltering();
         builder.AddExBuyMarten();
         builder.AddExBuyRedis();
@@ -60,6 +64,7 @@ public static class ExBuyHosting
         app.UseRouting();
         // Content-type rules that need the routed endpoint, before it binds: a body-less request ignores its
         // content type, then a JSON body's charset must be UTF-8.
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseMiddleware<BodylessContentTypeMiddleware>();
         app.UseMiddleware<JsonCharsetMiddleware>();
         app.UseHttpMetrics();

@@ -31,6 +31,9 @@ public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyO
         // Not AllowFileUploads(): its multipart-only route metadata would turn a JSON body into a 415 from routing,
         // where the contract wants the 400 "no file" answer below.
         Tags("uploads");
+        // The edge's body cap (ExBuy:Http:MaxBodyBytes) is not this route's: its own 10 MB limit is answered below, as
+        // the contract says (400).
+        Options(b => b.WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute()));
     }
 
     public override async Task HandleAsync(CancellationToken ct)

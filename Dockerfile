@@ -13,9 +13,12 @@ WORKDIR /app
 COPY --from=build /app ./
 # The image listens on ASPNETCORE_HTTP_PORTS (8080 in the .NET images; set here so the healthcheck, which reads it,
 # never depends on the base image's default). Uploads go to /data/files, owned by the image's non-root user, so a
-# new named volume mounted on /data starts with that owner.
+# new named volume mounted on /data starts with that owner. The profile is a closed one: in a container every
+# caller comes over the network, so the admin routes need ExBuy__AdminKey (24+ characters, or the API does not
+# start); only ./exbuy up runs the local profile.
 ENV ASPNETCORE_HTTP_PORTS=8080 \
-    ExBuy__DataDirectory=/data/files
+    ExBuy__DataDirectory=/data/files \
+    ExBuy__Profile=container
 RUN mkdir -p /data/files && chown -R "$APP_UID" /data
 USER $APP_UID
 VOLUME /data

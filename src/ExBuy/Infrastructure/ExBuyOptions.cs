@@ -7,11 +7,14 @@ public sealed class ExBuyOptions
 {
     public const string Section = "ExBuy";
 
-    /// <summary><c>local</c> opens destructive routes to loopback callers; any other profile requires <see cref="AdminKey"/>.</summary>
+    /// <summary><c>local</c> opens destructive routes to callers on this machine (127.0.0.1, ::1); any other profile requires <see cref="AdminKey"/>.</summary>
     [Required]
     public string Profile { get; set; } = "local";
 
-    /// <summary>Key expected in the <c>X-Admin-Key</c> header for destructive routes outside the local profile.</summary>
+    /// <summary>
+    /// Key expected in the <c>X-Admin-Key</c> header for destructive routes outside the local profile; there it must be
+    /// at least 24 characters and no placeholder, or the API does not start (<c>Security/SecuritySettingsValidation</c>).
+    /// </summary>
     public string? AdminKey { get; set; }
 
     /// <summary>
@@ -19,6 +22,18 @@ public sealed class ExBuyOptions
     /// other profiles use ASP.NET Core's <c>AllowedHosts</c> (see <c>Security/AllowedHostNames</c>).
     /// </summary>
     public string? AllowedHosts { get; set; }
+
+    /// <summary>
+    /// Proxies whose <c>X-Forwarded-For</c> is believed (addresses or networks, comma-separated): the project's HAProxy.
+    /// None by default: every caller is its connection's address.
+    /// </summary>
+    public string? TrustedProxies { get; set; }
+
+    /// <summary>
+    /// Addresses besides 127.0.0.1 and ::1 that count as this machine in the local profile (comma-separated), e.g. a
+    /// sidecar's 127.0.0.6. None by default: another loopback address is a forwarder, not the developer.
+    /// </summary>
+    public string? LocalAddresses { get; set; }
 
     /// <summary>Folder for uploads and other files the API writes.</summary>
     [Required]

@@ -169,6 +169,24 @@ public sealed partial class ComposeFileTests : IDisposable
         refused.ExitCode.ShouldNotBe(0, "a server naming unknown resolvers must be refused:\n" + refused.Output);
     }
 
+    /// <summary>
+    /// lb sends each request's client address (X-Forwarded-For, after dropping what the client sent itself) from a
+    /// fixed address on the project network, and the API believes that header from that address only.
+    /// </summary>
+    [Fact]
+    public async Task the_load_balancer_names_the_client_and_the_api_trusts_only_it()
+    {
+        var config = (await Config(ComposeText)).Output;
+        Service(config, "lb").ShouldContain("    networks:\n      default:\n        ipv4_address: 10.203.50.250\n");
+        Service(config, "api").ShouldContain("ExBuy__TrustedProxies: 10.203.50.250");
+        Service(config, "api").ShouldContain("ExBuy__Profile: docker");
+        config.ShouldContain("- subnet: 10.203.50.0/24");
+
+        var haproxy = await File.ReadAllTextAsync(Repo.PathOf("deploy", "compose", "haproxy.cfg"), TestContext.Current.CancellationToken);
+        haproxy.ShouldContain("\n    option forwardfor\n");
+        haproxy.ShouldContain("\n    bind :8080\n    http-request del-header X-Forwarded-For\n");
+    }
+
     /// <summary>One service's block of `docker-compose config` output (services are indented two spaces).</summary>
     private static string Service(string config, string name)
     {

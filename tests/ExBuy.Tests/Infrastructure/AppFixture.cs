@@ -97,6 +97,8 @@ public sealed class AppFixture : IAsyncLifetime
             ["ConnectionStrings:RedlockNodes"] = RedlockNodes,
             ["ExBuy:DataDirectory"] = DataDirectory,
             ["ExBuy:Profile"] = "local",
+            // As ./exbuy up --instances N runs its instances behind HAProxy (TestServer's own requests have no address).
+            ["ExBuy:TrustedProxies"] = "127.0.0.1",
             // No background pass: a test that breaks a coupon gate on purpose must see it broken; the recovery
             // tests run the reconciler's pass themselves.
             ["ExBuy:Coupons:ReconcileIntervalSeconds"] = "0",

@@ -2,8 +2,8 @@ using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Locking;
 using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Redis;
-using ExBuy.Infrastructure.Messaging;
 using ExBuy.Infrastructure.Security;
+using ExBuy.Infrastructure.Messaging;
 using FastEndpoints;
 using Prometheus;
 using Scalar.AspNetCore;
@@ -22,6 +22,7 @@ public static class ExBuyHosting
             .Bind(builder.Configuration.GetSection(ExBuyOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.AddExBuySecurity();
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ExBuyInstance>();

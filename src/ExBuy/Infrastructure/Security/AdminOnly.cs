@@ -8,11 +8,17 @@ using Microsoft.Extensions.Options;
 namespace ExBuy.Infrastructure.Security;
 
 /// <summary>
-/// Guards destructive routes. In the local profile a loopback caller (or an in-process test host) is trusted;
-/// everywhere else the <c>X-Admin-Key</c> header must match the configured key. No key configured means closed.
-/// Before either, in every profile, the request must be one a web page cannot send cross-site without a preflight
-/// (<see cref="CrossSiteRequests"/>): a loopback caller may be a browser running someone else's page.
+/// Guards destructive routes. In the local profile a caller on this machine (127.0.0.1 or ::1, an address in
+/// <c>ExBuy:LocalAddresses</c>, or an in-process test host) is trusted; everywhere else the <c>X-Admin-Key</c> header
+/// must match the configured key. No key configured means closed. Before either, in every profile, the request must be
+/// one a web page cannot send cross-site without a preflight (<see cref="CrossSiteRequests"/>): a loopback caller may
+/// be a browser running someone else's page.
 /// </summary>
+/// <remarks>
+/// The caller is the client a trusted proxy names (<see cref="ForwardedClientAddress"/>), not the proxy: behind
+/// HAProxy every connection comes from 127.0.0.1. Other loopback addresses (127.0.0.6 is a service-mesh sidecar) are
+/// forwarders for someone else and count as local only when configured.
+/// </remarks>
 public sealed class AdminOnly<TRequest> : IPreProcessor<TRequest>
 {
     public const string HeaderName = "X-Admin-Key";
@@ -38,7 +44,7 @@ public sealed class AdminOnly<TRequest> : IPreProcessor<TRequest>
 
     internal static bool IsAllowed(HttpContext http, ExBuyOptions options)
     {
-        if (options.IsLocalProfile && IsLoopback(http.Connection.RemoteIpAddress))
+        if (options.IsLocalProfile && IsThisMachine(http.Connection.RemoteIpAddress, options))
         {
             return true;
         }
@@ -50,5 +56,15 @@ public sealed class AdminOnly<TRequest> : IPreProcessor<TRequest>
     }
 
     // TestServer leaves the remote address empty: an in-process caller is as local as it gets.
-    private static bool IsLoopback(IPAddress? address) => address is null || IPAddress.IsLoopback(address);
+    private static bool IsThisMachine(IPAddress? address, ExBuyOptions options)
+    {
+        if (address is null)
+        {
+            return true;
+        }
+
+        var normalized = AddressList.Normalize(address);
+        return normalized.Equals(IPAddress.Loopback) || normalized.Equals(IPAddress.IPv6Loopback)
+            || AddressList.Parse(options.LocalAddresses).Contains(normalized);
+    }
 }

@@ -51,7 +51,7 @@ public sealed class ShopFlowTests(AppFixture app) : IntegrationContext(app)
         (await Host.PostJson("/init", """{"couponQuantity":-1}""", 400)).ErrorFields().ShouldContain("coupon_quantity");
         await Host.PostJson("/init", """{"couponQuantity":""", 400);
 
-        await using var production = await App.StartHostWithAsync(("ExBuy:Profile", "production"), ("ExBuy:AdminKey", "s3cret"));
+        await using var production = await App.StartHostWithAsync(("ExBuy:Profile", "production"), ("ExBuy:AdminKey", "a-long-random-admin-key-for-this-test"));
         await production.Scenario(s =>
         {
             s.Post.Url("/init");

@@ -2,6 +2,7 @@ using ExBuy.Features.Balance;
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Checkout;
 using ExBuy.Features.Coupons;
+using ExBuy.Features.FlashSale.FlashSaleStock;
 using ExBuy.Features.Inventory;
 using ExBuy.Features.Orders;
 using ExBuy.Features.Rankings;
@@ -30,6 +31,7 @@ public static class Modules
             .ConfigureReviews()
             .ConfigureOrders()
             .ConfigureInventoryEvents()
+            .ConfigureFlashSale()
             .ConfigureStats()
             .ConfigureUsers()
             .ConfigureBalance()

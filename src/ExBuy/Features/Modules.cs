@@ -1,3 +1,4 @@
+using ExBuy.Features.Audit;
 using ExBuy.Features.Balance;
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Checkout;
@@ -49,6 +50,7 @@ public static class Modules
         services.AddCoupons(builder.Configuration);
         services.AddCheckout();
         services.AddRankings();
+        services.AddAudit();
 
         // The lock_type parameter of every stock-taking route, with the warning on `none`, in the OpenAPI document.
         services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", openApi => openApi.AddOperationTransformer(LockTypeOpenApi.DescribeAsync));

@@ -82,7 +82,7 @@ public abstract class MoneyReader : JsonConverter<decimal>
         var text = reader.TokenType switch
         {
             // A number's raw text, as sent: GetDecimal would take 1e3 and 1.005 alike.
-            JsonTokenType.Number when !reader.HasValueSequence && reader.ValueSpan.Length <= Money.MaxLength => Encoding.UTF8.GetString(reader.ValueSpan),
+            JsonTokenType.Number => RawNumber(ref reader),
             JsonTokenType.String when AcceptsStrings => reader.GetString(),
             _ => null,
         };
@@ -90,6 +90,17 @@ public abstract class MoneyReader : JsonConverter<decimal>
         return Money.TryParse(text, out var value)
             ? value
             : throw new JsonException($"A decimal amount is required: digits with at most {Money.MaxScale} decimal places after a '.', no sign but '-', no spaces, group separators or exponent.");
+    }
+
+    /// <summary>The number's text; from a body read in segments (a pipe) it may span several.</summary>
+    private static string? RawNumber(ref Utf8JsonReader reader)
+    {
+        if (!reader.HasValueSequence)
+        {
+            return reader.ValueSpan.Length <= Money.MaxLength ? Encoding.UTF8.GetString(reader.ValueSpan) : null;
+        }
+
+        return reader.ValueSequence.Length <= Money.MaxLength ? Encoding.UTF8.GetString(reader.ValueSequence) : null;
     }
 }
 

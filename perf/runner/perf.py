@@ -285,12 +285,18 @@ class Faults:
         self.thread.join()
 
 
-def settle(base_url, bound_s):
+def audit_request(base_url, env):
+    """GET /api/audit, with X-Admin-Key when --env ADMIN_KEY=... is given (the audit is admin-only outside the local profile)."""
+    key = next((kv.split("=", 1)[1] for kv in env or [] if kv.startswith("ADMIN_KEY=")), "")
+    return urllib.request.Request(f"{base_url}/api/audit", headers={"X-Admin-Key": key} if key else {})
+
+
+def settle(base_url, bound_s, env=None):
     """Polls the audit until it is clean; returns the seconds it took, or None when it stayed unclean for bound_s."""
     started = time.monotonic()
     while True:
         try:
-            with urllib.request.urlopen(f"{base_url}/api/audit", timeout=30) as res:
+            with urllib.request.urlopen(audit_request(base_url, env), timeout=30) as res:
                 if json.load(res).get("ok"):
                     return round(time.monotonic() - started, 1)
         except (urllib.error.URLError, OSError, ValueError):
@@ -433,9 +439,9 @@ class RssSampler:
         self.thread.join(timeout=2)
 
 
-def fetch_audit(base_url, system, path):
+def fetch_audit(base_url, system, path, env=None):
     try:
-        with urllib.request.urlopen(f"{base_url}/api/audit", timeout=120) as res:
+        with urllib.request.urlopen(audit_request(base_url, env), timeout=120) as res:
             body = res.read().decode()
     except urllib.error.HTTPError as e:
         if e.code == 404 and system != "ExBuy":
@@ -536,7 +542,7 @@ def run_one(scenario, args, matrix_run=False):
         settled = None
         if fault_plan:
             say(f"settling: waiting for a clean audit (at most {args.settle})")
-            settled = settle(args.base_url, seconds_of(args.settle))
+            settled = settle(args.base_url, seconds_of(args.settle), args.env)
             say(f"settled in {settled}s" if settled is not None else f"did not settle within {args.settle}")
         records, answers, console_lines = accepted.read_all(console)
         if console_lines:
@@ -551,7 +557,7 @@ def run_one(scenario, args, matrix_run=False):
         else:
             checked = accepted.not_checked(records, answers, not_checked)
         audit = os.path.join(work, "audit.json")
-        fetch_audit(args.base_url, args.system, audit)
+        fetch_audit(args.base_url, args.system, audit, args.env)
         if not os.path.exists(points):
             open(points, "w").close()
         line = summarize(points, scenario, lock or "default", p["vus"], p["duration"], args.base_url, audit, status, summary,

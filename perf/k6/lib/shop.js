@@ -7,7 +7,7 @@ import { Trend } from "k6/metrics";
 import { shapeOf, rampingStages } from "./defaults.js";
 
 export const BASE_URL = __ENV.BASE_URL || "http://localhost:8080";
-// Admin routes (/init, /api/flash-sales) need X-Admin-Key outside the API's local profile (e.g. under Docker),
+// Admin routes (/init, /api/flash-sales, /api/audit) need X-Admin-Key outside the API's local profile (e.g. under Docker),
 // and so does LOCK_TYPE=none on the stock-taking routes: with ADMIN_KEY set, such runs send it on every request.
 export const ADMIN_HEADERS = __ENV.ADMIN_KEY ? { "Content-Type": "application/json", "X-Admin-Key": __ENV.ADMIN_KEY } : { "Content-Type": "application/json" };
 const JSON_HEADERS = __ENV.LOCK_TYPE === "none" ? ADMIN_HEADERS : { "Content-Type": "application/json" };
@@ -172,7 +172,7 @@ export function auditTeardown(waitSeconds = 30) {
   let res;
   let audit;
   for (let waited = 0; ; waited++) {
-    res = http.get(`${BASE_URL}/api/audit`, { tags: { name: "99_audit" }, timeout: "120s" });
+    res = http.get(`${BASE_URL}/api/audit`, { headers: ADMIN_HEADERS, tags: { name: "99_audit" }, timeout: "120s" });
     audit = res.status === 200 ? res.json() : null;
     if ((audit && audit.ok) || waited >= waitSeconds) break;
     sleep(1);

@@ -1,7 +1,9 @@
+using ExBuy.Features.Audit;
 using ExBuy.Features.Balance;
 using ExBuy.Features.Catalog;
 using ExBuy.Features.Checkout;
 using ExBuy.Features.Coupons;
+using ExBuy.Features.FlashSale.FlashSaleStock;
 using ExBuy.Features.Inventory;
 using ExBuy.Features.Orders;
 using ExBuy.Features.Rankings;
@@ -30,6 +32,7 @@ public static class Modules
             .ConfigureReviews()
             .ConfigureOrders()
             .ConfigureInventoryEvents()
+            .ConfigureFlashSale()
             .ConfigureStats()
             .ConfigureUsers()
             .ConfigureBalance()
@@ -47,6 +50,7 @@ public static class Modules
         services.AddCoupons(builder.Configuration);
         services.AddCheckout();
         services.AddRankings();
+        services.AddAudit();
 
         // The lock_type parameter of every stock-taking route, with the warning on `none`, in the OpenAPI document.
         services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", openApi => openApi.AddOperationTransformer(LockTypeOpenApi.DescribeAsync));

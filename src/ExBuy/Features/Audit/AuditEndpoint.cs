@@ -2,6 +2,8 @@ using System.Data;
 using ExBuy.Features.Coupons;
 using ExBuy.Features.Inventory;
 using ExBuy.Features.Rankings;
+using ExBuy.Infrastructure.Observability;
+using ExBuy.Infrastructure.Security;
 using FastEndpoints;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -36,22 +38,34 @@ public sealed record AuditResponse(bool Ok, IReadOnlyDictionary<string, long> Ch
 /// first milliseconds, which the next audit no longer sees. The ranking needs no such rule: it carries the event
 /// sequence it has counted up to, and is compared with the log as of that sequence (<see cref="RankingCheck"/>).
 /// </para>
+/// <para>
+/// <b>Admin-only outside the local profile, one run at a time.</b> It reads every table: outside the local profile only
+/// an admin may run it (<see cref="AdminOnly{TRequest}"/>), and callers arriving while a run is in progress await that
+/// run's answer instead of starting their own (<see cref="AuditSingleFlight"/>), so many callers cost one run.
+/// </para>
 /// </summary>
-public sealed class AuditEndpoint(
-    NpgsqlDataSource db, IDocumentStore store, IConnectionMultiplexer redis, RedisStock redisStock, CouponGate couponGate, SalesRanking ranking,
-    IOptions<CouponOptions> couponOptions, IOptions<StockRecoveryOptions> stockRecovery)
-    : EndpointWithoutRequest<AuditResponse>
+public sealed class AuditEndpoint(AuditSingleFlight audits) : EndpointWithoutRequest<AuditResponse>
 {
     public const int MaxListed = 200;
 
     public override void Configure()
     {
         Get("/api/audit");
-        Tags("audit");
+        PreProcessor<AdminOnly<EmptyRequest>>();
+        Tags("audit", "admin");
     }
 
-    public override async Task HandleAsync(CancellationToken ct)
+    public override async Task HandleAsync(CancellationToken ct) => await Send.OkAsync(await audits.RunAsync(ct), ct);
+}
+
+/// <summary>One audit run: the checks of <see cref="AuditEndpoint"/>, against the data as it is now.</summary>
+public sealed class AuditRunner(
+    NpgsqlDataSource db, IDocumentStore store, IConnectionMultiplexer redis, RedisStock redisStock, CouponGate couponGate, SalesRanking ranking,
+    IOptions<CouponOptions> couponOptions, IOptions<StockRecoveryOptions> stockRecovery)
+{
+    public async Task<AuditResponse> RunAsync(CancellationToken ct)
     {
+        ExBuyMetrics.AuditRuns.Inc();
         var violations = new List<AuditViolation>();
         var days = SalesRanking.ServedDays(ranking.Today);
         // The subscription's progress before the Redis read: it stores its progress only after its Redis write, so a
@@ -98,17 +112,15 @@ public sealed class AuditEndpoint(
         var inFlight = CompareStock(ledger, gated, before.Stock, after.Stock, violations)
                        + ShopFlowChecks.CompareGates(coupons, before.Gates, afterGates, violations);
 
-        await Send.OkAsync(
-            new AuditResponse(
-                violations.Count == 0,
-                new Dictionary<string, long>
-                {
-                    ["products"] = ledger.Count, ["redis_stock_keys"] = after.Stock.Count, ["orders"] = orders, ["balances"] = balances,
-                    ["idempotency_records"] = idempotencyRecords, ["ranked_products"] = ranked, ["redis_values_in_flight"] = inFlight,
-                },
-                violations.Count,
-                violations.Take(MaxListed).ToList()),
-            ct);
+        return new AuditResponse(
+            violations.Count == 0,
+            new Dictionary<string, long>
+            {
+                ["products"] = ledger.Count, ["redis_stock_keys"] = after.Stock.Count, ["orders"] = orders, ["balances"] = balances,
+                ["idempotency_records"] = idempotencyRecords, ["ranked_products"] = ranked, ["redis_values_in_flight"] = inFlight,
+            },
+            violations.Count,
+            violations.Take(AuditEndpoint.MaxListed).ToList());
     }
 
     private static void CheckLedger(List<StockLedgerRow> ledger, List<AuditViolation> violations)

@@ -47,7 +47,9 @@ public sealed class ChargeBalanceRequest
 
     public long UserId { get; init; }
 
+    /// <summary>A JSON number with at most two places, read as written (<see cref="ShopMoneyJsonConverter"/>).</summary>
     [JsonPropertyName("amount")]
+    [JsonConverter(typeof(ShopMoneyJsonConverter))]
     public decimal? Amount { get; init; }
 
     public sealed class Validator : Validator<ChargeBalanceRequest>

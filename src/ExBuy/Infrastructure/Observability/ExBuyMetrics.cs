@@ -87,4 +87,14 @@ public static class ExBuyMetrics
     /// <summary>Stock released in the database whose Redis give-back failed (the reconciler repairs the key).</summary>
     public static readonly Counter StockRedisGiveBackFailed = Metrics.CreateCounter(
         "exbuy_stock_redis_give_back_failed_total", "Stock given back in PostgreSQL whose Redis give-back failed; left to the reconciler.");
+
+    /// <summary>Audit runs started (<c>GET /api/audit</c>); callers that arrive during a run share it and start none.</summary>
+    public static readonly Counter AuditRuns = Metrics.CreateCounter(
+        "exbuy_audit_runs_total", "Consistency audit runs (GET /api/audit); concurrent callers share one run.");
+
+    /// <summary>Audit requests by how they were answered: started (a new run) or joined (the run already in progress).</summary>
+    public static readonly Counter AuditRequests = Metrics.CreateCounter(
+        "exbuy_audit_requests_total",
+        "GET /api/audit requests by share: started (began a run) or joined (awaited the run in progress).",
+        new CounterConfiguration { LabelNames = ["share"] });
 }

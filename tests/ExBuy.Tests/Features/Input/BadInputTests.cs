@@ -243,6 +243,90 @@ public sealed class BadInputTests(AppFixture app) : IntegrationContext(app)
         (await Host.GetJson($"/api/products/{product.Id}", 404))["detail"]!.GetValue<string>().ShouldBe("Not found.");
     }
 
+    /// <summary>Money inputs are two-place decimals in the invariant culture, no group separators, no exponent, no padding.</summary>
+    [Theory]
+    [InlineData("\"1,0,0\"")]
+    [InlineData("\"1,000\"")]
+    [InlineData("\"1.005\"")]
+    [InlineData("1.005")]
+    [InlineData("\"10.500\"")]
+    [InlineData("10.500")]
+    [InlineData("\"1e3\"")]
+    [InlineData("1e3")]
+    [InlineData("1E2")]
+    [InlineData("\"-1\"")]
+    [InlineData("-1")]
+    [InlineData("\" 10\"")]
+    [InlineData("\"10 \"")]
+    [InlineData("\"+10\"")]
+    [InlineData("\"1 000\"")]
+    [InlineData("\".5\"")]
+    [InlineData("\"10.\"")]
+    [InlineData("\"\"")]
+    [InlineData("\"NaN\"")]
+    [InlineData("\"0x10\"")]
+    public async Task a_flash_sale_price_that_is_not_a_two_place_decimal_is_a_400_naming_price_and_creates_nothing(string price)
+    {
+        var before = await FingerprintAsync();
+
+        var (status, problem) = await SendAsync(HttpMethod.Post, "/api/flash-sales", $$"""{"name":"Money","stock":5,"price":{{price}}}""", "application/json");
+
+        status.ShouldBe(400, problem.ToJsonString());
+        problem.ErrorFields().ShouldContain("price", problem.ToJsonString());
+        (await FingerprintAsync()).ShouldBe(before);
+    }
+
+    [Theory]
+    [InlineData("10", "10.00")]
+    [InlineData("\"10\"", "10.00")]
+    [InlineData("10.5", "10.50")]
+    [InlineData("\"10.5\"", "10.50")]
+    [InlineData("\"10.50\"", "10.50")]
+    [InlineData("10.50", "10.50")]
+    public async Task a_flash_sale_price_with_at_most_two_places_is_taken_as_written(string price, string stored)
+    {
+        var sale = await Host.PostJson("/api/flash-sales", $$"""{"name":"Money","stock":5,"price":{{price}}}""", 201);
+        sale["price"]!.GetValue<string>().ShouldBe(stored);
+        (await Host.GetJson($"/api/products/{sale["product_id"]!.GetValue<long>()}"))["price"]!.GetValue<string>().ShouldBe(stored);
+    }
+
+    [Theory]
+    [InlineData("1.005")]
+    [InlineData("10.500")]
+    [InlineData("1e3")]
+    [InlineData("1E2")]
+    [InlineData("-1")]
+    [InlineData("\"1,0,0\"")]
+    [InlineData("\"10\"")]
+    [InlineData("\" 10\"")]
+    public async Task a_balance_charge_amount_that_is_not_a_two_place_decimal_is_a_400_naming_amount_and_changes_nothing(string amount)
+    {
+        var shop = await Host.InitShop("""{"userCount":1}""");
+        var user = shop.UserIds[0];
+        var before = await FingerprintAsync();
+
+        var (status, problem) = await SendAsync(HttpMethod.Post, $"/users/{user}/balance", $$"""{"amount":{{amount}}}""", "application/json");
+
+        status.ShouldBe(400, problem.ToJsonString());
+        problem.ErrorFields().ShouldContain("amount", problem.ToJsonString());
+        (await FingerprintAsync()).ShouldBe(before);
+        (await Host.Balance(user)).ShouldBe(0m);
+    }
+
+    [Theory]
+    [InlineData("10", 10)]
+    [InlineData("10.5", 10.5)]
+    [InlineData("10.50", 10.5)]
+    public async Task a_balance_charge_amount_with_at_most_two_places_is_charged(string amount, double expected)
+    {
+        var shop = await Host.InitShop("""{"userCount":1}""");
+        var user = shop.UserIds[0];
+
+        await Host.PostJson($"/users/{user}/balance", $$"""{"amount":{{amount}}}""", 201);
+
+        (await Host.Balance(user)).ShouldBe((decimal)expected);
+    }
+
     [Theory]
     [InlineData("application/json")]
     [InlineData("application/json; charset=utf-8")]

@@ -1,4 +1,3 @@
-using ExBuy.Features.Audit;
 using ExBuy.Features.Inventory;
 using ExBuy.Infrastructure.Http;
 using FastEndpoints;
@@ -16,7 +15,11 @@ public sealed class FlashSaleStockRequest
 public sealed record FlashSaleStockResponse(
     long ProductId, int InitialStock, int DbStock, int? RedisStock, long Sold, long Returned, long Oversold, bool Consistent);
 
-/// <summary><c>GET /api/flash-sales/{id}/stock</c>: the flash-sale check. Consistent means stock = initial − sold + returned, never negative, and Redis (when it keeps a copy) agrees.</summary>
+/// <summary>
+/// <c>GET /api/flash-sales/{id}/stock</c>: the flash-sale check. Consistent means stock = initial − sold + returned, never
+/// negative, and Redis (when it keeps a copy) agrees. It reads only this product's events (<see cref="ProductLedger"/>):
+/// a public read must not cost in proportion to everything else ever sold.
+/// </summary>
 public sealed class FlashSaleStockEndpoint(NpgsqlDataSource db, IDocumentStore store, RedisStock redisStock)
     : Endpoint<FlashSaleStockRequest, FlashSaleStockResponse>
 {
@@ -28,7 +31,7 @@ public sealed class FlashSaleStockEndpoint(NpgsqlDataSource db, IDocumentStore s
 
     public override async Task HandleAsync(FlashSaleStockRequest req, CancellationToken ct)
     {
-        var row = (await StockLedger.ReadAsync(db, store, [req.Id], ct)).SingleOrDefault();
+        var row = await ProductLedger.ReadAsync(db, store, req.Id, ct);
         if (row is null)
         {
             await Send.ResultAsync(TypedResults.NotFound(new ErrorDetail("Not found.")));

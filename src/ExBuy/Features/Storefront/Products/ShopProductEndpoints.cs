@@ -6,13 +6,18 @@ using Marten;
 
 namespace ExBuy.Features.Storefront;
 
+/// <summary>
+/// A shop-flow product. Its price is the one an order charges, to the cent: written as the shop routes write money
+/// (<see cref="Money.Normalize"/>: <c>2000</c> for the seeded whole prices, <c>129.47</c> for a price with cents), never
+/// truncated, so that charging exactly the shown price × quantity pays for the order.
+/// </summary>
 public sealed record ShopProduct(
     [property: JsonPropertyName("id")] long Id,
     [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("price")] long Price,
+    [property: JsonPropertyName("price")] decimal Price,
     [property: JsonPropertyName("stock")] int Stock)
 {
-    public static ShopProduct From(Product p, int stock) => new(p.Id, p.Name, (long)p.Price, stock);
+    public static ShopProduct From(Product p, int stock) => new(p.Id, p.Name, Money.Normalize(p.Price), stock);
 }
 
 /// <summary><c>GET /products</c>: the shop-flow products <c>/init</c> created, as a plain array.</summary>

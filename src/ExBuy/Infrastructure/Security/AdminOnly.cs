@@ -26,7 +26,10 @@ public sealed class AdminOnly<TRequest> : IPreProcessor<TRequest>
     public Task PreProcessAsync(IPreProcessorContext<TRequest> context, CancellationToken ct)
     {
         var http = context.HttpContext;
-        if (!CrossSiteRequests.NeedsPreflight(http))
+        // A read (GET, HEAD: the audit) changes nothing and a cross-site page cannot read its answer: only the key or
+        // the local caller decides. Everything else must be a request no page can send cross-site without a preflight.
+        var read = HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method);
+        if (!read && !CrossSiteRequests.NeedsPreflight(http))
         {
             return CrossSiteRequests.RefuseAsync(http, ct);
         }

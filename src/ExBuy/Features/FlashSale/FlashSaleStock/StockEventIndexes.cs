@@ -14,7 +14,7 @@ namespace ExBuy.Features.FlashSale.FlashSaleStock;
 /// </summary>
 public static class StockEventIndexes
 {
-    public const string ItemsIndex = "ix_mt_events_items_product";
+    public const string ItemsIndex = "ix_mt_events_order_items_product";
     public const string ReservedIndex = "ix_mt_events_reserved_product";
 
     public static StoreOptions ConfigureFlashSale(this StoreOptions opts)
@@ -34,7 +34,8 @@ public static class StockEventIndexes
         protected override IEnumerable<ISchemaObject> schemaObjects()
         {
             var events = opts.Events.DatabaseSchemaName;
-            yield return new EventIndex(events, ItemsIndex, "using gin ((data -> 'Items') jsonb_path_ops)");
+            // Partial: only the order events carry items, so no other event (balances, coupons, reservations) pays for it.
+            yield return new EventIndex(events, ItemsIndex, "using gin ((data -> 'Items') jsonb_path_ops) where type in ('order_placed', 'order_revived', 'order_cancelled')");
             yield return new EventIndex(events, ReservedIndex, "((data ->> 'ProductId')) where type = 'stock_reserved'");
         }
     }

@@ -1,4 +1,5 @@
 using ExBuy.Infrastructure;
+using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Security;
 using FastEndpoints;
 using Marten;
@@ -30,7 +31,7 @@ public sealed class DeleteUploadEndpoint(IDocumentSession session, IOptions<ExBu
         var file = await session.LoadAsync<UploadedFile>(req.Id, ct);
         if (file is null)
         {
-            await Send.NotFoundAsync(ct);
+            await Send.ResultAsync(TypedResults.NotFound(new ErrorDetail("No such upload.")));
             return;
         }
 

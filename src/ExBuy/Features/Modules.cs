@@ -51,6 +51,7 @@ public static class Modules
         services.AddCheckout();
         services.AddRankings();
         services.AddAudit();
+        services.AddUploads(builder.Configuration);
 
         // The lock_type parameter of every stock-taking route, with the warning on `none`, in the OpenAPI document.
         services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", openApi => openApi.AddOperationTransformer(LockTypeOpenApi.DescribeAsync));

@@ -106,6 +106,8 @@ public sealed class AppFixture : IAsyncLifetime
             // Tests run the hold sweeper and the stock reconciler themselves, when their scenario needs them.
             ["ExBuy:Stock:SweepIntervalMs"] = "0",
             ["ExBuy:Stock:ReconcileIntervalMs"] = "0",
+            // The upload sweeper deletes files no row names: after every test's reset that is every earlier upload.
+            ["ExBuy:Uploads:SweepIntervalSeconds"] = "0",
         };
         // The API elects one node for the projection daemon; the shared test host is the only node and must not wait
         // for an election after every reset, and a secondary host leaves the daemon to it.

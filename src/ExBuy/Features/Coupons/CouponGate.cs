@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Redis;
 using StackExchange.Redis;
 
 namespace ExBuy.Features.Coupons;
@@ -80,6 +81,36 @@ public sealed class CouponGate(IConnectionMultiplexer redis)
     public static RedisKey Requested(long policyId) => $"exbuy:coupon:{policyId}:requested";
 
     public static RedisKey Remaining(long policyId) => $"exbuy:coupon:{policyId}:remaining";
+
+    /// <summary>Every gate's keys: <c>exbuy:coupon:{policy}:…</c>.</summary>
+    public const string KeyPattern = "exbuy:coupon:*";
+
+    /// <summary>
+    /// Deletes every policy's gate (both keys), scanned a page at a time. For <c>POST /init</c>, after it deleted every
+    /// policy in PostgreSQL: without this the gates of the policies it replaced stayed in Redis run after run.
+    /// Returns how many keys it deleted.
+    /// </summary>
+    public async Task<long> DeleteAllAsync()
+    {
+        long deleted = 0;
+        var batch = new List<RedisKey>(1000);
+        await foreach (var key in RedisSetup.ScanAsync(redis, KeyPattern))
+        {
+            batch.Add(key);
+            if (batch.Count == 1000)
+            {
+                deleted += await Db.KeyDeleteAsync([.. batch]);
+                batch.Clear();
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            deleted += await Db.KeyDeleteAsync([.. batch]);
+        }
+
+        return deleted;
+    }
 
     public async Task OpenAsync(long policyId, int quantity)
     {

@@ -46,6 +46,10 @@ public static class ExBuyMetrics
     public static readonly Counter CatalogSnapshotLoads = Metrics.CreateCounter(
         "exbuy_catalog_snapshot_loads_total", "Loads of this process's in-memory catalogue (a product was added, changed or deleted).");
 
+    /// <summary>Bytes the current catalogue snapshot's remembered filter answers are accounted for (bounded by ExBuy:Catalog:SearchCacheBytes).</summary>
+    public static readonly Gauge CatalogSearchCacheBytes = Metrics.CreateGauge(
+        "exbuy_catalog_search_cache_bytes", "Bytes the in-memory catalogue's remembered list and search answers are accounted for (keys and results; bounded by ExBuy:Catalog:SearchCacheBytes).");
+
     /// <summary>Coupon claims: admitted, duplicate, sold_out at the gate; issued or compensated by the handler.</summary>
     public static readonly Counter Coupons = Metrics.CreateCounter(
         "exbuy_coupon_claims_total",

@@ -16,4 +16,11 @@ public sealed class CatalogOptions
     /// <summary>A catalogue larger than this is not held in memory: its reads run their SQL.</summary>
     [Range(1, 1_000_000)]
     public int MaxProducts { get; set; } = 50_000;
+
+    /// <summary>
+    /// Bytes the remembered answers to list and search filters may take per process (<see cref="FilterMemo"/>: keys and
+    /// results, at least <see cref="FilterMemo.MinEntryBytes"/> an entry); past it the least recently used go. 0: none kept.
+    /// </summary>
+    [Range(0, 1L << 34)]
+    public long SearchCacheBytes { get; set; } = 8L << 20;
 }

@@ -273,6 +273,7 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
             current = await LoadAsync(ct);
             Loads++;
             ExBuyMetrics.CatalogSnapshotLoads.Inc();
+            ExBuyMetrics.CatalogSearchCacheBytes.Set(current?.Memo.Bytes ?? 0);
             if (current is { } loaded)
             {
                 Loaded(logger, loaded.Generation, loaded.ById.Length, loaded.IsTooLarge);
@@ -336,7 +337,7 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
             return null;
         }
 
-        return entries.Count > max ? CatalogSnapshot.TooLarge(g) : new CatalogSnapshot(g, entries, [.. priceRank], [.. createdRank], [.. nameRank]);
+        return entries.Count > max ? CatalogSnapshot.TooLarge(g) : new CatalogSnapshot(g, entries, [.. priceRank], [.. createdRank], [.. nameRank], options.Value.SearchCacheBytes);
     }
 
     public void Dispose() => loading.Dispose();

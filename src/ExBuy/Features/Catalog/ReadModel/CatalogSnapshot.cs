@@ -1,3 +1,4 @@
+using System.Globalization;
 using ExBuy.Features.Catalog.ListProducts;
 
 namespace ExBuy.Features.Catalog.ReadModel;
@@ -22,9 +23,10 @@ public sealed class CatalogSnapshot
     private readonly Dictionary<long, CatalogEntry> byId;
     private readonly Dictionary<string, CatalogEntry[]> ascending;
 
-    public CatalogSnapshot(long generation, IReadOnlyList<CatalogEntry> entries, int[] priceRank, int[] createdRank, int[] nameRank)
+    public CatalogSnapshot(long generation, IReadOnlyList<CatalogEntry> entries, int[] priceRank, int[] createdRank, int[] nameRank, long memoBytes)
     {
         Generation = generation;
+        Memo = new FilterMemo(memoBytes);
         ById = entries.OrderBy(e => e.Id).ToArray();
         byId = ById.ToDictionary(e => e.Id);
         ascending = new Dictionary<string, CatalogEntry[]>
@@ -44,6 +46,7 @@ public sealed class CatalogSnapshot
         ById = [];
         byId = [];
         ascending = [];
+        Memo = new FilterMemo(0);
         IsTooLarge = true;
     }
 
@@ -63,55 +66,49 @@ public sealed class CatalogSnapshot
     /// </summary>
     public IReadOnlyList<CatalogEntry>? Matching(IProductFilter filter, string ordering)
     {
-        // The snapshot never changes, so neither does the answer to a filter: the few filters a shop is browsed with
-        // are computed once per generation (a bounded memo; past its size they are computed every time).
-        var key = $"{filter.Category}\u0001{filter.MinPrice}\u0001{filter.MaxPrice}\u0001{filter.Q}\u0001{ordering}";
-        if (memo.TryGetValue(key, out var known))
+        // The snapshot never changes, so neither does the answer to a filter: the filters a shop is browsed with are
+        // computed once per generation, remembered within a byte budget (FilterMemo). The key is the filter as the
+        // comparison sees it (the query trimmed and lowered, prices by value), so spellings of one query share an entry.
+        var q = NormalisedQuery(filter.Q);
+        if (q is { IsAscii: false })
+        {
+            return null;
+        }
+
+        var key = string.Create(
+            CultureInfo.InvariantCulture,
+            $"{filter.Category}\u0001{filter.MinPrice?.ToString("G29", CultureInfo.InvariantCulture)}\u0001{filter.MaxPrice?.ToString("G29", CultureInfo.InvariantCulture)}\u0001{q?.Text}\u0001{ordering}");
+        if (Memo.TryGet(key, out var known))
         {
             return known;
         }
 
-        var computed = Compute(filter, ordering);
-        var size = 1 + (computed?.Length ?? 0);
-        if (Interlocked.Add(ref memoSize, size) <= MemoBudget)
-        {
-            if (!memo.TryAdd(key, computed))
-            {
-                Interlocked.Add(ref memoSize, -size);
-            }
-        }
-        else
-        {
-            Interlocked.Add(ref memoSize, -size);
-        }
-
+        var computed = Compute(filter, q?.Text, ordering);
+        Memo.Add(key, computed);
         return computed;
     }
 
-    // At most this many remembered entries (references) per snapshot, about 8 MB: filters sent to fill it are computed
-    // every time once it is full.
-    private const long MemoBudget = 1_000_000;
+    /// <summary>The answers remembered for this snapshot, accounted in bytes.</summary>
+    public FilterMemo Memo { get; }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CatalogEntry[]?> memo = new();
-    private long memoSize;
+    // The query as the filter compares it: trimmed and, when ASCII, lowered (PostgreSQL's folding of other letters
+    // depends on its locale, so those queries run the SQL). Null: no query.
+    private static (string Text, bool IsAscii)? NormalisedQuery(string? q)
+    {
+        if (string.IsNullOrWhiteSpace(q))
+        {
+            return null;
+        }
+
+        var trimmed = q.Trim();
+        return System.Text.Ascii.IsValid(trimmed) ? (trimmed.ToLowerInvariant(), true) : (trimmed, false);
+    }
 
     /// <summary>When the database last confirmed this snapshot's generation (<see cref="Environment.TickCount64"/>).</summary>
     public long CheckedAt { get; set; } = Environment.TickCount64;
 
-    private CatalogEntry[]? Compute(IProductFilter filter, string ordering)
+    private CatalogEntry[] Compute(IProductFilter filter, string? q, string ordering)
     {
-        string? q = null;
-        if (!string.IsNullOrWhiteSpace(filter.Q))
-        {
-            q = filter.Q.Trim();
-            if (!System.Text.Ascii.IsValid(q))
-            {
-                return null;
-            }
-
-            q = q.ToLowerInvariant();
-        }
-
         var (source, descending) = ordering switch
         {
             "price" or "created_at" or "name" => (ascending[ordering], false),

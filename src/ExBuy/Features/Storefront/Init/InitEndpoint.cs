@@ -57,7 +57,8 @@ public sealed record InitResponse(
 /// any API process, waits for it and then runs, so every 200 describes the shop that init set up and the last to run
 /// is the one that stays; one that waits longer than <see cref="InitLock.MaxWait"/> is answered 409 and changes nothing.
 /// </summary>
-public sealed class InitEndpoint(IDocumentStore store, NpgsqlDataSource db, CouponGate gate, SalesRanking ranking, RedisStock redisStock, TimeProvider clock)
+public sealed class InitEndpoint(
+    IDocumentStore store, NpgsqlDataSource db, CouponGate gate, SalesRanking ranking, RedisStock redisStock, StackExchange.Redis.IConnectionMultiplexer redis, TimeProvider clock)
     : EndpointWithoutRequest<InitResponse>
 {
     public const int DefaultUsers = 300;
@@ -218,7 +219,9 @@ public sealed class InitEndpoint(IDocumentStore store, NpgsqlDataSource db, Coup
         return result.IsValid ? request : null;
     }
 
-    // The previous run's users, coupons, balances and products go; orders and events stay as history.
+    // The previous run's users, coupons, balances and products go; orders and events stay as history. What they kept in
+    // Redis goes with them: every coupon gate (every policy is deleted above, so every gate is a leftover) and the
+    // previous products' stock copies; without this the keys of every earlier run accumulated.
     private async Task ClearAsync(CancellationToken ct)
     {
         await using var session = store.LightweightSession();
@@ -240,5 +243,10 @@ public sealed class InitEndpoint(IDocumentStore store, NpgsqlDataSource db, Coup
 
         await session.SaveChangesAsync(ct);
         await CouponClaims.ClearAsync(store, ct);
+        await gate.DeleteAllAsync();
+        if (previous is { ProductIds.Count: > 0 })
+        {
+            await redis.GetDatabase().KeyDeleteAsync([.. previous.ProductIds.Select(RedisStock.Key)]);
+        }
     }
 }

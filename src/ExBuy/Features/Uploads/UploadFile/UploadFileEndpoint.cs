@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using ExBuy.Infrastructure;
+using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Marten;
 using FastEndpoints;
 using Marten;
@@ -13,9 +13,10 @@ public sealed record UploadFileResponse(long Id, string Filename, long Size, str
 /// <summary>
 /// <c>POST /api/uploads</c>, multipart field <c>file</c>, at most 10 MB. The form is read by hand so that an
 /// oversized body is refused from its Content-Length (or once 10 MB have streamed in) instead of being
-/// buffered first.
+/// buffered first. Under the quota (<see cref="UploadQuota"/>; full: 507, nothing written); the bytes reach their place
+/// only whole (<see cref="UploadStorage"/>) and leave it again when the row's insert fails.
 /// </summary>
-public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyOptions> options, TimeProvider clock)
+public sealed class UploadFileEndpoint(IDocumentStore store, UploadQuota quota, IOptions<ExBuyOptions> options, TimeProvider clock)
     : EndpointWithoutRequest<UploadFileResponse>
 {
     public const long MaxFileBytes = 10 * 1024 * 1024;
@@ -47,6 +48,13 @@ public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyO
         if (HttpContext.Request.ContentLength > MaxFileBytes + FormOverheadBytes)
         {
             await Refuse(TooLarge, ct);
+            return;
+        }
+
+        // Full already: refused before the body is read.
+        if (await quota.RefusalAsync(1, ct) is { } full)
+        {
+            await Send.ResultAsync(ErrorMessage.Result(StatusCodes.Status507InsufficientStorage, full));
             return;
         }
 
@@ -94,10 +102,34 @@ public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyO
             return;
         }
 
+        if (await quota.RefusalAsync(file.Length, ct) is { } refusal)
+        {
+            await Send.ResultAsync(ErrorMessage.Result(StatusCodes.Status507InsufficientStorage, refusal));
+            return;
+        }
+
         var stored = await Store(file, ct);
-        stored.Id = await IdSequences.NextAsync<UploadedFile>(session.DocumentStore, ct);
-        session.Insert(stored);
-        await session.SaveChangesAsync(ct);
+        var absolute = Path.GetFullPath(Path.Combine(options.Value.DataDirectory, stored.StoredPath));
+        bool inserted;
+        try
+        {
+            stored.Id = await IdSequences.NextAsync<UploadedFile>(store, ct);
+            inserted = await quota.InsertAsync(stored, ct);
+        }
+        catch
+        {
+            // No row, no file: a failed insert (or an abort here) takes the file back out.
+            UploadStorage.TryDelete(absolute);
+            throw;
+        }
+
+        if (!inserted)
+        {
+            // Another upload took the last room meanwhile.
+            UploadStorage.TryDelete(absolute);
+            await Send.ResultAsync(ErrorMessage.Result(StatusCodes.Status507InsufficientStorage, quota.Full));
+            return;
+        }
 
         await Send.ResponseAsync(
             new UploadFileResponse(stored.Id, stored.FileName, stored.Size, stored.ContentType, "uploaded"),
@@ -111,24 +143,12 @@ public sealed class UploadFileEndpoint(IDocumentSession session, IOptions<ExBuyO
     {
         var now = clock.GetUtcNow();
         var fileName = SafeFileName(file.FileName);
-        var relative = Path.Combine("uploads", now.ToString("yyyy/MM/dd", System.Globalization.CultureInfo.InvariantCulture), $"{Guid.CreateVersion7():N}-{fileName}");
+        var relative = Path.Combine(UploadStorage.Folder, now.ToString("yyyy/MM/dd", System.Globalization.CultureInfo.InvariantCulture), $"{Guid.CreateVersion7():N}-{fileName}");
         var absolute = Path.GetFullPath(Path.Combine(options.Value.DataDirectory, relative));
-        Directory.CreateDirectory(Path.GetDirectoryName(absolute)!);
-
         string sha256;
-        await using (var target = new FileStream(absolute, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
         await using (var source = file.OpenReadStream())
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[81920];
-            int read;
-            while ((read = await source.ReadAsync(buffer, ct)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-                await target.WriteAsync(buffer.AsMemory(0, read), ct);
-            }
-
-            sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+            sha256 = await UploadStorage.WriteAsync(source, absolute, ct);
         }
 
         return new UploadedFile

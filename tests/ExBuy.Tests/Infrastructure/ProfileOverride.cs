@@ -56,3 +56,24 @@ public sealed class ProfileOverride : IStartupFilter
             ((IKeyedServiceProvider)inner).GetRequiredKeyedService(serviceType, serviceKey);
     }
 }
+
+public static class ProfileOverrideScenarios
+{
+    /// <summary>
+    /// This one request under the production profile: with <paramref name="configuredKey"/> as the API's key (null: the
+    /// default <see cref="ProfileOverride.AdminKey"/>) and <paramref name="key"/> sent as <c>X-Admin-Key</c> (null: none).
+    /// </summary>
+    public static void AsProduction(this Alba.Scenario s, string? key, string? configuredKey = null)
+    {
+        s.WithRequestHeader(ProfileOverride.Header, "production");
+        if (configuredKey is not null)
+        {
+            s.WithRequestHeader(ProfileOverride.KeyHeader, configuredKey);
+        }
+
+        if (key is not null)
+        {
+            s.WithRequestHeader("X-Admin-Key", key);
+        }
+    }
+}

@@ -70,7 +70,7 @@ public sealed class AuditRunner(
         var days = SalesRanking.ServedDays(ranking.Today);
         // The subscription's progress before the Redis read: it stores its progress only after its Redis write, so a
         // progress seen here that Redis then has no mark for is a lost ranking; one counted after it is in flight.
-        var rankingProgress = await RankingCheck.ProgressAsync(db, store, ct);
+        var rankingProgress = await SalesRankingSubscription.ProgressAsync(db, store.Options.Events.DatabaseSchemaName, ct);
         var rankingState = await SalesRanking.ReadStateAsync(redis.GetDatabase(), days);
         var before = await RedisReading.ReadAsync(redis, redisStock, couponGate);
 

@@ -23,8 +23,8 @@ public static class RankingCheck
         // (mark absent then, progress present now) is work in flight, not a lost ranking.
         if (!state.HasMark && progressBeforeRedis is var progress && progress > state.Epoch)
         {
-            // Counted up to `progress`, yet no mark: Redis lost the ranking (restarted empty). The subscription rebuilds
-            // it from PostgreSQL on its next page; until then it is wrong if anything should be in it.
+            // Counted up to `progress`, yet no mark: Redis lost the ranking (restarted empty). The repair pass or the
+            // subscription's next page rebuilds it from PostgreSQL; until then it is wrong if anything should be in it.
             var lost = await SalesRankingTruth.ReadAsync(connection, e, progress, null, oldest, ct);
             if (lost.Units.Keys.Any(k => days.Contains(k.Day)))
             {
@@ -56,8 +56,4 @@ public static class RankingCheck
 
         return pairs.Count;
     }
-
-    /// <summary>How far the ranking's subscription has counted, by the daemon's stored progress.</summary>
-    public static Task<long> ProgressAsync(NpgsqlDataSource db, IDocumentStore store, CancellationToken ct) =>
-        SalesRankingSubscription.ProgressAsync(db, store.Options.Events.DatabaseSchemaName, ct);
 }

@@ -225,6 +225,19 @@ public sealed class SalesRanking(IConnectionMultiplexer redis, IDocumentStore st
     }
 
     /// <summary>
+    /// Rebuilds a ranking Redis lost: computes it from PostgreSQL as of <paramref name="asOf"/> and writes it by
+    /// <see cref="ReplaceAsync"/> (only while Redis still has no applied mark). The subscription's page and the repair
+    /// pass both come here.
+    /// </summary>
+    /// <returns>True when the ranking was written.</returns>
+    public static async Task<bool> RebuildAsync(IDatabase db, Npgsql.NpgsqlDataSource pg, string eventsSchema, DateOnly today, long asOf, CancellationToken ct)
+    {
+        await using var connection = await pg.OpenConnectionAsync(ct);
+        var truth = await SalesRankingTruth.ReadAsync(connection, eventsSchema, asOf, null, today.AddDays(-Days), ct);
+        return await ReplaceAsync(db, today, truth, asOf);
+    }
+
+    /// <summary>
     /// Writes <paramref name="truth"/> (the ranking computed from PostgreSQL as of <paramref name="asOf"/>) in place of
     /// whatever Redis holds, if Redis still has no applied mark: Redis lost the ranking and the subscription, which
     /// counts increments, cannot restore what came before its page.

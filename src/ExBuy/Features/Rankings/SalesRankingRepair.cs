@@ -38,10 +38,7 @@ public sealed partial class SalesRankingRepair(
             return false; // nothing counted yet: nothing to lose
         }
 
-        var today = ranking.Today;
-        await using var connection = await db.OpenConnectionAsync(ct);
-        var truth = await SalesRankingTruth.ReadAsync(connection, schema, progress, null, today.AddDays(-SalesRanking.Days), ct);
-        var written = await SalesRanking.ReplaceAsync(redisDb, today, truth, progress);
+        var written = await SalesRanking.RebuildAsync(redisDb, db, schema, ranking.Today, progress, ct);
         if (written)
         {
             LogRepaired(logger, progress);

@@ -79,9 +79,7 @@ public sealed partial class SalesRankingSubscription : SubscriptionBase
         var today = DateOnly.FromDateTime(_clock.GetUtcNow().UtcDateTime);
         if (await SalesRanking.ApplyAsync(db, today, steps, page.SequenceFloor) < 0)
         {
-            await using var connection = await _db.OpenConnectionAsync(cancellationToken);
-            var truth = await SalesRankingTruth.ReadAsync(connection, schema, page.SequenceCeiling, null, today.AddDays(-SalesRanking.Days), cancellationToken);
-            var rebuilt = await SalesRanking.ReplaceAsync(db, today, truth, page.SequenceCeiling);
+            var rebuilt = await SalesRanking.RebuildAsync(db, _db, schema, today, page.SequenceCeiling, cancellationToken);
             LogRebuilt(_logger, page.SequenceFloor, page.SequenceCeiling, rebuilt);
         }
 

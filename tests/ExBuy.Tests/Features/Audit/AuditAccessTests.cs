@@ -60,16 +60,7 @@ public sealed class AuditAccessTests(AppFixture app) : IntegrationContext(app)
         Host.Scenario(s =>
         {
             s.Get.Url("/api/audit");
-            s.WithRequestHeader(ProfileOverride.Header, "production");
-            if (configuredKey is not null)
-            {
-                s.WithRequestHeader(ProfileOverride.KeyHeader, configuredKey);
-            }
-
-            if (key is not null)
-            {
-                s.WithRequestHeader("X-Admin-Key", key);
-            }
+            s.AsProduction(key, configuredKey);
 
             s.StatusCodeShouldBe(status);
         });

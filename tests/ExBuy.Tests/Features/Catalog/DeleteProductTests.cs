@@ -66,16 +66,7 @@ public sealed class DeleteProductTests(AppFixture app) : IntegrationContext(app)
         Host.Scenario(s =>
         {
             s.Delete.Url($"/api/products/{productId}");
-            s.WithRequestHeader(ProfileOverride.Header, "production");
-            if (configuredKey is not null)
-            {
-                s.WithRequestHeader(ProfileOverride.KeyHeader, configuredKey);
-            }
-
-            if (key is not null)
-            {
-                s.WithRequestHeader("X-Admin-Key", key);
-            }
+            s.AsProduction(key, configuredKey);
 
             s.StatusCodeShouldBe(status);
         });

@@ -12,8 +12,6 @@ namespace ExBuy.Tests.Features.Inventory;
 /// <summary>The atomic strategy's escrow: a hold taken in one statement, consumed with the sale or given back.</summary>
 public sealed class StockHoldTests(AppFixture app) : IntegrationContext(app)
 {
-    private static readonly TimeProvider Clock = TimeProvider.System;
-
     [Fact]
     public async Task a_hold_takes_every_line_or_none()
     {

@@ -1,7 +1,7 @@
 using ExBuy.Infrastructure.Hosting;
 using Shouldly;
 
-namespace ExBuy.Tests.Hosting;
+namespace ExBuy.UnitTests.Infrastructure.Hosting;
 
 /// <summary>The loop the sweeper and the reconcilers share: a failing pass never ends it, a zero interval turns it off.</summary>
 public sealed class PeriodicPassTests

@@ -4,7 +4,7 @@ using ExBuy.Tests.Infrastructure;
 using Shouldly;
 using StackExchange.Redis;
 
-namespace ExBuy.Tests.Perf;
+namespace ExBuy.Tooling.Tests.Perf;
 
 /// <summary>
 /// <c>./exbuy fault pause-redis-writes:SECONDS</c>: Redis refuses writes (CLIENT PAUSE … WRITE) and the fault returns

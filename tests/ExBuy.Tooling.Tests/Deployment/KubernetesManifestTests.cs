@@ -1,7 +1,7 @@
 using ExBuy.Tests.Infrastructure;
 using Shouldly;
 
-namespace ExBuy.Tests.Deployment;
+namespace ExBuy.Tooling.Tests.Deployment;
 
 /// <summary>
 /// deploy/k8s cannot be applied here (no cluster), so a validator checks it (build/k8s-validate/validate.mjs, which

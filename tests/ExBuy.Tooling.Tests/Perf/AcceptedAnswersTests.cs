@@ -5,7 +5,7 @@ using ExBuy.Tests.Infrastructure;
 using Npgsql;
 using Shouldly;
 
-namespace ExBuy.Tests.Perf;
+namespace ExBuy.Tooling.Tests.Perf;
 
 /// <summary>Runs the perf runner's Python programs (perf/runner) as `./exbuy perf` does.</summary>
 internal static class RunnerProcess

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using ExBuy.Tests.Infrastructure;
 using Shouldly;
 
-namespace ExBuy.Tests.Perf;
+namespace ExBuy.Tooling.Tests.Perf;
 
 /// <summary>
 /// The perf report as a person sees it: generated from recorded runs (Fixtures/report-runs.jsonl: two reference lines
@@ -103,7 +103,7 @@ public sealed partial class ReportRenderingTests : IDisposable
     {
         var html = Path.Combine(dir, "report.html");
         var result = await Processes.RunAsync("python3",
-            [Repo.PathOf("perf", "runner", "compare.py"), Repo.PathOf("tests", "ExBuy.Tests", "Perf", "Fixtures", "report-runs.jsonl"), "--runs", runs,
+            [Repo.PathOf("perf", "runner", "compare.py"), Repo.PathOf("tests", "ExBuy.Tooling.Tests", "Perf", "Fixtures", "report-runs.jsonl"), "--runs", runs,
              "--html", html, "--quiet"]);
         result.ExitCode.ShouldBe(0, result.Output);
         return await File.ReadAllTextAsync(html, TestContext.Current.CancellationToken);

@@ -4,7 +4,7 @@ using ExBuy.Tests.Infrastructure;
 using Npgsql;
 using Shouldly;
 
-namespace ExBuy.Tests.Perf;
+namespace ExBuy.Tooling.Tests.Perf;
 
 /// <summary>
 /// The entry script perf/runner/accepted.py writes around a suite, run by Node.js with a stand-in k6/http module (no

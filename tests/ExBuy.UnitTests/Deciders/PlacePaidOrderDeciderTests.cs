@@ -5,7 +5,7 @@ using ExBuy.Features.Coupons;
 using ExBuy.Features.Inventory;
 using Shouldly;
 
-namespace ExBuy.Tests.Deciders;
+namespace ExBuy.UnitTests.Deciders;
 
 /// <summary>The paid-order rules, decided without a host, a database or a clock.</summary>
 public sealed class PlacePaidOrderDeciderTests

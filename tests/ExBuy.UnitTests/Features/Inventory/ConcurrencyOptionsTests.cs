@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Shouldly;
 
-namespace ExBuy.Tests.Features.Inventory;
+namespace ExBuy.UnitTests.Features.Inventory;
 
 /// <summary>ExBuy:Concurrency is validated when the options are first used (at start-up: ValidateOnStart).</summary>
 public sealed class ConcurrencyOptionsTests

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using ExBuy.Tests.Infrastructure;
 using Shouldly;
 
-namespace ExBuy.Tests.Deployment;
+namespace ExBuy.Tooling.Tests.Deployment;
 
 /// <summary>
 /// ports.env is the one definition of the default ports. ./exbuy and the test fixture read it; the files that must
@@ -98,7 +98,8 @@ public sealed partial class PortsTests
     [InlineData("exbuy")]
     [InlineData("src/ExBuy")]
     [InlineData("tests/ExBuy.Tests/Infrastructure")]
-    [InlineData("tests/ExBuy.Tests/Deployment")]
+    [InlineData("tests/ExBuy.Tooling.Tests")]
+    [InlineData("tests/ExBuy.UnitTests")]
     public void code_spells_no_port_and_reads_ports_env_instead(string path)
     {
         var full = Repo.PathOf(path.Split('/'));

@@ -5,7 +5,7 @@ using ExBuy.Infrastructure.Hosting;
 using ExBuy.Tests.Infrastructure;
 using Shouldly;
 
-namespace ExBuy.Tests.Deployment;
+namespace ExBuy.Tooling.Tests.Deployment;
 
 /// <summary>
 /// The HAProxy configuration <c>./exbuy up --instances N</c> writes (<c>./exbuy lb-config N</c> prints it), run for real:

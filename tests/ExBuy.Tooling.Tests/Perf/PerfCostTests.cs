@@ -4,7 +4,7 @@ using ExBuy.Tests.Infrastructure;
 using Npgsql;
 using Shouldly;
 
-namespace ExBuy.Tests.Perf;
+namespace ExBuy.Tooling.Tests.Perf;
 
 /// <summary>
 /// What a perf run costs (perf/runner/cost.py): CPU time per request of the API, PostgreSQL, Redis and k6 read from

@@ -2,7 +2,7 @@ using ExBuy.Features.Balance;
 using ExBuy.Features.Inventory;
 using Shouldly;
 
-namespace ExBuy.Tests.Deciders;
+namespace ExBuy.UnitTests.Deciders;
 
 public sealed class StockDeciderTests
 {

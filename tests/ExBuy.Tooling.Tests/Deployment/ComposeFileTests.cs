@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 using ExBuy.Tests.Infrastructure;
 using Shouldly;
 
-namespace ExBuy.Tests.Deployment;
+namespace ExBuy.Tooling.Tests.Deployment;
 
 /// <summary>
 /// compose.yaml, checked by two real tools since no Docker engine runs here: dclint (npm; the compose-spec JSON

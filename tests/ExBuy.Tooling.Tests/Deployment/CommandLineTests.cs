@@ -4,7 +4,7 @@ using ExBuy.Features.Health;
 using ExBuy.Tests.Infrastructure;
 using Shouldly;
 
-namespace ExBuy.Tests.Deployment;
+namespace ExBuy.Tooling.Tests.Deployment;
 
 /// <summary>The API's own command line as ./exbuy and the container run it: <c>dotnet ExBuy.dll …</c>.</summary>
 public sealed class CommandLineTests(AppFixture app)

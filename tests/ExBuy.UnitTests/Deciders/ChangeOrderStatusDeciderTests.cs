@@ -3,7 +3,7 @@ using ExBuy.Features.Orders;
 using ExBuy.Features.Orders.ChangeOrderStatus;
 using Shouldly;
 
-namespace ExBuy.Tests.Deciders;
+namespace ExBuy.UnitTests.Deciders;
 
 public sealed class ChangeOrderStatusDeciderTests
 {

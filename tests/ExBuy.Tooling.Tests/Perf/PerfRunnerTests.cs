@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Shouldly;
 
-namespace ExBuy.Tests.Perf;
+namespace ExBuy.Tooling.Tests.Perf;
 
 /// <summary>
 /// The perf runner (perf/runner, what `./exbuy perf` runs) on k6 outputs written here: the history line it appends,

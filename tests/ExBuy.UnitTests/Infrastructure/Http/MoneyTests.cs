@@ -2,7 +2,7 @@ using System.Text.Json;
 using ExBuy.Infrastructure.Http;
 using Shouldly;
 
-namespace ExBuy.Tests.Features.Catalog;
+namespace ExBuy.UnitTests.Infrastructure.Http;
 
 public sealed class MoneyTests
 {

@@ -1,7 +1,7 @@
 using ExBuy.Tests.Infrastructure;
 using Shouldly;
 
-namespace ExBuy.Tests.Deployment;
+namespace ExBuy.Tooling.Tests.Deployment;
 
 /// <summary>The community k6 dashboard beside ExBuy's: downloaded at start by a one-shot service, provisioned by Grafana.</summary>
 public sealed partial class ComposeFileTests

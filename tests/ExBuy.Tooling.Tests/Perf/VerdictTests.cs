@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Shouldly;
 
-namespace ExBuy.Tests.Perf;
+namespace ExBuy.Tooling.Tests.Perf;
 
 /// <summary>
 /// The verdict tells the truth (perf/runner/report.py judge): a matrix fails when a safe strategy failed and shows

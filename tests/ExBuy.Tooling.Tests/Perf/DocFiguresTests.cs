@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Shouldly;
 
-namespace ExBuy.Tests.Perf;
+namespace ExBuy.Tooling.Tests.Perf;
 
 /// <summary>
 /// The doc guard: every figure a doc gives beside a cited run (rN, line N of perf/results/reference.jsonl) is compared

@@ -1,7 +1,7 @@
 using ExBuy.Features.Coupons;
 using Shouldly;
 
-namespace ExBuy.Tests.Deciders;
+namespace ExBuy.UnitTests.Deciders;
 
 public sealed class CouponIssueDeciderTests
 {

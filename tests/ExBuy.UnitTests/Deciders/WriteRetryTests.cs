@@ -5,7 +5,7 @@ using JasperFx;
 using Microsoft.Extensions.Options;
 using Shouldly;
 
-namespace ExBuy.Tests.Deciders;
+namespace ExBuy.UnitTests.Deciders;
 
 /// <summary>The one retry policy of the write side, and how conflicts are told apart.</summary>
 public sealed class WriteRetryTests

@@ -437,6 +437,9 @@ public sealed class PerfRunnerTests : IDisposable
             import json, os, shutil, sys
             here = os.path.dirname(os.path.abspath(__file__))
             args = sys.argv[1:]
+            if args == ["version"]:
+                print("k6 v0.47.0 (go1.19.8, linux/amd64)")
+                sys.exit(0)
             with open(os.path.join(here, "calls.log"), "a") as f:
                 f.write(json.dumps(args) + "\n")
             if "--no-summary" in args:
@@ -478,11 +481,13 @@ public sealed class PerfRunnerTests : IDisposable
         calls[1].ShouldContain("LOCK_TYPE=row");
         calls[1].ShouldContain("system=Spring");
         calls[1].ShouldContain("lock_type=row");
+        calls[0].ShouldContain("--no-summary", "k6 v0.47 takes --no-summary (v1: --summary-mode=disabled)");
         var line = JsonNode.Parse(File.ReadAllLines(history).Single())!;
         line["k6_exit"]!.GetValue<int>().ShouldBe(99);
         line["vus"]!.GetValue<int>().ShouldBe(30);
         line["system"]!.GetValue<string>().ShouldBe("Spring");
         line["label"]!.GetValue<string>().ShouldBe("peer on 2 cores");
+        line["k6_version"]!.GetValue<string>().ShouldBe("v0.47.0");
         line["shape"]!.GetValue<string>().ShouldBe("v1_stress");
         line["audit_ok"]!.GetValue<bool>().ShouldBeTrue();
         calls[1].ShouldContain($"testid={line["run_id"]!.GetValue<string>()}");

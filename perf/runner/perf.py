@@ -392,7 +392,7 @@ def k6_commands(k6, scenario, args, run_id, points, summary, entry=None, console
     if args.warmup != "0":
         # A short ramping run of the same script at WARMUP_VUS (flow_iterations would end after one flow per VU).
         warm_shape = {"flow_iterations": "flow_100vus"}.get(p["shape"], p["shape"])
-        warm = [k6, "run", "--quiet", *k6version.no_summary(None if args.dry_run else k6version.version(k6)), "--no-thresholds", *common, "-e", f"MAX_VU={WARMUP_VUS}", "-e", f"DURATION={args.warmup}",
+        warm = [k6, "run", "--quiet", *k6version.no_summary(k6version.version(os.environ.get("EXBUY_K6") or k6 if args.dry_run else k6)), "--no-thresholds", *common, "-e", f"MAX_VU={WARMUP_VUS}", "-e", f"DURATION={args.warmup}",
                 "-e", "RAMP_UP=2s", "-e", "RAMP_DOWN=1s", *(["-e", f"SCENARIO={warm_shape}"] if warm_shape else []), *extra, script]
     tags = [*k6version.tag("testid", run_id), *k6version.tag("system", args.system), *k6version.tag("lock_type", lock or "default")]
     outs = [x for spec in args.k6_out for x in ("--out", spec)]

@@ -176,7 +176,7 @@ def run(args, perf):
     k6 = "k6" if args.dry_run else perf.find_k6()
     if not k6:
         return 2
-    v = None if args.dry_run else k6version.version(k6)
+    v = k6version.version(os.environ.get("EXBUY_K6") or k6 if args.dry_run else k6)
     scenario, sha = scenario_of(script)
     ours = not args.base_url
     args.base_url, api_pid = perf.local_api(args)
@@ -255,7 +255,7 @@ def run(args, perf):
             line["duration"] = f"{max(1, round(elapsed))}s"
         if not line.get("vus"):
             # A run too short for k6's once-a-second VU gauge has no vus_max in its summary: the point stream's, if any.
-            line["vus"] = max((n for n in (line.get("series") or {}).get("vus") or [] if n), default=None)
+            line["vus"] = max((n for n in (line.get("series") or {}).get("vus") or [] if n), default=None) or asked_vus(args.k6_args)
         line["vus_requested"] = None
         line["k6_version"] = k6version.text(v)
         line["script"] = {"name": os.path.basename(script), "path": script, "sha256": sha, "k6_args": args.k6_args,
@@ -279,6 +279,16 @@ def run(args, perf):
         if entry and os.path.exists(entry):
             os.remove(entry)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def asked_vus(k6_args):
+    """The VUs given to k6 after -- (--vus N, -u N, --vus=N), or None."""
+    for i, a in enumerate(k6_args):
+        if a in ("--vus", "-u") and i + 1 < len(k6_args) and k6_args[i + 1].isdigit():
+            return int(k6_args[i + 1])
+        if a.startswith("--vus=") and a[6:].isdigit():
+            return int(a[6:])
+    return None
 
 
 HANDLE_SUMMARY = re.compile(r"\bexport\s+(async\s+)?function\s+handleSummary\b|\bexport\s*\{[^}]*\bhandleSummary\b|\bexport\s+const\s+handleSummary\b")

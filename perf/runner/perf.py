@@ -583,14 +583,7 @@ def run_one(scenario, args, matrix_run=False):
             except (OSError, ValueError):
                 line["audit_ok"] = None if args.system != "ExBuy" else False
             line["availability_during_fault"], line["correctness_after_settling"] = fault_split(line)
-        cost.record(line, meter)
-        append(args.history, line)
-        with open(args.history) as f:
-            number = sum(1 for text in f if text.strip())
-        line_id = ("r" if os.path.abspath(args.history) == history.REFERENCE else "") + str(number)
-        print_table(line, args.history)
-        cost.print_cost(line)
-        verdict = judge(line)[0]
+        line_id, verdict = record(line, meter, args.history)
         if fault_plan:
             print("faults: " + ", ".join(f"{f['kind']}@{f['at_s']}s (exit {f.get('exit')}, {f.get('took_s')}s"
                                          + (f", {landing_text(line, f)}" if landing_text(line, f) else "") + ")" for f in faults.faults)
@@ -609,6 +602,19 @@ def run_one(scenario, args, matrix_run=False):
         return exit_code(verdict, line), run_id
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def record(line, meter, history_file):
+    """Adds the cost to a run's line, appends it to the history and prints its table and cost. Returns (the line's id
+    for compare --runs, the verdict)."""
+    cost.record(line, meter)
+    append(history_file, line)
+    with open(history_file) as f:
+        number = sum(1 for text in f if text.strip())
+    line_id = ("r" if os.path.abspath(history_file) == history.REFERENCE else "") + str(number)
+    print_table(line, history_file)
+    cost.print_cost(line)
+    return line_id, judge(line)[0]
 
 
 def exit_code(verdict, line):

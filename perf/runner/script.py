@@ -24,8 +24,8 @@ import compare as compare_verb
 import cost
 import history
 import k6version
-from report import judge, verdict_text
-from summarize import WANTED, append, print_table, summarize
+from report import verdict_text
+from summarize import WANTED, summarize
 
 DESCRIPTION = """Run a k6 script of your own (or a peer project's suite) through the runner, unmodified: k6 runs it with its own
 options, scenarios, thresholds and handleSummary. Everything after -- goes to `k6 run` as it is (e.g. -- --vus 50
@@ -262,14 +262,7 @@ def run(args, perf):
                           "answers": "recorded through the entry script" if record_answers else "not recorded",
                           "handle_summary": has_handle_summary(script)}
         line["accepted"] = checked
-        cost.record(line, meter)
-        append(args.history, line)
-        with open(args.history) as f:
-            number = sum(1 for text in f if text.strip())
-        line_id = ("r" if os.path.abspath(args.history) == history.REFERENCE else "") + str(number)
-        print_table(line, args.history)
-        cost.print_cost(line)
-        verdict = judge(line)[0]
+        line_id, verdict = perf.record(line, meter, args.history)
         print(f"verdict: {verdict_text(line)}")
         print(f"scenario: {scenario}  (perf compare --scenario {scenario} --system {args.system},OTHER sets it against another system)")
         report = args.report or os.path.join(perf.REPORTS, f"last-script-{stem}.html")

@@ -155,10 +155,11 @@ def commands(k6, v, args, script, run_id, points, summary, entry=None, console=N
     env = ["-e", f"BASE_URL={args.base_url}", *[x for kv in args.env for x in ("-e", kv)]]
     warm = None
     if args.warmup != "0":
-        warm = [k6, "run", "--quiet", *k6version.no_summary(v), "--no-thresholds", *env, *args.k6_args,
+        warm = [k6, "run", "--quiet", "--address", "", *k6version.no_summary(v), "--no-thresholds", *env, *args.k6_args,
                 "--vus", str(warm_vus), "--duration", args.warmup, script]
     outs = [x for spec in args.k6_out for x in ("--out", spec)]
-    run = [k6, "run", "--quiet", "--out", f"json={points}", "--summary-export", summary,
+    # --address '': no REST API server (k6 binds localhost:6565 otherwise, and warns when another k6 holds it)
+    run = [k6, "run", "--quiet", "--address", "", "--out", f"json={points}", "--summary-export", summary,
            *(["--console-output", console] if console else []),
            *k6version.tag("testid", run_id), *k6version.tag("system", args.system), *outs, *env, *args.k6_args, entry or script]
     return warm, run

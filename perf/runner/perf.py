@@ -23,6 +23,8 @@ import accepted  # noqa: E402
 import compare as compare_verb  # noqa: E402
 import cost  # noqa: E402
 import history  # noqa: E402
+import k6version  # noqa: E402
+import script as script_verb  # noqa: E402
 from report import FAIL, NOT_VERIFIED, PASS, UNSAFE, judge, verdict_text  # noqa: E402
 from summarize import (append, availability_text, correctness_text, fault_landing, fault_split, landing_text, print_table,  # noqa: E402
                        summarize)
@@ -320,6 +322,8 @@ def parser():
   SCENARIO [options]          run one scenario (see below); ./exbuy perf SCENARIO --help for its shape and options
   matrix SCENARIO [options]   the scenario once per lock_type, then one comparison report
   compare [options]           compare recorded runs (systems, commits, lock types) in one report
+  script PATH.js [options] [-- k6 options]
+                              any k6 script (yours, a peer project's suite) run unmodified, recorded like a suite
 
 scenarios:
 """ + "\n".join(textwrap.fill(text, 112, initial_indent=f"  {name:<13} ", subsequent_indent=" " * 16) for name, text in SCENARIOS.items()) + """
@@ -332,7 +336,7 @@ examples:
 
 Runs are appended to perf/results/history.jsonl (yours, untracked); the project's own measurements are in
 perf/results/reference.jsonl, which compare reads too. Needs k6 (EXBUY_K6 or PATH); perf/README.md has the rest.""")
-    verbs = top.add_subparsers(dest="verb", metavar="VERB", help="a scenario, matrix or compare (below)")
+    verbs = top.add_subparsers(dest="verb", metavar="VERB", help="a scenario, matrix, compare or script (below)")
     for name, text in SCENARIOS.items():
         lock = "" if name in NO_LOCK_TYPE else " --lock-type pessimistic"
         p = verbs.add_parser(name, description=text, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -356,6 +360,7 @@ perf/results/reference.jsonl, which compare reads too. Needs k6 (EXBUY_K6 or PAT
                          "percentiles, per step and per HTTP status, trends across commits, thresholds.",
                          epilog=compare_verb.EXAMPLES)
     compare_verb.add_arguments(c, "perf/results/reports")
+    script_verb.add_parser(verbs, sys.modules[__name__])
     return top
 
 
@@ -387,9 +392,9 @@ def k6_commands(k6, scenario, args, run_id, points, summary, entry=None, console
     if args.warmup != "0":
         # A short ramping run of the same script at WARMUP_VUS (flow_iterations would end after one flow per VU).
         warm_shape = {"flow_iterations": "flow_100vus"}.get(p["shape"], p["shape"])
-        warm = [k6, "run", "--quiet", "--no-summary", "--no-thresholds", *common, "-e", f"MAX_VU={WARMUP_VUS}", "-e", f"DURATION={args.warmup}",
+        warm = [k6, "run", "--quiet", *k6version.no_summary(k6version.version(os.environ.get("EXBUY_K6") or k6 if args.dry_run else k6)), "--no-thresholds", *common, "-e", f"MAX_VU={WARMUP_VUS}", "-e", f"DURATION={args.warmup}",
                 "-e", "RAMP_UP=2s", "-e", "RAMP_DOWN=1s", *(["-e", f"SCENARIO={warm_shape}"] if warm_shape else []), *extra, script]
-    tags = ["--tag", f"testid={run_id}", "--tag", f"system={args.system}", "--tag", f"lock_type={lock or 'default'}"]
+    tags = [*k6version.tag("testid", run_id), *k6version.tag("system", args.system), *k6version.tag("lock_type", lock or "default")]
     outs = [x for spec in args.k6_out for x in ("--out", spec)]
     if args.prometheus_rw:
         outs += ["--out", "experimental-prometheus-rw"]
@@ -564,6 +569,7 @@ def run_one(scenario, args, matrix_run=False):
                          rss_path, args.env, args.system, args.label, p["shape"], run_id, command=shlex.join(run[1:]).replace(work + "/", ""))
         line["ramp_up"], line["ramp_down"] = p["ramp_up"], p["ramp_down"]
         line["accepted"] = checked
+        line["k6_version"] = k6version.text(k6version.version(k6))
         if fault_plan:
             line["faults"], line["settle_s"], line["settle_bound_s"] = faults.faults, settled, seconds_of(args.settle)
             fault_landing(line)
@@ -577,14 +583,7 @@ def run_one(scenario, args, matrix_run=False):
             except (OSError, ValueError):
                 line["audit_ok"] = None if args.system != "ExBuy" else False
             line["availability_during_fault"], line["correctness_after_settling"] = fault_split(line)
-        cost.record(line, meter)
-        append(args.history, line)
-        with open(args.history) as f:
-            number = sum(1 for text in f if text.strip())
-        line_id = ("r" if os.path.abspath(args.history) == history.REFERENCE else "") + str(number)
-        print_table(line, args.history)
-        cost.print_cost(line)
-        verdict = judge(line)[0]
+        line_id, verdict = record(line, meter, args.history)
         if fault_plan:
             print("faults: " + ", ".join(f"{f['kind']}@{f['at_s']}s (exit {f.get('exit')}, {f.get('took_s')}s"
                                          + (f", {landing_text(line, f)}" if landing_text(line, f) else "") + ")" for f in faults.faults)
@@ -603,6 +602,19 @@ def run_one(scenario, args, matrix_run=False):
         return exit_code(verdict, line), run_id
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def record(line, meter, history_file):
+    """Adds the cost to a run's line, appends it to the history and prints its table and cost. Returns (the line's id
+    for compare --runs, the verdict)."""
+    cost.record(line, meter)
+    append(history_file, line)
+    with open(history_file) as f:
+        number = sum(1 for text in f if text.strip())
+    line_id = ("r" if os.path.abspath(history_file) == history.REFERENCE else "") + str(number)
+    print_table(line, history_file)
+    cost.print_cost(line)
+    return line_id, judge(line)[0]
 
 
 def exit_code(verdict, line):
@@ -650,6 +662,7 @@ def matrix(args):
 
 
 def main(argv=None):
+    argv, k6_args = script_verb.split_k6_args(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     if args.verb is None:
         parser().print_help()
@@ -658,6 +671,9 @@ def main(argv=None):
         return compare_verb.compare(args, REPORTS)
     if args.verb == "matrix":
         return matrix(args)
+    if args.verb == "script":
+        args.k6_args = k6_args
+        return script_verb.run(args, sys.modules[__name__])
     return run_one(args.verb, args)[0]
 
 

@@ -77,6 +77,19 @@ def git_commit():
 BUILTIN = ("checks", "data_", "http_", "iteration", "vus", "group_duration")
 
 
+def flat_metric(m):
+    """One metric of --summary-export in the format k6 has always written ({"p(95)": 12, "thresholds": {"p(95)<50":
+    false}}, a rate as "value"). k6 >= 2.1 given --new-machine-readable-summary (K6_NEW_MACHINE_READABLE_SUMMARY) writes
+    handleSummary's shape instead ({"values": {...}, "thresholds": {"p(95)<50": {"ok": true}}}): read as the same."""
+    if not isinstance(m.get("values"), dict):
+        return m
+    flat = dict(m["values"])
+    if "rate" in flat and m.get("type") == "rate":
+        flat["value"] = flat.pop("rate")
+    flat["thresholds"] = {expr: (not t.get("ok", True)) if isinstance(t, dict) else bool(t) for expr, t in (m.get("thresholds") or {}).items()}
+    return flat
+
+
 def read_summary(path):
     """From k6's --summary-export: every threshold with whether it was crossed, the scenario's own counters and
     gauges (units sold, coupons admitted, the flash sale's stock read back), and the most VUs k6 ran."""
@@ -88,6 +101,7 @@ def read_summary(path):
             metrics = json.load(f).get("metrics", {})
     except (OSError, json.JSONDecodeError):
         return empty
+    metrics = {name: flat_metric(m) for name, m in metrics.items()}
     thresholds = {f"{name}: {expr}": bool(failed) for name, m in sorted(metrics.items()) for expr, failed in (m.get("thresholds") or {}).items()}
     own = {name: m for name, m in sorted(metrics.items()) if "{" not in name and not name.startswith(BUILTIN)}
     counters = {name: m["count"] for name, m in own.items() if "count" in m}

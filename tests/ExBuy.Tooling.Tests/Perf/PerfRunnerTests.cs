@@ -428,6 +428,35 @@ public sealed class PerfRunnerTests : IDisposable
     }
 
     [Fact]
+    public void k6s_newer_machine_readable_summary_export_is_read_as_the_classic_one()
+    {
+        // k6 >= 2.1 with --new-machine-readable-summary writes handleSummary's shape: values apart, thresholds as {ok}.
+        var history = Path.Combine(dir, "history.jsonl");
+        const string summary = """
+            {"metrics": {
+              "flash_sale_sold": {"type": "counter", "contains": "default", "values": {"count": 100, "rate": 5}},
+              "flash_sale_stock_db": {"type": "gauge", "contains": "default", "values": {"value": 0, "min": 0, "max": 0}},
+              "vus_max": {"type": "gauge", "contains": "default", "values": {"value": 7, "min": 7, "max": 7}},
+              "iterations": {"type": "counter", "contains": "default", "values": {"count": 3, "rate": 1.5}},
+              "http_req_duration{name:1_purchase}": {"type": "trend", "contains": "time", "values": {"p(99)": 30},
+                "thresholds": {"p(99)<100": {"ok": true}}},
+              "checks": {"type": "rate", "contains": "default", "values": {"rate": 0.5, "passes": 1, "fails": 1},
+                "thresholds": {"rate==1.0": {"ok": false}}}
+            }}
+            """;
+
+        Summarize("flash-sale", TwoPurchases, summary, auditOk: true, history).ShouldStartWith("0\n");
+
+        var line = JsonNode.Parse(File.ReadAllLines(history).Single())!;
+        line["thresholds_failed"]!.AsArray().Select(t => t!.GetValue<string>()).ShouldBe(["checks: rate==1.0"]);
+        line["thresholds"]!["http_req_duration{name:1_purchase}: p(99)<100"]!.GetValue<bool>().ShouldBeFalse();
+        line["counters"]!["flash_sale_sold"]!.GetValue<int>().ShouldBe(100);
+        line["gauges"]!["flash_sale_stock_db"]!.GetValue<int>().ShouldBe(0);
+        line["vus"]!.GetValue<int>().ShouldBe(7);
+        line["iterations"]!.GetValue<int>().ShouldBe(3);
+    }
+
+    [Fact]
     public void a_whole_run_through_a_stand_in_k6_records_what_ran_and_fails_on_k6s_exit_code()
     {
         // The stand-in copies a recorded stream and summary to where the runner asks and exits with a given code.
@@ -437,6 +466,9 @@ public sealed class PerfRunnerTests : IDisposable
             import json, os, shutil, sys
             here = os.path.dirname(os.path.abspath(__file__))
             args = sys.argv[1:]
+            if args == ["version"]:
+                print("k6 v0.47.0 (go1.19.8, linux/amd64)")
+                sys.exit(0)
             with open(os.path.join(here, "calls.log"), "a") as f:
                 f.write(json.dumps(args) + "\n")
             if "--no-summary" in args:
@@ -478,11 +510,13 @@ public sealed class PerfRunnerTests : IDisposable
         calls[1].ShouldContain("LOCK_TYPE=row");
         calls[1].ShouldContain("system=Spring");
         calls[1].ShouldContain("lock_type=row");
+        calls[0].ShouldContain("--no-summary", "k6 v0.47 takes --no-summary (v1: --summary-mode=disabled)");
         var line = JsonNode.Parse(File.ReadAllLines(history).Single())!;
         line["k6_exit"]!.GetValue<int>().ShouldBe(99);
         line["vus"]!.GetValue<int>().ShouldBe(30);
         line["system"]!.GetValue<string>().ShouldBe("Spring");
         line["label"]!.GetValue<string>().ShouldBe("peer on 2 cores");
+        line["k6_version"]!.GetValue<string>().ShouldBe("v0.47.0");
         line["shape"]!.GetValue<string>().ShouldBe("v1_stress");
         line["audit_ok"]!.GetValue<bool>().ShouldBeTrue();
         calls[1].ShouldContain($"testid={line["run_id"]!.GetValue<string>()}");

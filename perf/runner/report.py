@@ -4,6 +4,7 @@ import html
 import json
 import re
 
+import capacity
 import cost
 from charts import STYLE, bar_chart, line_chart, esc
 from accepted import not_verified as accepted_not_verified, problems as accepted_problems, summary_text as accepted_text
@@ -136,7 +137,10 @@ def judge(r):
                            a server that stores no request ids): notes says why. A fault run that is not verified does
                            not pass.
       unsafe, as expected  lock_type=none, which oversells by design: never a pass; it fails only when the run itself
-                           broke (broken()); notes says what it showed"""
+                           broke (broken()); notes says what it showed
+    A capacity line (perf capacity) is judged by capacity.judge: its knee step's verdict, or a fail when no rate met the SLO."""
+    if r.get("capacity"):
+        return capacity.judge(r, judge)
     if r.get("lock_type") == "none":
         why = broken(r)
         if why:
@@ -162,6 +166,8 @@ def verdict(r):
 
 
 def verdict_text(r):
+    if r.get("capacity"):
+        return capacity.verdict_text(r, judge)
     status, problems, notes = judge(r)
     if status == PASS:
         return "ok"
@@ -406,6 +412,8 @@ def verdict_cards(runs):
         detail = {PASS: "all checks passed, audit clean, k6 exit 0", FAIL: "; ".join(problems),
                   NOT_VERIFIED: "nothing failed, but " + "; ".join(notes),
                   UNSAFE: "lock_type=none oversells by design: unsafe, as expected" + (f" — {'; '.join(notes)}" if notes else "")}[status]
+        if r.get("capacity"):
+            lead, detail = capacity.lead(r), capacity.verdict_text(r, judge) if status != PASS else f"{detail}; {r['capacity']['stopped']}"
         if r.get("faults"):
             lead = ("faults: " + ", ".join(f"{f['kind']} at {f['at_s']} s (took {f.get('took_s')} s"
                                            + (f"; {landing_text(r, f)}" if landing_text(r, f) else "") + ")" for f in r["faults"])
@@ -542,6 +550,7 @@ settling, its availability during the fault is reported; the dashed red lines ar
 {accepted_table(runs)}
 {outcomes_table(runs)}
 <div class="wrap"><table><tr><th>run</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>error rate</th><th>API RSS MB</th><th>k6 exit</th><th class="left">verdict</th></tr>{results}</table></div>
+{capacity.html(runs, names)}
 {''.join(c for c in charts if c)}
 {cost.html(runs, names)}
 {steps_table(runs, thresholds)}

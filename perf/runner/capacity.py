@@ -409,12 +409,18 @@ def html(runs, names):
         c = r["capacity"]
         steps = sorted(c.get("steps") or [], key=lambda s: s["rate"])
         xs = [s["rate"] for s in steps]
-        lines = [(f"p{p}", xs, [s.get(f"p{p}_ms") for s in steps]) for p in (50, 95, 99)]
         thresholds = [(t["below_ms"], f"SLO {t['text']}") for t in c.get("slo_terms") or []]
+        # A saturated step (seconds) would flatten the region around the SLO: the axis stops at 4x the largest bound
+        # and what lies above is drawn at the top and named in the note.
+        cap = 4 * max([b for b, _ in thresholds] or [0]) or None
+        above = [f"{s['rate']}/s p{p} {s[f'p{p}_ms']:g} ms" for s in steps for p in (50, 95, 99)
+                 if cap and isinstance(s.get(f"p{p}_ms"), (int, float)) and s[f"p{p}_ms"] > cap]
+        clip = lambda v: min(v, cap) if cap and isinstance(v, (int, float)) else v
+        lines = [(f"p{p}", xs, [clip(s.get(f"p{p}_ms")) for s in steps]) for p in (50, 95, 99)]
         knee = c.get("knee_rate")
         parts.append(line_chart(f"Latency against offered rate ({nm})", "offered rate, iterations per second", "ms", lines, thresholds,
                                 note=(f"knee: {knee}/s, the highest step that met {c['slo']}" if knee is not None else f"no step met {c['slo']}")
-                                + f"; {c['stopped']}"))
+                                + f"; {c['stopped']}" + (f"; above the axis (drawn at {cap:g} ms): " + ", ".join(above) if above else "")))
         parts.append(line_chart(f"Achieved against offered rate ({nm})", "offered rate, iterations per second", "per second",
                                 [("offered", xs, xs), ("achieved iterations/s", xs, [s.get("achieved_it_per_s") for s in steps]),
                                  ("requests/s", xs, [s.get("req_per_s") for s in steps])],

@@ -94,10 +94,11 @@ def step_of(line, rate, seconds, terms, max_dropped, judge):
 
 
 # ------------------------------------------------------------------------------------------------ the search
-def search(measure, start, max_rate, factor=2.0, max_steps=8, precision=0.1):
+def search(measure, start, max_rate, factor=2.0, max_steps=8, precision=0.1, min_rate=1):
     """The highest rate that passes. measure(rate) -> a step dict with "ok". A geometric ramp from start (x factor,
     capped at max_rate) until a step fails — or, when start fails, down (/ factor) until a step passes —, then bisection between the highest passing and the lowest failing rate
-    until they are within `precision` of the passing one (or 1 iteration/s); never more than max_steps steps.
+    until they are within `precision` of the passing one (or 1 iteration/s); never more than max_steps steps, never
+    below min_rate (the flash sale's: the lowest rate whose step can still sell out).
     Returns {"knee": rate or None, "steps": [...in the order run], "stopped": why the search ended}."""
     steps, good, bad, rate = [], None, None, start
     while True:
@@ -112,10 +113,10 @@ def search(measure, start, max_rate, factor=2.0, max_steps=8, precision=0.1):
             bad = rate if bad is None else min(bad, rate)
         if good is None:
             # Nothing passed yet: down geometrically from the lowest failing rate (a start above the knee).
-            if rate <= 1:
-                stopped = "no rate passed, down to 1/s"
+            if rate <= min_rate:
+                stopped = f"no rate passed, down to {min_rate}/s"
                 break
-            rate = max(1, min(rate - 1, int(rate / factor)))
+            rate = max(min_rate, min(rate - 1, int(rate / factor)))
             continue
         if bad is None:
             if rate >= max_rate:
@@ -193,13 +194,22 @@ def seconds_of(duration):
     return int(m.group(1)) * (60 if m.group(2) == "m" else 1) if m else 0
 
 
+def stock_of(args):
+    return int(next((kv.split("=", 1)[1] for kv in args.env if kv.startswith("STOCK=")), "100") or 0)
+
+
+def min_rate(scenario, args):
+    """The lowest rate a step may have: 1/s, and for the flash sale the one that makes twice STOCK attempts a step."""
+    return max(1, math.ceil(2 * stock_of(args) / seconds_of(args.step_duration))) if scenario == "flash-sale" else 1
+
+
 def problems_of_options(scenario, args):
     """What makes the options unusable (exit 2) or None."""
     if args.start > args.max:
         return f"--start {args.start} is above --max {args.max}"
     if scenario == "flash-sale":
-        stock = int(next((kv.split("=", 1)[1] for kv in args.env if kv.startswith("STOCK=")), "100") or 0)
-        if args.start * seconds_of(args.step_duration) < 2 * stock:
+        stock = stock_of(args)
+        if args.start < min_rate(scenario, args):
             return (f"flash-sale: a step at --start {args.start}/s for {args.step_duration} makes fewer than twice STOCK={stock} "
                     "attempts, so it could not sell out: raise --start or --step-duration, or lower STOCK (--env STOCK=N)")
     if getattr(args, "fault", None):
@@ -251,7 +261,7 @@ def run_search(scenario, args, run_one, judge):
             print(f"capacity plan: {scenario} from {args.start}/s x{args.factor:g} up to {args.max}/s, then bisection to "
                   f"{args.precision:.0%}, at most {args.max_steps} steps of {args.step_duration}, SLO {slo_text(terms)}")
             return 0, None
-        found = search(measure, args.start, args.max, args.factor, args.max_steps, args.precision)
+        found = search(measure, args.start, args.max, args.factor, args.max_steps, args.precision, min_rate(scenario, args))
     finally:
         if before_thresholds is None:
             os.environ.pop("K6_NO_THRESHOLDS", None)

@@ -128,6 +128,11 @@ public sealed class CapacityTests : IDisposable
         never["knee"].ShouldBeNull();
         Rates(never).ShouldBe([8, 4, 2, 1]);
         never["stopped"]!.GetValue<string>().ShouldBe("no rate passed, down to 1/s");
+
+        // The flash sale's floor: a step below it could not sell out (twice STOCK attempts a step).
+        var floor = Py("print(json.dumps(capacity.search(lambda r: {'rate': r, 'ok': False}, 50, 5000, 2, 10, 0.1, 20)))");
+        Rates(floor).ShouldBe([50, 25, 20]);
+        floor["stopped"]!.GetValue<string>().ShouldBe("no rate passed, down to 20/s");
     }
 
     [Fact]
@@ -190,7 +195,11 @@ public sealed class CapacityTests : IDisposable
                 json.dump({"metrics": {"vus_max": {"value": 200, "max": 200}, "iterations": {"count": rate * 5}}}, f)
             sys.exit(0)
             """);
-        File.SetUnixFileMode(fakeK6, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(fakeK6, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
         // The audit is read from the base URL; a file:// URL stands in for the server.
         Directory.CreateDirectory(Path.Combine(dir, "site", "api"));
         File.WriteAllText(Path.Combine(dir, "site", "api", "audit"), """{"ok":true}""");

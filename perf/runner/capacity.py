@@ -317,12 +317,12 @@ def cpu_text(cpu):
 # ------------------------------------------------------------------------------------------------ verdicts
 def judge(r, base_judge):
     """A capacity line's verdict: the knee step's own (pass, not verified, unsafe as expected), or a fail when no rate
-    met the SLO (the first step's problems say why)."""
+    met the SLO (the lowest step's problems say why)."""
     base = base_judge({k: v for k, v in r.items() if k != "capacity"})
     c = r["capacity"]
     if c.get("knee_rate") is None:
-        first = (c.get("steps") or [{}])[0]
-        return "fail", [f"no rate met {c['slo']}: at {first.get('rate')}/s " + "; ".join(first.get("problems") or ["no step"])], []
+        lowest = min(c.get("steps") or [{"rate": None}], key=lambda s: s.get("rate") or 0)
+        return "fail", [f"no rate met {c['slo']}: at {lowest.get('rate')}/s (the lowest tried) " + "; ".join(lowest.get("problems") or ["no step"])], []
     return base
 
 
@@ -403,7 +403,9 @@ def html(runs, names):
              'accepted answers are in PostgreSQL and k6 dropped at most the stated share of the offered iterations. The sustainable rate '
              '(the knee) is the highest passing step.</p>']
     if len(capacity) >= 2:
-        cats = [f"{nm} — " + cpu_short(r) for nm, _, r in capacity]
+        # Short labels (the run, its lock_type or system, the CPU there): the full names are in the table below.
+        many_systems = len({r.get("system") for _, _, r in capacity}) > 1
+        cats = [f"#{i} {r.get('system') if many_systems else r.get('lock_type')} · " + cpu_short(r) for _, i, r in capacity]
         parts.append(bar_chart("Sustainable rate under the SLO, with CPU per request at that rate", "iterations per second",
                                cats, [("sustainable rate", [(r["capacity"].get("knee") or {}).get("rate") for _, _, r in capacity])],
                                note="no bar: no step met the SLO. CPU: ms per request of the API + PostgreSQL + Redis at the knee step "
@@ -446,7 +448,9 @@ def html(runs, names):
 
 
 def cpu_short(r):
-    cpu = ((r["capacity"].get("knee") or {}).get("cpu_ms_per_request")) or {}
+    if not r["capacity"].get("knee"):
+        return "no rate met the SLO"
+    cpu = r["capacity"]["knee"].get("cpu_ms_per_request") or {}
     total = sum(v for g, v in cpu.items() if g != "k6" and v is not None)
     return f"{total:.2f} ms CPU/req" if cpu else "no CPU measured"
 

@@ -453,8 +453,9 @@ def outcomes_table(runs):
     if not rows:
         return ""
     return ("<h2>Unknown outcomes, by request id</h2><div class=\"wrap\"><table><tr><th>run</th><th class=\"left\">kind</th><th>requests</th>"
-            "<th>accepted, stored once</th><th>accepted, unchanged</th><th>accepted, missing</th><th>stored twice</th>"
-            "<th>answered failure, stored</th><th>answered failure, not stored</th><th>no answer, stored</th><th>no answer, not stored</th></tr>"
+            + "".join(f"<th style=\"white-space: normal\">{h}</th>" for h in (  # headers that wrap: the table fits the page
+                "accepted, stored once", "accepted, unchanged", "accepted, missing", "stored twice", "answered failure, stored",
+                "answered failure, not stored", "no answer, stored", "no answer, not stored")) + "</tr>"
             + "".join(rows) + "</table></div><p class=\"small\">Every write a suite sent carried an X-Request-Id the server stores with what it "
             "commits; after the run each request is looked up by it. Accepted and missing, stored twice, and <b>answered as a failure but "
             "stored</b> (the answer lied: a client that retries writes twice) fail the run; a request with no answer (status 0) may or may "

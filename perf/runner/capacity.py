@@ -335,15 +335,17 @@ def lead(r):
             f"p50 {k['p50_ms']} ms, p95 {k['p95_ms']} ms, p99 {k['p99_ms']} ms); {cpu_text(k.get('cpu_ms_per_request'))}")
 
 
-def verdict_text(r, base_judge):
-    status, problems, notes = judge(r, base_judge)
+def tail(r):
+    """What bounded the knee: the lowest failing step above it, and why the search stopped."""
     c = r["capacity"]
     above = [s for s in c.get("steps") or [] if not s["ok"] and c.get("knee_rate") is not None and s["rate"] > c["knee_rate"]]
     first_fail = min(above, key=lambda s: s["rate"]) if above else None
-    text = lead(r) if status != "fail" else "; ".join(problems)
-    if first_fail:
-        text += f"; {first_fail['rate']}/s failed: " + "; ".join(first_fail["problems"])
-    text += f"; {c['stopped']}"
+    return (f"{first_fail['rate']}/s failed: " + "; ".join(first_fail["problems"]) + "; " if first_fail else "") + c["stopped"]
+
+
+def verdict_text(r, base_judge):
+    status, problems, notes = judge(r, base_judge)
+    text = (lead(r) if status != "fail" else "; ".join(problems)) + "; " + tail(r)
     if status == "not verified":
         text += " — not verified: " + "; ".join(notes)
     elif status == "unsafe, as expected":

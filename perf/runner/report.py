@@ -413,7 +413,7 @@ def verdict_cards(runs):
                   NOT_VERIFIED: "nothing failed, but " + "; ".join(notes),
                   UNSAFE: "lock_type=none oversells by design: unsafe, as expected" + (f" — {'; '.join(notes)}" if notes else "")}[status]
         if r.get("capacity"):
-            lead, detail = capacity.lead(r), capacity.verdict_text(r, judge) if status != PASS else f"{detail}; {r['capacity']['stopped']}"
+            lead, detail = capacity.lead(r), f"{detail}; {capacity.tail(r)}"
         if r.get("faults"):
             lead = ("faults: " + ", ".join(f"{f['kind']} at {f['at_s']} s (took {f.get('took_s')} s"
                                            + (f"; {landing_text(r, f)}" if landing_text(r, f) else "") + ")" for f in r["faults"])

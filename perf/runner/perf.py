@@ -336,7 +336,7 @@ examples:
 
 Runs are appended to perf/results/history.jsonl (yours, untracked); the project's own measurements are in
 perf/results/reference.jsonl, which compare reads too. Needs k6 (EXBUY_K6 or PATH); perf/README.md has the rest.""")
-    verbs = top.add_subparsers(dest="verb", metavar="VERB", help="a scenario, matrix or compare (below)")
+    verbs = top.add_subparsers(dest="verb", metavar="VERB", help="a scenario, matrix, capacity or compare (below)")
     for name, text in SCENARIOS.items():
         lock = "" if name in NO_LOCK_TYPE else " --lock-type pessimistic"
         p = verbs.add_parser(name, description=text, formatter_class=argparse.RawDescriptionHelpFormatter,

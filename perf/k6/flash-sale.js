@@ -14,7 +14,7 @@ import http from "k6/http";
 import { check, sleep } from "k6";
 import { Counter, Gauge, Trend } from "k6/metrics";
 import { BASE_URL, ADMIN_HEADERS, CONSISTENCY, expectStatus, auditTeardown, settle, settleBound } from "./lib/shop.js";
-import { DEFAULTS, shapeOf, rampingStages } from "./lib/defaults.js";
+import { DEFAULTS, shapeOf, rampingStages, arrivalScenario } from "./lib/defaults.js";
 
 const SHAPE_NAME = __ENV.SCENARIO || DEFAULTS["flash-sale"].shape;
 const SHAPE = shapeOf("flash-sale", SHAPE_NAME);
@@ -37,7 +37,8 @@ const stockConsistent = new Gauge("flash_sale_stock_consistent");
 
 export const options = {
   scenarios: {
-    [SHAPE_NAME]: {
+    // ARRIVAL_RATE=N (`./exbuy perf capacity flash-sale`): N purchase attempts a second instead of the ramp.
+    [SHAPE_NAME]: arrivalScenario(SHAPE) || {
       executor: "ramping-vus",
       startVUs: 0,
       stages: rampingStages(SHAPE),

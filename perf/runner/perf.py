@@ -20,6 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import accepted  # noqa: E402
+import capacity  # noqa: E402
 import compare as compare_verb  # noqa: E402
 import cost  # noqa: E402
 import history  # noqa: E402
@@ -61,6 +62,8 @@ SCENARIOS = {
                    "Takes no --lock-type.",
 }
 NO_LOCK_TYPE = {"persona-a", "coupon-rush", "volume-soak"}
+# No open model: volume-soak's shape is its point (a fixed soak); the personas' flow_iterations walk once per VU.
+CAPACITY_NOT = {"volume-soak"}
 DURATION = re.compile(r"^\d+(ms|s|m|h)$")
 
 
@@ -320,7 +323,8 @@ def parser():
         description="Run a k6 scenario against ExBuy (or a peer), record it and report it; compare recorded runs.",
         epilog="""verbs:
   SCENARIO [options]          run one scenario (see below); ./exbuy perf SCENARIO --help for its shape and options
-  matrix SCENARIO [options]   the scenario once per lock_type, then one comparison report
+  matrix SCENARIO [options]   the scenario once per lock_type, then one comparison report (--capacity: capacity per lock_type)
+  capacity SCENARIO --slo SLO the highest arrival rate meeting the SLO (open model, in steps; perf/guide/capacity.md)
   compare [options]           compare recorded runs (systems, commits, lock types) in one report
   script PATH.js [options] [-- k6 options]
                               any k6 script (yours, a peer project's suite) run unmodified, recorded like a suite
@@ -336,7 +340,7 @@ examples:
 
 Runs are appended to perf/results/history.jsonl (yours, untracked); the project's own measurements are in
 perf/results/reference.jsonl, which compare reads too. Needs k6 (EXBUY_K6 or PATH); perf/README.md has the rest.""")
-    verbs = top.add_subparsers(dest="verb", metavar="VERB", help="a scenario, matrix, compare or script (below)")
+    verbs = top.add_subparsers(dest="verb", metavar="VERB", help="a scenario, matrix, capacity, compare or script (below)")
     for name, text in SCENARIOS.items():
         lock = "" if name in NO_LOCK_TYPE else " --lock-type pessimistic"
         p = verbs.add_parser(name, description=text, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -354,6 +358,19 @@ perf/results/reference.jsonl, which compare reads too. Needs k6 (EXBUY_K6 or PAT
     m.add_argument("scenario", metavar="SCENARIO", choices=[s for s in SCENARIOS if s not in NO_LOCK_TYPE],
                    help="one of: " + ", ".join(s for s in SCENARIOS if s not in NO_LOCK_TYPE))
     add_run_options(m, None, matrix=True)
+    capacity.add_options(m, matrix=True)
+    k = verbs.add_parser("capacity", formatter_class=argparse.RawDescriptionHelpFormatter, description=capacity.__doc__,
+                         epilog="examples:\n  ./exbuy perf capacity read-heavy --slo 'p95<50ms'\n"
+                                "  ./exbuy perf capacity flash-sale --slo 'p95<50ms,p99<100ms' --lock-type row --start 100 --step-duration 15s\n"
+                                "  ./exbuy perf matrix flash-sale --capacity --slo 'p99<100ms'\n\n"
+                                "--vus is the arrival-rate executor's VUs (all pre-allocated; default 200); --duration, --ramp-up, --ramp-down "
+                                "do not apply (--step-duration). Prints the steps, records ONE history line (the knee step's figures and "
+                                "`capacity`: the SLO, the knee, every step) and writes perf/results/reports/last-capacity-SCENARIO.html.")
+    k.add_argument("scenario", metavar="SCENARIO", choices=[s for s in SCENARIOS if s not in CAPACITY_NOT],
+                   help="one of: " + ", ".join(s for s in SCENARIOS if s not in CAPACITY_NOT))
+    add_run_options(k, None, matrix=True)
+    k.add_argument("--lock-type", choices=LOCK_TYPES, metavar="T", help="stock strategy (default: the server's, atomic)")
+    capacity.add_options(k)
     c = verbs.add_parser("compare", formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="Select recorded runs (the reference file's and yours) and put them side by side: a markdown table on "
                          "stdout (for a pull request) and a self-contained HTML report: each run's verdict first, latency over time, "
@@ -632,6 +649,11 @@ def exit_code(verdict, line):
 def matrix(args):
     """One run per lock_type, one report, each strategy's verdict; exits 1 when any strategy other than none did not
     pass (failed, or a fault run not verified) or none's run itself broke (report.judge), 0 otherwise."""
+    if getattr(args, "capacity", False) or getattr(args, "slo", None):
+        if not args.capacity:
+            print("perf matrix: --slo goes with --capacity", file=sys.stderr)
+            return 2
+        return capacity_verb(args, matrix=True)
     ids, codes = [], {}
     for lock in LOCK_TYPES:
         args.lock_type = lock
@@ -661,6 +683,24 @@ def matrix(args):
     return 1 if failed else 0
 
 
+def capacity_verb(args, matrix=False):
+    """perf capacity SCENARIO / perf matrix SCENARIO --capacity (perf/runner/capacity.py)."""
+    problem = capacity.problems_of_options(args.scenario, args)
+    if not problem and getattr(args, "lock_type", None) and args.scenario in NO_LOCK_TYPE:
+        problem = f"{args.scenario} takes no --lock-type"
+    if problem:
+        print(f"perf capacity: {problem}", file=sys.stderr)
+        return 2
+    if matrix:
+        return capacity.matrix(args, run_one, judge, LOCK_TYPES, compare_verb.write_reports, REPORTS)
+    code, run_id = capacity.run_search(args.scenario, args, run_one, judge)
+    if run_id:
+        runs = history.by_id(history.load(args.history), [run_id])
+        compare_verb.write_reports(runs, args.report or os.path.join(REPORTS, f"last-capacity-{args.scenario}.html"), quiet=True,
+                                   title=f"{args.system} perf: {args.scenario} capacity under {args.slo}, run {run_id}")
+    return code
+
+
 def main(argv=None):
     argv, k6_args = script_verb.split_k6_args(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
@@ -674,6 +714,8 @@ def main(argv=None):
     if args.verb == "script":
         args.k6_args = k6_args
         return script_verb.run(args, sys.modules[__name__])
+    if args.verb == "capacity":
+        return capacity_verb(args)
     return run_one(args.verb, args)[0]
 
 

@@ -4,6 +4,7 @@ import html
 import json
 import re
 
+import capacity
 import cost
 from charts import STYLE, bar_chart, line_chart, esc
 from accepted import not_verified as accepted_not_verified, problems as accepted_problems, summary_text as accepted_text
@@ -136,7 +137,10 @@ def judge(r):
                            a server that stores no request ids): notes says why. A fault run that is not verified does
                            not pass.
       unsafe, as expected  lock_type=none, which oversells by design: never a pass; it fails only when the run itself
-                           broke (broken()); notes says what it showed"""
+                           broke (broken()); notes says what it showed
+    A capacity line (perf capacity) is judged by capacity.judge: its knee step's verdict, or a fail when no rate met the SLO."""
+    if r.get("capacity"):
+        return capacity.judge(r, judge)
     if r.get("lock_type") == "none":
         why = broken(r)
         if why:
@@ -162,6 +166,8 @@ def verdict(r):
 
 
 def verdict_text(r):
+    if r.get("capacity"):
+        return capacity.verdict_text(r, judge)
     status, problems, notes = judge(r)
     if status == PASS:
         return "ok"
@@ -406,6 +412,8 @@ def verdict_cards(runs):
         detail = {PASS: "all checks passed, audit clean, k6 exit 0", FAIL: "; ".join(problems),
                   NOT_VERIFIED: "nothing failed, but " + "; ".join(notes),
                   UNSAFE: "lock_type=none oversells by design: unsafe, as expected" + (f" — {'; '.join(notes)}" if notes else "")}[status]
+        if r.get("capacity"):
+            lead, detail = capacity.lead(r), f"{detail}; {capacity.tail(r)}"
         if r.get("faults"):
             lead = ("faults: " + ", ".join(f"{f['kind']} at {f['at_s']} s (took {f.get('took_s')} s"
                                            + (f"; {landing_text(r, f)}" if landing_text(r, f) else "") + ")" for f in r["faults"])
@@ -445,8 +453,9 @@ def outcomes_table(runs):
     if not rows:
         return ""
     return ("<h2>Unknown outcomes, by request id</h2><div class=\"wrap\"><table><tr><th>run</th><th class=\"left\">kind</th><th>requests</th>"
-            "<th>accepted, stored once</th><th>accepted, unchanged</th><th>accepted, missing</th><th>stored twice</th>"
-            "<th>answered failure, stored</th><th>answered failure, not stored</th><th>no answer, stored</th><th>no answer, not stored</th></tr>"
+            + "".join(f"<th style=\"white-space: normal\">{h}</th>" for h in (  # headers that wrap: the table fits the page
+                "accepted, stored once", "accepted, unchanged", "accepted, missing", "stored twice", "answered failure, stored",
+                "answered failure, not stored", "no answer, stored", "no answer, not stored")) + "</tr>"
             + "".join(rows) + "</table></div><p class=\"small\">Every write a suite sent carried an X-Request-Id the server stores with what it "
             "commits; after the run each request is looked up by it. Accepted and missing, stored twice, and <b>answered as a failure but "
             "stored</b> (the answer lied: a client that retries writes twice) fail the run; a request with no answer (status 0) may or may "
@@ -542,6 +551,7 @@ settling, its availability during the fault is reported; the dashed red lines ar
 {accepted_table(runs)}
 {outcomes_table(runs)}
 <div class="wrap"><table><tr><th>run</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>error rate</th><th>API RSS MB</th><th>k6 exit</th><th class="left">verdict</th></tr>{results}</table></div>
+{capacity.html(runs, names)}
 {''.join(c for c in charts if c)}
 {cost.html(runs, names)}
 {steps_table(runs, thresholds)}

@@ -93,7 +93,7 @@ def flat_metric(m):
 def read_summary(path):
     """From k6's --summary-export: every threshold with whether it was crossed, the scenario's own counters and
     gauges (units sold, coupons admitted, the flash sale's stock read back), and the most VUs k6 ran."""
-    empty = {"thresholds": {}, "counters": {}, "gauges": {}, "vus_max": None, "iterations": None}
+    empty = {"thresholds": {}, "counters": {}, "gauges": {}, "vus_max": None, "iterations": None, "dropped_iterations": None}
     if not path or not os.path.exists(path):
         return empty
     try:
@@ -109,8 +109,10 @@ def read_summary(path):
     vus_max = metrics.get("vus_max") or {}
     vus = vus_max.get("max", vus_max.get("value"))
     iterations = (metrics.get("iterations") or {}).get("count")
+    # An arrival-rate executor's iterations that found no free VU (k6 reports the metric only when some were dropped).
+    dropped = (metrics.get("dropped_iterations") or {}).get("count")
     return {"thresholds": thresholds, "counters": counters, "gauges": gauges, "vus_max": int(vus) if vus else None,
-            "iterations": int(iterations) if iterations is not None else None}
+            "iterations": int(iterations) if iterations is not None else None, "dropped_iterations": int(dropped or 0)}
 
 
 def read_rss(path):
@@ -281,6 +283,7 @@ def summarize(points_path, scenario, lock_type, vus, duration, base_url, audit_p
         "thresholds_failed": sorted(t for t, crossed in summary["thresholds"].items() if crossed),
         "counters": summary["counters"],
         "iterations": summary["iterations"],
+        "dropped_iterations": summary["dropped_iterations"],
         "gauges": summary["gauges"],
         "api_rss_mb_max": read_rss(rss_path),
         "env": dict(kv.split("=", 1) for kv in (env or [])),

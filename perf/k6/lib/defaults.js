@@ -54,3 +54,14 @@ export function rampingStages(s) {
   if (s.rampDown && !/^0+(ms|s|m|h)?$/.test(s.rampDown)) stages.push({ duration: s.rampDown, target: 0 });
   return stages;
 }
+
+// ARRIVAL_RATE (iterations per second; set by `./exbuy perf capacity`, perf/guide/capacity.md): an open model instead
+// of the ramp. k6's constant-arrival-rate executor starts ARRIVAL_RATE iterations every second for DURATION, whatever
+// the answers take, on at most MAX_VU VUs (all pre-allocated); an iteration that finds no free VU is dropped (k6's
+// dropped_iterations). Unset: null, and the script runs its closed-model shape.
+export function arrivalScenario(s) {
+  if (!__ENV.ARRIVAL_RATE) return null;
+  const rate = parseInt(__ENV.ARRIVAL_RATE, 10);
+  if (!(rate > 0) || String(rate) !== __ENV.ARRIVAL_RATE) throw new Error(`ARRIVAL_RATE must be a positive whole number of iterations per second, not ${__ENV.ARRIVAL_RATE}`);
+  return { executor: "constant-arrival-rate", rate, timeUnit: "1s", duration: s.duration, preAllocatedVUs: s.vus, maxVUs: s.vus, gracefulStop: "10s" };
+}

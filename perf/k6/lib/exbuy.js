@@ -2,7 +2,7 @@
 // write-heavy / mixed). Every request names its route in the `name` tag and checks the contract's status code.
 import http from "k6/http";
 import { check, sleep } from "k6";
-import { shapeOf, rampingStages } from "./defaults.js";
+import { shapeOf, rampingStages, arrivalScenario } from "./defaults.js";
 
 export const BASE_URL = __ENV.BASE_URL || "http://localhost:8080";
 const THINK = parseFloat(__ENV.THINK_TIME || "0.15");
@@ -11,11 +11,12 @@ const LOCK = __ENV.LOCK_TYPE ? `lock_type=${__ENV.LOCK_TYPE}` : "";
 const withLock = (url) => (LOCK ? `${url}${url.includes("?") ? "&" : "?"}${LOCK}` : url);
 
 // The scenario's shape from lib/defaults.js (100 VUs, 30 s, ramps 10 s / 5 s), overridden by MAX_VU, DURATION,
-// RAMP_UP, RAMP_DOWN. Seed 000's own shape was MAX_VU=200 DURATION=5m RAMP_UP=30s RAMP_DOWN=30s.
+// RAMP_UP, RAMP_DOWN. Seed 000's own shape was MAX_VU=200 DURATION=5m RAMP_UP=30s RAMP_DOWN=30s. ARRIVAL_RATE=N: the
+// open model instead (lib/defaults.js arrivalScenario).
 export function options(name) {
   return {
     scenarios: {
-      [name]: { executor: "ramping-vus", startVUs: 0, stages: rampingStages(shapeOf(name)), gracefulRampDown: "10s" },
+      [name]: arrivalScenario(shapeOf(name)) || { executor: "ramping-vus", startVUs: 0, stages: rampingStages(shapeOf(name)), gracefulRampDown: "10s" },
     },
     thresholds: { checks: ["rate==1.0"], http_req_duration: ["p(95)<50"] },
   };

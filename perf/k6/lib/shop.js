@@ -4,7 +4,7 @@
 import http from "k6/http";
 import { check, sleep } from "k6";
 import { Trend } from "k6/metrics";
-import { shapeOf, rampingStages } from "./defaults.js";
+import { shapeOf, rampingStages, arrivalScenario } from "./defaults.js";
 
 export const BASE_URL = __ENV.BASE_URL || "http://localhost:8080";
 // Admin routes (/init, /api/flash-sales, /api/audit) need X-Admin-Key outside the API's local profile (e.g. under Docker),
@@ -26,12 +26,14 @@ export function personaScenarios() {
   if (name === "flow_iterations") {
     return { [name]: { executor: "per-vu-iterations", vus: s.vus, iterations: s.iterations, maxDuration: s.duration } };
   }
-  return { [name]: { executor: "ramping-vus", startVUs: 0, stages: rampingStages(s), gracefulStop: s.rampDown } };
+  return { [name]: arrivalScenario(s) || { executor: "ramping-vus", startVUs: 0, stages: rampingStages(s), gracefulStop: s.rampDown } };
 }
 
-// A ramp to MAX_VU, DURATION at MAX_VU, a ramp down: the ExBuy suites' shape, for the rush suites (lib/defaults.js).
+// A ramp to MAX_VU, DURATION at MAX_VU, a ramp down: the ExBuy suites' shape, for the rush suites (lib/defaults.js);
+// ARRIVAL_RATE=N: the open model instead (arrivalScenario), as in personaScenarios' flow_Nvus shapes.
 export function rampScenario(scenario) {
-  return { [scenario.replace(/-/g, "_")]: { executor: "ramping-vus", startVUs: 0, stages: rampingStages(shapeOf(scenario)), gracefulRampDown: "10s" } };
+  const s = shapeOf(scenario);
+  return { [scenario.replace(/-/g, "_")]: arrivalScenario(s) || { executor: "ramping-vus", startVUs: 0, stages: rampingStages(s), gracefulRampDown: "10s" } };
 }
 
 // The seed's SLA on each step, and ExBuy's own: the same bound at p99. Called in the init context, it also declares

@@ -99,11 +99,11 @@ public sealed partial class ReportRenderingTests : IDisposable
     }
 
     /// <summary>Writes the report of the fixture's runs (compare.py, as `./exbuy perf compare` does); returns its HTML.</summary>
-    private async Task<string> Report(string runs)
+    private async Task<string> Report(string runs, string fixture = "report-runs.jsonl")
     {
         var html = Path.Combine(dir, "report.html");
         var result = await Processes.RunAsync("python3",
-            [Repo.PathOf("perf", "runner", "compare.py"), Repo.PathOf("tests", "ExBuy.Tooling.Tests", "Perf", "Fixtures", "report-runs.jsonl"), "--runs", runs,
+            [Repo.PathOf("perf", "runner", "compare.py"), Repo.PathOf("tests", "ExBuy.Tooling.Tests", "Perf", "Fixtures", fixture), "--runs", runs,
              "--html", html, "--quiet"]);
         result.ExitCode.ShouldBe(0, result.Output);
         return await File.ReadAllTextAsync(html, TestContext.Current.CancellationToken);
@@ -205,6 +205,30 @@ public sealed partial class ReportRenderingTests : IDisposable
         titles.ShouldContain(t => t.StartsWith("p95 per second by step", StringComparison.Ordinal));
         titles.ShouldContain(t => t.StartsWith("CPU over time, cores", StringComparison.Ordinal));
         titles.ShouldContain("Latency by HTTP status: p95 per step and status (e.g. 201 sold vs 409 sold out)");
+    }
+
+    [Fact]
+    public async Task a_capacity_search_and_a_capacity_matrix_render_their_curves_and_the_sustainable_rate_chart_readably()
+    {
+        // Fixtures/capacity-runs.jsonl: line 1 a read-heavy search (perf capacity), lines 2-7 a flash-sale matrix --capacity
+        // in which four strategies found a sustainable rate (optimistic and pessimistic none: a sitting on a busy machine).
+        var search = await Render(await Report("1", "capacity-runs.jsonl"), "capacity");
+
+        Problems(search).ShouldBeEmpty();
+        var charts = search["charts"]!.AsArray().ToDictionary(c => c!["title"]!.GetValue<string>(), c => c!);
+        var curve = charts.Single(c => c.Key.StartsWith("Latency against offered rate (#1", StringComparison.Ordinal)).Value;
+        curve["thresholdLabels"]!.AsArray().Select(l => l!.GetValue<string>()).ShouldContain("SLO p95<50ms");
+        curve["marks"]!.GetValue<int>().ShouldBeGreaterThanOrEqualTo(3, "p50, p95 and p99 drawn");
+        charts.Keys.ShouldContain(t => t.StartsWith("Achieved against offered rate (#1", StringComparison.Ordinal));
+
+        var matrix = await Render(await Report("2,3,4,5,6,7", "capacity-runs.jsonl"), "capacity-matrix");
+
+        Problems(matrix).ShouldBeEmpty();
+        var titles = matrix["charts"]!.AsArray().Select(c => c!["title"]!.GetValue<string>()).ToList();
+        var rates = matrix["charts"]!.AsArray().Single(c => c!["title"]!.GetValue<string>() == "Sustainable rate under the SLO, with CPU per request at that rate")!;
+        rates["marks"]!.GetValue<int>().ShouldBe(4, "a bar per strategy that found a rate");
+        titles.IndexOf("Sustainable rate under the SLO, with CPU per request at that rate").ShouldBe(0, "the matrix's one chart comes first");
+        titles.Count(t => t.StartsWith("Latency against offered rate (", StringComparison.Ordinal)).ShouldBe(6);
     }
 
     [Fact]

@@ -134,13 +134,16 @@ public static class ObservabilitySetup
 public sealed record OpenTelemetryState(bool Enabled);
 
 /// <summary>Starts the request's <see cref="RequestPhases"/> and writes its <c>Server-Timing</c> header when the response starts.</summary>
-public sealed class ServerTimingMiddleware(RequestDelegate next)
+public sealed class ServerTimingMiddleware(RequestDelegate next, OpenTelemetryState openTelemetry)
 {
+    // The Redis profiler is Server-Timing's unless OpenTelemetry's Redis instrumentation took it (ConfigureRedis).
+    private readonly bool redisProfiled = !openTelemetry.Enabled;
+
     public const string Header = "Server-Timing";
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var phases = RequestPhases.Begin();
+        var phases = RequestPhases.Begin(redisProfiled);
         context.Response.OnStarting(static state =>
         {
             var (response, phases) = ((HttpResponse, RequestPhases))state;

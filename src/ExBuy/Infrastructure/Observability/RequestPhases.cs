@@ -55,9 +55,12 @@ public sealed class RequestPhases
         return session;
     }
 
-    internal static RequestPhases Begin()
+    /// <summary>Whether the data Redis's commands are profiled into this accumulator (then <c>redis</c> is always reported).</summary>
+    private bool redisProfiled;
+
+    internal static RequestPhases Begin(bool redisProfiled)
     {
-        var phases = new RequestPhases();
+        var phases = new RequestPhases { redisProfiled = redisProfiled };
         CurrentPhases.Value = phases;
         return phases;
     }
@@ -152,11 +155,11 @@ public sealed class RequestPhases
         Append(builder, "pool", pool, null);
         Append(builder, "pg", pg, Volatile.Read(ref pgCount));
         measured += pool + pg;
-        if (Volatile.Read(ref redisSession) is { } session)
+        if (redisProfiled)
         {
             long redisTicks = 0;
             var redisCount = 0;
-            foreach (var command in session.FinishProfiling())
+            foreach (var command in Volatile.Read(ref redisSession)?.FinishProfiling() ?? [])
             {
                 redisTicks += command.ElapsedTime.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond;
                 redisCount++;

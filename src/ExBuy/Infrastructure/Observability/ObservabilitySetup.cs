@@ -22,6 +22,12 @@ public sealed class ObservabilityOptions
     /// </summary>
     public string? OtlpEndpoint { get; set; }
 
+    /// <summary>
+    /// Where metrics go when not to <see cref="OtlpEndpoint"/>: the full URL (e.g. Prometheus's OTLP receiver,
+    /// <c>http://prometheus:9090/api/v1/otlp/v1/metrics</c>, when the trace backend takes traces only). OTLP/HTTP.
+    /// </summary>
+    public string? OtlpMetricsEndpoint { get; set; }
+
     /// <summary>The OTLP protocol: <c>http/protobuf</c> (default, port 4318) or <c>grpc</c> (4317); <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> when unset.</summary>
     public string? OtlpProtocol { get; set; }
 }
@@ -90,7 +96,7 @@ public static class ObservabilitySetup
                 .AddOtlpExporter(o => otlp.Apply(o, "metrics")));
     }
 
-    private sealed record OtlpTarget(Uri? Endpoint, OtlpExportProtocol? Protocol)
+    private sealed record OtlpTarget(Uri? Endpoint, OtlpExportProtocol? Protocol, Uri? MetricsEndpoint)
     {
         public static OtlpTarget? From(ObservabilityOptions options, ConfigurationManager configuration)
         {
@@ -101,19 +107,29 @@ public static class ObservabilitySetup
                 "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
                 var other => throw new InvalidOperationException($"{ObservabilityOptions.Section}:OtlpProtocol must be grpc or http/protobuf, not '{other}'."),
             };
+            var metrics = string.IsNullOrWhiteSpace(options.OtlpMetricsEndpoint) ? null : Absolute(options.OtlpMetricsEndpoint, "OtlpMetricsEndpoint");
             if (!string.IsNullOrWhiteSpace(options.OtlpEndpoint))
             {
-                return Uri.TryCreate(options.OtlpEndpoint, UriKind.Absolute, out var uri)
-                    ? new OtlpTarget(uri, protocol ?? OtlpExportProtocol.HttpProtobuf)
-                    : throw new InvalidOperationException($"{ObservabilityOptions.Section}:OtlpEndpoint must be an absolute URL, not '{options.OtlpEndpoint}'.");
+                return new OtlpTarget(Absolute(options.OtlpEndpoint, "OtlpEndpoint"), protocol ?? OtlpExportProtocol.HttpProtobuf, metrics);
             }
 
             // The exporter reads OTEL_EXPORTER_OTLP_* itself (and appends /v1/traces, /v1/metrics for http/protobuf).
-            return string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]) ? null : new OtlpTarget(null, protocol);
+            return string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]) ? null : new OtlpTarget(null, protocol, metrics);
         }
+
+        private static Uri Absolute(string value, string key) => Uri.TryCreate(value, UriKind.Absolute, out var uri)
+            ? uri
+            : throw new InvalidOperationException($"{ObservabilityOptions.Section}:{key} must be an absolute URL, not '{value}'.");
 
         public void Apply(OtlpExporterOptions exporter, string signal)
         {
+            if (signal == "metrics" && MetricsEndpoint is { } metrics)
+            {
+                exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
+                exporter.Endpoint = metrics;
+                return;
+            }
+
             if (Protocol is { } protocol)
             {
                 exporter.Protocol = protocol;

@@ -3,7 +3,6 @@
 import http from "k6/http";
 import { check, sleep } from "k6";
 import { shapeOf, rampingStages } from "./defaults.js";
-import { recordTiming } from "./timing.js";
 
 export const BASE_URL = __ENV.BASE_URL || "http://localhost:8080";
 const THINK = parseFloat(__ENV.THINK_TIME || "0.15");
@@ -40,7 +39,6 @@ if (OPTIMIZE && OPTIMIZE !== "true" && OPTIMIZE !== "false") throw new Error(`OP
 const optimize = () => OPTIMIZE || (Math.random() < 0.5 ? "true" : "false");
 
 function expect(res, status, name) {
-  recordTiming(res, name);
   const ok = check(res, { [`${name} ${status}`]: (r) => r.status === status });
   if (!ok) console.error(`${name}: ${res.status} ${String(res.body).slice(0, 200)}`);
 }

@@ -4,7 +4,6 @@
 import http from "k6/http";
 import { check, sleep } from "k6";
 import { Trend } from "k6/metrics";
-import { recordTiming } from "./timing.js";
 import { shapeOf, rampingStages } from "./defaults.js";
 
 export const BASE_URL = __ENV.BASE_URL || "http://localhost:8080";
@@ -49,7 +48,6 @@ export function stepThresholds(steps, seedP95 = 200, ownP99 = 200) {
 
 function timed(res, step) {
   if (trends[step]) trends[step].add(res.timings.duration);
-  recordTiming(res, step);
   return res;
 }
 

@@ -1,4 +1,5 @@
 // Where a step's time went on the server: the API's Server-Timing header (perf/guide/timing.md), recorded per step
+// by the runner's entry script (perf/runner/accepted.py wraps k6/http, so every suite is recorded unmodified)
 // into one Trend, `server_timing`, tagged name (the step), phase (lock-user, pool, pg, redis, batch, app, total, ...)
 // and rt, the request's own duration as a half-octave bucket (floor(2·log2(ms))), which lets the runner split the
 // step's tail (the requests at or above its p95) by phase without a tag per request. An answer without the header

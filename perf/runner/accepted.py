@@ -67,8 +67,11 @@ PRIMARY_EVENT = {"purchase": "stock_reserved", "reserve": "stock_reserved", "ord
                  "cancel": "order_cancelled", "charge": "balance_charged"}
 RECORD = re.compile(PREFIX + r" (\w+) ([^\s\"\\]+)")
 ANSWER_LINE = re.compile(ANSWER + r" (\w+) ([^\s\"\\]+) (\d+) (\d+)(?: ([^\s\"\\]+))?")
+# perf/k6/lib/timing.js: every answer's Server-Timing header recorded per step (the server_timing Trend).
+TIMING = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "k6", "lib", "timing.js")).replace("\\", "/")
 WRAPPER = """// Written by perf/runner/accepted.py for one run: the suite below, unmodified, with every answer recorded.
 import http from "k6/http";
+import {{ recordTiming }} from "{timing}";
 import * as suite from "{suite}";
 export * from "{suite}";
 let started = false;
@@ -190,9 +193,18 @@ const patch = http.patch;
 const del = http.del;
 const request = http.request;
 const batch = http.batch;
+// The step a request belongs to: its name tag, else its path (perf/k6/lib/timing.js records its Server-Timing).
+const stepOf = (params, url) => (params && params.tags && params.tags.name) || pathOf(url && url.url ? url.url : url);
+const get = http.get;
+http.get = (url, params, ...rest) => {{
+  const res = get.call(http, url, params, ...rest);
+  recordTiming(res, stepOf(params, url));
+  return res;
+}};
 function wrapped(method, send, url, body, params) {{
   const [p, id] = identify(method, params);
   const res = send(p);
+  recordTiming(res, stepOf(params, url));
   record(res);
   answer(method, url, body, id, res);
   return res;
@@ -218,6 +230,9 @@ http.batch = function (requests, ...rest) {{
   }});
   const responses = batch.call(http, sent, ...rest);
   Object.keys(responses).forEach((k) => {{
+    const r = requests[k];
+    const params = r && typeof r === "object" ? (Array.isArray(r) ? r[3] : r.params) : undefined;
+    recordTiming(responses[k], stepOf(params, responses[k] && responses[k].request ? responses[k].request.url : r));
     record(responses[k]);
     if (described[k]) answer(described[k][0], described[k][1], described[k][2], described[k][3], responses[k]);
   }});
@@ -228,7 +243,7 @@ http.batch = function (requests, ...rest) {{
 
 def wrapper(suite):
     """The k6 entry script that runs SUITE (an absolute path) unmodified and records its accepted answers."""
-    return WRAPPER.format(suite=os.path.abspath(suite).replace("\\", "/"), prefix=PREFIX, answer=ANSWER, started=STARTED)
+    return WRAPPER.format(suite=os.path.abspath(suite).replace("\\", "/"), prefix=PREFIX, answer=ANSWER, started=STARTED, timing=TIMING)
 
 
 def read_console(path):

@@ -6,6 +6,7 @@ import re
 
 import capacity
 import cost
+import timing
 from charts import STYLE, bar_chart, line_chart, esc
 from accepted import not_verified as accepted_not_verified, problems as accepted_problems, summary_text as accepted_text
 from summarize import (availability_text, correctness_text, fault_problems, fault_split, is_measured, landing_text,
@@ -253,7 +254,7 @@ def markdown(runs):
     crossed = [(i, t) for i, r in runs for t in r.get("thresholds_failed") or []]
     if crossed:
         out += ["", "Thresholds crossed:"] + [f"- #{i}: `{t}`" for i, t in crossed]
-    return "\n".join(out) + "\n" + cost.markdown(runs)
+    return "\n".join(out) + "\n" + cost.markdown(runs) + timing.markdown(runs)
 
 
 def threshold_lines(runs, metric_prefix="http_req_duration"):
@@ -555,6 +556,7 @@ settling, its availability during the fault is reported; the dashed red lines ar
 {''.join(c for c in charts if c)}
 {cost.html(runs, names)}
 {steps_table(runs, thresholds)}
+{timing.html(runs)}
 {thresholds_table(runs)}
 <h2>Details</h2>
 {details}

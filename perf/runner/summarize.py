@@ -13,6 +13,7 @@ API's resident memory in kB, one sample a second. The point stream itself is not
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -33,7 +34,7 @@ CONSISTENCY_TAG = ("exbuy_check", "consistency")
 CONSISTENCY_BEFORE_TAGS = ("queue settled", "coupons consistent", "never more than the quantity", "every admitted claim became a coupon",
                            "stock consistent", "nothing oversold")
 # The only metrics read from the stream; a cheap substring test skips the other lines without parsing them.
-WANTED = ('"http_req_duration"', '"http_req_failed"', '"checks"', '"vus"')
+WANTED = ('"http_req_duration"', '"http_req_failed"', '"checks"', '"vus"', '"server_timing"')
 
 
 def is_measured(step):
@@ -149,6 +150,8 @@ def read_points(path):
     vus = {}
     checks = defaultdict(lambda: {"passed": 0, "failed": 0})
     consistency = set()                      # checks the suite tagged exbuy_check=consistency (CONSISTENCY_TAG)
+    timing = defaultdict(lambda: defaultdict(list))  # step -> phase -> [ms] (the Server-Timing header, lib/timing.js)
+    timing_by_rt = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))  # step -> rt bucket -> phase -> ms summed
     first = last = None
     with open(path) as stream:
         for line in stream:
@@ -164,6 +167,17 @@ def read_points(path):
                 checks[tags.get("check", "?")]["passed" if data["value"] else "failed"] += 1
                 if tags.get(CONSISTENCY_TAG[0]) == CONSISTENCY_TAG[1]:
                     consistency.add(tags.get("check", "?"))
+                continue
+            if metric == "server_timing":
+                phase = tags.get("phase", "?")
+                timing[name][phase].append(data["value"])
+                try:
+                    sums = timing_by_rt[name][int(tags.get("rt", "-99"))]
+                except ValueError:
+                    continue
+                sums[phase] += data["value"]
+                if phase == "total":
+                    sums[REQUESTS] += 1
                 continue
             stamp = parse_time(data["time"])
             second = int(stamp.timestamp())
@@ -193,7 +207,37 @@ def read_points(path):
     return {"durations": durations, "by_status": by_status, "per_second": shift(per_second),
             "per_second_step": {step: shift(per) for step, per in per_second_step.items()},
             "failed": failed, "failed_per_second": shift(failed_per_second), "created_per_second": shift(created_per_second),
-            "vus": shift(vus), "checks": checks, "consistency": sorted(consistency), "first": first, "last": last, "start": start}
+            "vus": shift(vus), "checks": checks, "consistency": sorted(consistency), "first": first, "last": last, "start": start,
+            "timing": timing, "timing_by_rt": timing_by_rt}
+
+
+REQUESTS = "#requests"  # the count of answers per rt bucket, beside the phases' sums
+
+
+def rt_bucket(ms):
+    """lib/timing.js's rtBucket: the half-octave a duration falls in, floor(2·log2(ms))."""
+    return math.floor(2 * math.log2(ms)) if ms > 0 else -99
+
+
+def phase_breakdown(step_p95, phases, by_rt):
+    """A step's Server-Timing phases: each phase's own p50 and p95 over the step's requests, and the step's tail
+    (the requests whose duration is in or above the half-octave holding the step's p95) split by phase: the mean
+    milliseconds of each phase over those requests. None when the step's answers carried no header."""
+    if not phases or "total" not in phases:
+        return None
+    tail_from = rt_bucket(step_p95) if step_p95 else -99
+    tail = defaultdict(float)
+    for bucket, sums in by_rt.items():
+        if bucket >= tail_from:
+            for phase, ms in sums.items():
+                tail[phase] += ms
+    tail_requests = tail.pop(REQUESTS, 0)
+    return {
+        "phases": {phase: {"p50_ms": percentile(v, 50), "p95_ms": percentile(v, 95)} for phase, v in sorted(phases.items())},
+        "tail_from_ms": round(2 ** (tail_from / 2), 2) if tail_from > -99 else None,
+        "tail_requests": int(tail_requests),
+        "tail": {phase: round(ms / tail_requests, 3) for phase, ms in sorted(tail.items())} if tail_requests else {},
+    }
 
 
 def series(points):
@@ -243,6 +287,9 @@ def summarize(points_path, scenario, lock_type, vus, duration, base_url, audit_p
         steps[name] = dict(requests=len(values), req_per_s=round(len(values) / elapsed, 1) if elapsed and is_measured(name) else None,
                            **percentiles(values), failed=failed.get(name, 0),
                            by_status={status: dict(requests=len(v), **percentiles(v)) for status, v in sorted(points["by_status"][name].items())})
+        breakdown = phase_breakdown(steps[name]["p95_ms"], points["timing"].get(name), points["timing_by_rt"].get(name, {}))
+        if breakdown:
+            steps[name]["server_timing"] = breakdown
     overall_status = defaultdict(list)
     for name in measured:
         for status, values in points["by_status"][name].items():

@@ -156,6 +156,28 @@ public sealed partial class ComposeFileTests : IDisposable
     }
 
     [Fact]
+    public async Task the_observability_profile_has_a_trace_backend_that_grafana_reads_and_the_api_sends_nothing_by_default()
+    {
+        var config = (await Config(ComposeText)).Output;
+        var jaeger = Service(config, "jaeger");
+        jaeger.ShouldContain("    profiles:\n    - observability");
+        jaeger.ShouldContain("COLLECTOR_OTLP_ENABLED: \"true\"");
+        jaeger.ShouldContain("- 127.0.0.1:4318:4318/tcp"); // OTLP/HTTP, where EXBUY_OTLP_ENDPOINT=http://jaeger:4318 sends
+        Service(config, "grafana").ShouldContain("      jaeger:\n        condition: service_started\n");
+        Service(config, "prometheus").ShouldContain("--enable-feature=otlp-write-receiver");
+
+        // Without EXBUY_OTLP_ENDPOINT the API's endpoint is empty: no OpenTelemetry registered (ObservabilitySetup).
+        var api = Service(config, "api");
+        api.ShouldContain("ExBuy__Observability__OtlpEndpoint: ''");
+        api.ShouldContain("ExBuy__Observability__OtlpMetricsEndpoint: ''");
+
+        var datasources = await File.ReadAllTextAsync(
+            Repo.PathOf("perf", "observability", "grafana", "provisioning", "datasources", "datasources.yml"), TestContext.Current.CancellationToken);
+        datasources.ShouldContain("type: jaeger\n    access: proxy\n    url: http://jaeger:16686\n");
+        jaeger.ShouldContain("- 127.0.0.1:16686:16686/tcp");
+    }
+
+    [Fact]
     public async Task haproxy_accepts_the_load_balancer_configuration_and_refuses_a_broken_one()
     {
         var haproxy = Tool("EXBUY_HAPROXY", "/usr/sbin/haproxy");

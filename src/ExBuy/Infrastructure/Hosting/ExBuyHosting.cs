@@ -4,6 +4,7 @@ using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Redis;
 using ExBuy.Infrastructure.Security;
 using ExBuy.Infrastructure.Messaging;
+using ExBuy.Infrastructure.Observability;
 using FastEndpoints;
 using Prometheus;
 using Scalar.AspNetCore;
@@ -41,6 +42,7 @@ public static class ExBuyHosting
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.AddExBuyHostFiltering();
+        builder.AddExBuyObservability();
         builder.AddExBuyMarten();
         builder.AddExBuyRedis();
         builder.AddExBuyMessaging();
@@ -56,6 +58,7 @@ public static class ExBuyHosting
 
     public static WebApplication UseExBuyHttp(this WebApplication app)
     {
+        app.UseServerTiming();
         app.UseMiddleware<InstanceHeaderMiddleware>();
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseExceptionHandler();

@@ -9,7 +9,12 @@ public static class RedisSetup
         var connectionString = builder.Configuration.GetConnectionString("Redis")
             ?? throw new InvalidOperationException("ConnectionStrings:Redis is not set.");
 
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(connectionString));
+        builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var redis = ConnectionMultiplexer.Connect(connectionString);
+            ExBuy.Infrastructure.Observability.ObservabilitySetup.ConfigureRedis(sp, redis);
+            return redis;
+        });
         return builder;
     }
 

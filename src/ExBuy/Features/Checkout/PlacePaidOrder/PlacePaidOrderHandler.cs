@@ -52,7 +52,12 @@ public sealed class PlacePaidOrderHandler(
     public async Task<PaidOrderResult> HandleAsync(PlacePaidOrder command, CancellationToken ct)
     {
         var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-        var userLock = await locks.SingleNode.CreateLock(UserLockName(command.UserId)).TryAcquireAsync(options.Value.LockTimeout, ct);
+        Medallion.Threading.IDistributedSynchronizationHandle? userLock;
+        using (RequestPhases.Measure("lock-user"))
+        {
+            userLock = await locks.SingleNode.CreateLock(UserLockName(command.UserId)).TryAcquireAsync(options.Value.LockTimeout, ct);
+        }
+
         ExBuyMetrics.LockWait.WithLabels("user", userLock is null ? "false" : "true").Observe(System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
         if (userLock is null)
         {

@@ -103,6 +103,7 @@ public sealed class RedisLockStockStrategy(
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         IDistributedSynchronizationHandle? handle = null;
+        var phase = ExBuy.Infrastructure.Observability.RequestPhases.Measure("lock-" + type.ToWire());
         try
         {
             handle = await distributedLock.TryAcquireAsync(options.Value.LockTimeout, ct);
@@ -115,6 +116,7 @@ public sealed class RedisLockStockStrategy(
         }
         finally
         {
+            phase.Dispose();
             ExBuy.Infrastructure.Observability.ExBuyMetrics.LockWait
                 .WithLabels(type.ToWire(), handle is null ? "false" : "true")
                 .Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);

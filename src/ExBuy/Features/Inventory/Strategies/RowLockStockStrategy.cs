@@ -45,6 +45,7 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
         await using var session = store.LightweightSession();
         await session.BeginTransactionAsync(ct);
         var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        var phase = RequestPhases.Measure("lock-row");
         var acquired = false;
         Dictionary<long, StockLevel> levels;
         try
@@ -54,6 +55,7 @@ public sealed class RowLockStockStrategy(IDocumentStore store, RedisStock redisS
         }
         finally
         {
+            phase.Dispose();
             ExBuyMetrics.LockWait
                 .WithLabels("row", acquired ? "true" : "false")
                 .Observe(System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);

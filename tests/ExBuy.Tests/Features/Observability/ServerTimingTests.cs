@@ -61,7 +61,7 @@ public sealed class ServerTimingTests(AppFixture app) : IntegrationContext(app)
         var user = await Host.UserId("u1");
         await Host.Charge(user, 10_000);
         var locks = Host.Services.GetRequiredService<RedisLockProviders>();
-        var hold = TimeSpan.FromMilliseconds(600);
+        var hold = TimeSpan.FromMilliseconds(1_500);
         var held = await locks.SingleNode.CreateLock(PlacePaidOrderHandler.UserLockName(user)).AcquireAsync(cancellationToken: Ct);
         var sent = Stopwatch.GetTimestamp();
         var order = Host.Scenario(s =>
@@ -76,9 +76,10 @@ public sealed class ServerTimingTests(AppFixture app) : IntegrationContext(app)
         var phases = Parse((await order).Context.Response.Headers[ServerTimingMiddleware.Header].ToString());
 
         TestContext.Current.TestOutputHelper?.WriteLine($"held {heldFor.TotalMilliseconds:0} ms after sending; phases: {Format(phases)}");
-        // The request reached the lock within a few milliseconds of being sent (nothing before it waits), and its
-        // wait ends only once the lock is released: the phase covers the hold, less that start.
-        phases["lock-user"].Ms.ShouldBeGreaterThanOrEqualTo(hold.TotalMilliseconds * 0.8);
+        // Its wait ends only once the lock is released, so the phase covers the hold less the time the request took to
+        // reach the lock (nothing before it waits: milliseconds when idle). The bound leaves a whole second for that
+        // start on a busy machine; the outcome asserted is that the wait is in the lock phase, not how fast it came.
+        phases["lock-user"].Ms.ShouldBeGreaterThanOrEqualTo(hold.TotalMilliseconds - 1_000);
         phases["lock-user"].Ms.ShouldBeLessThanOrEqualTo(phases["total"].Ms);
         phases.ShouldContainKey("lock-row"); // the stock rows' FOR UPDATE, uncontended here
         phases["pg"].Count.ShouldNotBeNull().ShouldBeGreaterThan(0);

@@ -68,13 +68,20 @@ public sealed partial class GroupCommitter<TRequest, TResult> : IAsyncDisposable
         _loop = new Lazy<Task>(() => Task.Run(RunAsync), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
+    /// <summary>Requests waiting for a batch (not counting the batch being committed).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    private int _waiting;
+
     /// <summary>Enqueues a request; the returned pending is answered once its batch committed (or refused it).</summary>
     public Pending<TRequest, TResult> Enqueue(TRequest request, CancellationToken requestAborted)
     {
         _ = _loop.Value;
         var pending = new Pending<TRequest, TResult>(request, requestAborted);
+        Interlocked.Increment(ref _waiting);
         if (!_queue.Writer.TryWrite(pending))
         {
+            Interlocked.Decrement(ref _waiting);
             pending.Fail(new ObjectDisposedException(_name, "The group committer has stopped."));
         }
 
@@ -89,6 +96,7 @@ public sealed partial class GroupCommitter<TRequest, TResult> : IAsyncDisposable
             batch.Clear();
             while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var pending))
             {
+                Interlocked.Decrement(ref _waiting);
                 // A request whose caller left before its batch began is dropped: nothing of it was written.
                 if (pending.RequestAborted.IsCancellationRequested)
                 {

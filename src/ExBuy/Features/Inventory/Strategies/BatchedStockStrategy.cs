@@ -52,6 +52,9 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
 
     private long _attempts;
 
+    /// <summary>Requests waiting for the next batch.</summary>
+    public int Waiting => _committer.Waiting;
+
     public async Task<StockOutcome> TakeAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
     {
         var pending = _committer.Enqueue(new BatchedTake(demand, work), ct);
@@ -116,17 +119,19 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
                 pending.Fail(unknown.InnerException!);
             }
         }
+        catch (Exception e) when (PostgresErrors.IsLockTimeout(e))
+        {
+            // A writer outside the batch held a row past the lock timeout: every request of the batch waited that long
+            // already, and smaller batches would wait for the same row. Busy, as the row strategy answers.
+            foreach (var pending in live)
+            {
+                pending.Complete(new StockOutcome.Busy($"batched: a product row stayed locked for more than {_options.Value.LockTimeoutMs} ms"));
+            }
+        }
         catch (Exception e) when (live.Count == 1)
         {
             // Alone, a failure is this request's own, answered as the other strategies answer it.
-            if (PostgresErrors.IsLockTimeout(e))
-            {
-                live[0].Complete(new StockOutcome.Busy($"batched: a product row stayed locked for more than {_options.Value.LockTimeoutMs} ms"));
-            }
-            else
-            {
-                live[0].Fail(e);
-            }
+            live[0].Fail(e);
         }
         catch (Exception)
         {

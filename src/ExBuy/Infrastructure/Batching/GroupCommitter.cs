@@ -65,7 +65,7 @@ public sealed partial class GroupCommitter<TRequest, TResult> : IAsyncDisposable
         _maxBatch = maxBatch;
         _commit = commit;
         _logger = logger;
-        _loop = new Lazy<Task>(() => Task.Run(RunAsync), LazyThreadSafetyMode.ExecutionAndPublication);
+        _loop = new Lazy<Task>(StartLoop, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>Requests waiting for a batch (not counting the batch being committed).</summary>
@@ -86,6 +86,15 @@ public sealed partial class GroupCommitter<TRequest, TResult> : IAsyncDisposable
         }
 
         return pending;
+    }
+
+    /// <summary>The loop runs for every request, so it inherits none's async context (request id, trace, timing scope).</summary>
+    private Task StartLoop()
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            return Task.Run(RunAsync);
+        }
     }
 
     private async Task RunAsync()

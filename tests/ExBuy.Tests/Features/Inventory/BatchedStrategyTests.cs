@@ -45,7 +45,12 @@ public sealed class BatchedStrategyTests(AppFixture app) : IntegrationContext(ap
     /// Holds the product's row lock, sends <paramref name="first"/> (its batch then waits for the lock), queues
     /// <paramref name="rest"/> behind it and releases the lock once they all wait: they form the next batch.
     /// </summary>
-    private async Task<(int Status, string Body)[]> GatherAsync(IAlbaHost host, long productId, int first, int[] rest)
+    private Task<(int Status, string Body)[]> GatherAsync(IAlbaHost host, long productId, int first, int[] rest) =>
+        GatherAsync(host, productId, rest.Length, (client, i) => Order(client, i + 1, productId, i == 0 ? first : rest[i - 1]));
+
+    /// <summary>Request 0 first (its batch waits for the held row), then requests 1..<paramref name="rest"/> queued behind it.</summary>
+    private async Task<(int Status, string Body)[]> GatherAsync(
+        IAlbaHost host, long productId, int rest, Func<HttpClient, int, Task<(int Status, string Body)>> send)
     {
         var batched = Batched(host);
         using var client = host.Server.CreateClient();
@@ -56,10 +61,10 @@ public sealed class BatchedStrategyTests(AppFixture app) : IntegrationContext(ap
             await holder.BeginTransactionAsync(Ct);
             await ProductStock.LockAsync(holder, [productId], TimeSpan.FromSeconds(5), Ct);
             var attempts = batched.Attempts;
-            head = Order(client, 1, productId, first);
+            head = send(client, 0);
             await Until(() => batched.Attempts > attempts && batched.Waiting == 0);
-            tail = rest.Select((quantity, i) => Order(client, i + 2, productId, quantity)).ToList();
-            await Until(() => batched.Waiting == rest.Length);
+            tail = Enumerable.Range(1, rest).Select(i => send(client, i)).ToList();
+            await Until(() => batched.Waiting == rest);
         }
 
         return [await head, .. await Task.WhenAll(tail)];
@@ -180,6 +185,41 @@ public sealed class BatchedStrategyTests(AppFixture app) : IntegrationContext(ap
         balances.Count(b => b == 8_000).ShouldBe(15);
         balances.Count(b => b == 10_000).ShouldBe(25);
         await Host.ShouldPassAudit();
+    }
+
+    [Fact]
+    public async Task each_request_of_a_batch_stamps_its_own_events_with_its_own_request_id()
+    {
+        await using var host = await PatientHost();
+        var product = await Store.AddProduct(stock: 10);
+        var batched = Batched(host);
+        var attempts = batched.Attempts;
+
+        var answers = await GatherAsync(host, product.Id, 5, async (client, i) =>
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, "/api/inventory/reserve?lock_type=batched")
+            {
+                Content = new StringContent($$"""{"product_id":{{product.Id}},"quantity":1}""", Encoding.UTF8, "application/json"),
+            };
+            message.Headers.Add("X-Request-Id", $"batched-{i}");
+            using var response = await client.SendAsync(message);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+        });
+
+        answers.ShouldAllBe(a => a.Status == 200, string.Join("\n", answers.Select(a => a.Body)));
+        (batched.Attempts - attempts).ShouldBe(2, "the five after the first committed as one batch");
+        await using var connection = Store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand(
+            $"select correlation_id, count(*) from {Store.Options.DatabaseSchemaName}.mt_events where type = 'stock_reserved' group by correlation_id order by correlation_id", connection);
+        var stamped = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            stamped.Add($"{(reader.IsDBNull(0) ? "null" : reader.GetString(0))}:{reader.GetInt64(1)}");
+        }
+
+        stamped.ShouldBe(Enumerable.Range(0, 6).Select(i => $"batched-{i}:1"));
     }
 
     private async Task Sql(string sql)

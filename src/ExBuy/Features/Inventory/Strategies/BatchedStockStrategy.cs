@@ -1,4 +1,5 @@
 using ExBuy.Infrastructure.Batching;
+using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Resilience;
 using Marten;
@@ -8,7 +9,7 @@ using Npgsql;
 namespace ExBuy.Features.Inventory.Strategies;
 
 /// <summary>One request's part of a batch: what it takes and the writes that record why.</summary>
-public sealed record BatchedTake(IReadOnlyList<StockLine> Demand, StockWork Work);
+public sealed record BatchedTake(IReadOnlyList<StockLine> Demand, StockWork Work, string? RequestId);
 
 /// <summary>
 /// Group commit (<c>lock_type=batched</c>): requests that arrive while a batch commits wait for the next one
@@ -57,7 +58,7 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
 
     public async Task<StockOutcome> TakeAsync(IReadOnlyList<StockLine> demand, StockWork work, CancellationToken ct)
     {
-        var pending = _committer.Enqueue(new BatchedTake(demand, work), ct);
+        var pending = _committer.Enqueue(new BatchedTake(demand, work, RequestIds.Current), ct);
         StockOutcome outcome;
         try
         {
@@ -154,6 +155,7 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
         var totals = new Dictionary<long, int>();
         var accepted = 0;
         var queued = Queued(session);
+        var stamped = new HashSet<global::JasperFx.Events.IEvent>(ReferenceEqualityComparer.Instance);
         for (var i = 0; i < batch.Count; i++)
         {
             var demand = batch[i].Request.Demand;
@@ -180,6 +182,7 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
             }
 
             queued = now;
+            StampEvents(session, stamped, batch[i].Request.RequestId);
             foreach (var line in demand)
             {
                 levels[line.ProductId] = levels[line.ProductId] with { Stock = take.Remaining[line.ProductId] };
@@ -254,7 +257,12 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
     {
         try
         {
-            await ProductStock.CommitAsync(session);
+            session.CorrelationId = null;
+            using (BatchCorrelation.Begin())
+            {
+                await ProductStock.CommitAsync(session);
+            }
+
             return;
         }
         catch (Exception e)
@@ -301,6 +309,18 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
         }
 
         return null;
+    }
+
+    /// <summary>Gives the events a request's work just appended that request's id (its correlation id), as its own session would.</summary>
+    private static void StampEvents(IDocumentSession session, HashSet<global::JasperFx.Events.IEvent> stamped, string? requestId)
+    {
+        foreach (var e in session.PendingChanges.Streams().SelectMany(s => s.Events))
+        {
+            if (stamped.Add(e))
+            {
+                e.CorrelationId = requestId;
+            }
+        }
     }
 
     private static int Queued(IDocumentSession session) =>

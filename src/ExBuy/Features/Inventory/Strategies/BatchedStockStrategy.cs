@@ -212,7 +212,7 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
         var connection = session.Connection!;
         await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"set local lock_timeout = {_options.Value.LockTimeoutMs}"));
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("select pg_current_xact_id()::text"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(TransactionFate.CurrentIdSql));
         var select = new NpgsqlBatchCommand($"select product_id, stock, version from {ProductStock.Table(_store)} where product_id = any($1) order by product_id for update");
         select.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = productIds.ToArray() });
         batch.BatchCommands.Add(select);
@@ -267,48 +267,16 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
         }
         catch (Exception e)
         {
-            switch (await FateAsync(transactionId))
+            switch (await TransactionFate.OfAsync(_store, transactionId))
             {
-                case "committed":
+                case TransactionFate.Committed:
                     return;
-                case "aborted":
+                case TransactionFate.Aborted:
                     throw;
                 default:
                     throw new BatchFateUnknownException(e);
             }
         }
-    }
-
-    private const int FateAttempts = 20;
-
-    /// <summary><c>committed</c>, <c>aborted</c>, or null when the database cannot say in time.</summary>
-    private async Task<string?> FateAsync(string transactionId)
-    {
-        for (var attempt = 0; attempt < FateAttempts; attempt++)
-        {
-            try
-            {
-                await using var connection = _store.Storage.Database.CreateConnection();
-                await connection.OpenAsync();
-                await using var command = new NpgsqlCommand("select pg_xact_status($1::text::xid8)", connection);
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = transactionId });
-                var status = await command.ExecuteScalarAsync() as string;
-                if (status is "committed" or "aborted")
-                {
-                    return status;
-                }
-
-                // "in progress": the server has not noticed the broken connection yet.
-            }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
-            {
-                // The database is restarting: ask again shortly.
-            }
-
-            await Task.Delay(100 * (attempt + 1) > 1_000 ? 1_000 : 100 * (attempt + 1));
-        }
-
-        return null;
     }
 
     /// <summary>Gives the events a request's work just appended that request's id (its correlation id), as its own session would.</summary>

@@ -112,10 +112,19 @@ public sealed class BatchedClaims : IAsyncDisposable
         await using var session = _store.LightweightSession();
         await session.BeginTransactionAsync(CancellationToken.None);
         var transactionId = await TransactionFate.CurrentIdAsync(session);
-        foreach (var pending in batch)
+        if (batch.Count == 1)
         {
-            var claim = pending.Request;
+            var claim = batch[0].Request;
             CouponClaims.QueueAccept(session, claim.ClaimId, claim.PolicyId, claim.UserId, claim.RequestId);
+        }
+        else
+        {
+            // Every row of the batch in one multi-row insert.
+            var claims = batch.Select(p => p.Request).ToList();
+            session.QueueSqlCommand(
+                $"insert into {CouponClaims.Table(_store)} (claim_id, policy_id, user_id, request_id) select * from unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[])",
+                claims.Select(c => c.ClaimId).ToArray(), claims.Select(c => c.PolicyId).ToArray(), claims.Select(c => c.UserId).ToArray(),
+                claims.Select(c => c.RequestId).ToArray());
         }
 
         try

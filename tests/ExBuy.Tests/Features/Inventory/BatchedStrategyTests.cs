@@ -222,6 +222,31 @@ public sealed class BatchedStrategyTests(AppFixture app) : IntegrationContext(ap
         stamped.ShouldBe(Enumerable.Range(0, 6).Select(i => $"batched-{i}:1"));
     }
 
+    [Fact]
+    public async Task batched_as_the_server_default_takes_orders_and_claims_that_name_no_lock_type()
+    {
+        await using var host = await App.StartHostWithAsync(($"{ConcurrencyOptions.Section}:DefaultLockType", "Batched"));
+        var product = await Store.AddProduct(stock: 3);
+        var batched = Batched(host);
+        var claims = host.Services.GetRequiredService<ExBuy.Features.Coupons.BatchedClaims>();
+        var (orders, claimed) = (batched.Attempts, claims.Attempts);
+
+        var order = await host.PostJson("/api/orders", $$"""{"user_id":1,"items":[{"product_id":{{product.Id}},"quantity":2}]}""", 201);
+        await host.PostJson("/api/orders", $$"""{"user_id":2,"items":[{"product_id":{{product.Id}},"quantity":2}]}""", 400);
+        (batched.Attempts - orders).ShouldBe(2);
+        order["items"]![0]!["quantity"]!.GetValue<int>().ShouldBe(2);
+        (await Store.Reload(product.Id)).Stock.ShouldBe(1);
+
+        var shop = await host.InitShop("""{"userCount":1,"couponQuantity":5,"policyCount":1}""");
+        await host.Scenario(s =>
+        {
+            HttpScenarios.WithQuery(s.Post.Url("/coupons"), $"/coupons?userId={shop.UserIds[0]}&policyId={shop.PolicyIds[0]}");
+            s.StatusCodeShouldBe(201);
+        });
+
+        (claims.Attempts - claimed).ShouldBe(1);
+    }
+
     private async Task Sql(string sql)
     {
         await using var connection = Store.Storage.Database.CreateConnection();

@@ -86,7 +86,7 @@ public sealed class BatchedClaims : IAsyncDisposable
         catch (Exception e) when (batch.Count == 1)
         {
             batch[0].Complete(PostgresErrors.IsUniqueViolation(e) ? ClaimRecording.Duplicate
-                : Inner<PostgresException>(e) is not null ? ClaimRecording.Refused
+                : ClaimCouponEndpoint.Inner<PostgresException>(e) is not null ? ClaimRecording.Refused
                 : ClaimRecording.Unknown);
             return;
         }
@@ -166,20 +166,6 @@ public sealed class BatchedClaims : IAsyncDisposable
                 _recovery.Done(claim.ClaimId);
             }
         }
-    }
-
-    private static T? Inner<T>(Exception? e)
-        where T : Exception
-    {
-        for (; e is not null; e = e.InnerException)
-        {
-            if (e is T found)
-            {
-                return found;
-            }
-        }
-
-        return null;
     }
 
     public ValueTask DisposeAsync() => _committer.DisposeAsync();

@@ -228,7 +228,8 @@ public sealed partial class ClaimCouponEndpoint(
     /// <summary>Set when the claim's commit may or may not have happened (its connection broke mid-way).</summary>
     private bool _outcomeUnknown;
 
-    private static T? Inner<T>(Exception? e)
+    /// <summary>The first exception of type <typeparamref name="T"/> in <paramref name="e"/>'s chain of inner exceptions.</summary>
+    internal static T? Inner<T>(Exception? e)
         where T : Exception
     {
         for (; e is not null; e = e.InnerException)

@@ -247,6 +247,26 @@ public sealed class BatchedStrategyTests(AppFixture app) : IntegrationContext(ap
         (claims.Attempts - claimed).ShouldBe(1);
     }
 
+    [Theory]
+    [InlineData(true, "committed")]
+    [InlineData(false, "aborted")]
+    public async Task a_transaction_s_fate_is_read_back_by_its_id_from_another_connection(bool commit, string fate)
+    {
+        string id;
+        await using (var session = Store.LightweightSession())
+        {
+            await session.BeginTransactionAsync(Ct);
+            id = await ExBuy.Infrastructure.Batching.TransactionFate.CurrentIdAsync(session);
+            session.QueueSqlCommand("select 1");
+            if (commit)
+            {
+                await session.SaveChangesAsync(Ct);
+            }
+        }
+
+        (await ExBuy.Infrastructure.Batching.TransactionFate.OfAsync(Store, id)).ShouldBe(fate);
+    }
+
     private async Task Sql(string sql)
     {
         await using var connection = Store.Storage.Database.CreateConnection();

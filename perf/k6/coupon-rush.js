@@ -8,6 +8,8 @@ import http from "k6/http";
 import { check, sleep } from "k6";
 import { Counter } from "k6/metrics";
 import { BASE_URL, CONSISTENCY, rampScenario, expectStatus, init, randomUser, auditTeardown, settle, settleBound } from "./lib/shop.js";
+// LOCK_TYPE (./exbuy perf --lock-type) is sent with each claim: lock_type=batched group-commits the claim rows.
+const CLAIM_LOCK = __ENV.LOCK_TYPE ? `&lock_type=${__ENV.LOCK_TYPE}` : "";
 
 const USERS = parseInt(__ENV.USERS || "150000", 10);
 const QUANTITY = parseInt(__ENV.QUANTITY || "50000", 10);
@@ -34,7 +36,7 @@ export function setup() {
 
 export default function (data) {
   const user = randomUser(data.userIds);
-  const res = http.post(`${BASE_URL}/coupons?userId=${user}&policyId=${data.policyId}`, null, { tags: { name: "1_claim_coupon" }, responseCallback: http.expectedStatuses(201, 409) });
+  const res = http.post(`${BASE_URL}/coupons?userId=${user}&policyId=${data.policyId}${CLAIM_LOCK}`, null, { tags: { name: "1_claim_coupon" }, responseCallback: http.expectedStatuses(201, 409) });
   expectStatus(res, "1_claim_coupon", [201, 409]);
   if (res.status === 201) admitted.add(1);
   if (res.status === 409) refused.add(1);

@@ -25,7 +25,7 @@ def add_arguments(parser, reports_dir):
     pick.add_argument("--runs", metavar="IDS", help="exact runs, in this order: rN = line N of the reference file, N = line N of "
                       "your history, or a run id (printed after each run). Overrides the filters below.")
     pick.add_argument("--scenario", metavar="S[,S]", help="scenario(s), e.g. read-heavy or flash-sale")
-    pick.add_argument("--lock-type", metavar="T[,T]", help="lock type(s): optimistic, pessimistic, redlock, row, atomic, none, default")
+    pick.add_argument("--lock-type", metavar="T[,T]", help="lock type(s): optimistic, pessimistic, redlock, row, atomic, batched, none, default")
     pick.add_argument("--system", metavar="NAME[,NAME]", help="system(s) under test as recorded with --system (ExBuy, Django, Spring, ...)")
     pick.add_argument("--label", metavar="TEXT", help="runs whose --label contains TEXT")
     pick.add_argument("--commit", metavar="C[,C]", help="git commit(s) of ExBuy the runs were made at (prefixes)")

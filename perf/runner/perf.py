@@ -33,7 +33,7 @@ from summarize import (append, availability_text, correctness_text, fault_landin
 PERF = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 K6_DIR = os.path.join(PERF, "k6")
 REPORTS = os.path.join(PERF, "results", "reports")
-LOCK_TYPES = ["optimistic", "pessimistic", "redlock", "row", "atomic", "none"]
+LOCK_TYPES = ["optimistic", "pessimistic", "redlock", "row", "atomic", "batched", "none"]
 WARMUP_VUS = 20
 # The tags k6 puts on every point: what the reports and thresholds use. Leaving out url, proto, tls_version etc.
 # keeps the point stream (written and parsed on the same cores as the system under test) a good deal smaller.

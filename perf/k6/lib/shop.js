@@ -13,6 +13,8 @@ export const ADMIN_HEADERS = __ENV.ADMIN_KEY ? { "Content-Type": "application/js
 const JSON_HEADERS = __ENV.LOCK_TYPE === "none" ? ADMIN_HEADERS : { "Content-Type": "application/json" };
 // LOCK_TYPE (set by `./exbuy perf --lock-type`) picks the stock strategy of paid orders; unset, the server default.
 const LOCK = __ENV.LOCK_TYPE ? `?lock_type=${__ENV.LOCK_TYPE}` : "";
+// Claims take it too: lock_type=batched group-commits the claim rows; any other value records each claim alone.
+const CLAIM_LOCK = __ENV.LOCK_TYPE ? `&lock_type=${__ENV.LOCK_TYPE}` : "";
 // Answers a step expects are not HTTP errors (http_req_failed): a sold-out 409 in a rush is the system working.
 const CLAIM_ANSWERS = http.expectedStatuses(201, 400, 409);
 export const expected = (statuses) => http.expectedStatuses(...statuses);
@@ -78,7 +80,7 @@ export function charge(user, amount, step = "1_charge_balance") {
 }
 
 export function claim(user, policy, step = "2_claim_coupon") {
-  const res = timed(http.post(`${BASE_URL}/coupons?userId=${user}&policyId=${policy}`, null, { tags: { name: step }, responseCallback: CLAIM_ANSWERS }), step);
+  const res = timed(http.post(`${BASE_URL}/coupons?userId=${user}&policyId=${policy}${CLAIM_LOCK}`, null, { tags: { name: step }, responseCallback: CLAIM_ANSWERS }), step);
   expectStatus(res, step, [201, 400, 409]);
   return res;
 }

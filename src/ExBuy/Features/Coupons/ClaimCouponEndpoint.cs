@@ -24,7 +24,8 @@ public sealed record ClaimCouponResponse(
 /// 201/400/409); 503 when the claim could not be recorded (nothing was taken).
 /// </summary>
 public sealed partial class ClaimCouponEndpoint(
-    IQuerySession session, CouponGate gate, CouponGateReconciler reconciler, CouponClaimRecovery recovery, IMartenOutbox outbox, AfterCommit afterCommit, TimeProvider clock, ILogger<ClaimCouponEndpoint> logger)
+    IQuerySession session, CouponGate gate, CouponGateReconciler reconciler, CouponClaimRecovery recovery, IMartenOutbox outbox, AfterCommit afterCommit, TimeProvider clock, ILogger<ClaimCouponEndpoint> logger,
+    BatchedClaims batchedClaims, Microsoft.Extensions.Options.IOptions<ExBuy.Features.Inventory.ConcurrencyOptions> concurrency)
     : EndpointWithoutRequest<ClaimCouponResponse>
 {
     public override void Configure()
@@ -38,6 +39,7 @@ public sealed partial class ClaimCouponEndpoint(
     {
         var userId = PositiveId("userId");
         var policyId = PositiveId("policyId");
+        var batched = Batched();
         if (ValidationFailed)
         {
             await Send.ErrorsAsync(cancellation: ct);
@@ -81,7 +83,7 @@ public sealed partial class ClaimCouponEndpoint(
 
         if (outcome == Admission.Admitted)
         {
-            outcome = await RecordAsync(policyId, userId, ct);
+            outcome = batched ? await RecordBatchedAsync(policyId, userId) : await RecordAsync(policyId, userId, ct);
         }
 
         ExBuyMetrics.Coupons.WithLabels(outcome switch
@@ -171,10 +173,63 @@ public sealed partial class ClaimCouponEndpoint(
         }
     }
 
+    /// <summary>
+    /// <c>lock_type=batched</c> (or no lock_type with <c>batched</c> the server default): the claim's row commits with the
+    /// others that arrived meanwhile (<see cref="BatchedClaims"/>); other values record it alone, as before.
+    /// </summary>
+    private bool Batched()
+    {
+        var raw = HttpContext.Request.Query[ExBuy.Features.Inventory.LockTypeParameter.Name].ToString();
+        if (raw.Length == 0)
+        {
+            return concurrency.Value.DefaultLockType == ExBuy.Features.Inventory.LockType.Batched;
+        }
+
+        if (!ExBuy.Features.Inventory.LockTypeParameter.IsValid(raw))
+        {
+            AddError(new FluentValidation.Results.ValidationFailure(ExBuy.Features.Inventory.LockTypeParameter.Name, ExBuy.Features.Inventory.LockTypeParameter.Message));
+        }
+
+        return ExBuy.Features.Inventory.LockTypeParameter.Parse(raw) == ExBuy.Features.Inventory.LockType.Batched;
+    }
+
+    /// <summary>The claim's row committed in a group (<see cref="BatchedClaims"/>), with the answers <see cref="RecordAsync"/> gives.</summary>
+    private async Task<Admission?> RecordBatchedAsync(long policyId, long userId)
+    {
+        var claimId = Guid.CreateVersion7();
+        recovery.Publishing(claimId);
+        var recorded = false;
+        try
+        {
+            switch (await batchedClaims.RecordAsync(new ClaimToRecord(claimId, policyId, userId, RequestIds.Current)))
+            {
+                case ClaimRecording.Recorded:
+                    recorded = true;
+                    return Admission.Admitted;
+                case ClaimRecording.Duplicate:
+                    return Admission.Duplicate;
+                case ClaimRecording.Refused:
+                    await afterCommit.RunAsync("coupon_gate_release", () => gate.ReleaseAsync(policyId, userId));
+                    return null;
+                default:
+                    _outcomeUnknown = true;
+                    return null;
+            }
+        }
+        finally
+        {
+            if (!recorded)
+            {
+                recovery.Done(claimId);
+            }
+        }
+    }
+
     /// <summary>Set when the claim's commit may or may not have happened (its connection broke mid-way).</summary>
     private bool _outcomeUnknown;
 
-    private static T? Inner<T>(Exception? e)
+    /// <summary>The first exception of type <typeparamref name="T"/> in <paramref name="e"/>'s chain of inner exceptions.</summary>
+    internal static T? Inner<T>(Exception? e)
         where T : Exception
     {
         for (; e is not null; e = e.InnerException)

@@ -28,6 +28,7 @@ public static class CouponsRegistration
         services.AddHostedService<CouponPolicyStockBackfill>();
         services.AddSingleton<CouponGate>();
         services.AddSingleton<CouponIssuer>();
+        services.AddSingleton<BatchedClaims>();
         services.AddSingleton<CouponGateReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<CouponGateReconciler>());
         services.AddSingleton<CouponClaimRecovery>();

@@ -29,5 +29,9 @@ public sealed class ConcurrencyOptions
     [Range(0, 1_000)]
     public int UnsafeWindowMs { get; set; } = 5;
 
+    /// <summary>The most requests one <c>batched</c> commit takes; more wait for the next.</summary>
+    [Range(1, 10_000)]
+    public int BatchMaxSize { get; set; } = 256;
+
     public TimeSpan LockTimeout => TimeSpan.FromMilliseconds(LockTimeoutMs);
 }

@@ -18,6 +18,9 @@ public enum LockType
     /// <summary>Redis atomic decrement as the gate, a conditional UPDATE as the authority, compensation on refusal.</summary>
     Atomic,
 
+    /// <summary>Group commit: the requests that arrive while a batch commits are decided in arrival order and committed as one transaction.</summary>
+    Batched,
+
     /// <summary>Deliberately unsafe read-modify-write, to show what the others prevent. Never a default.</summary>
     None,
 }

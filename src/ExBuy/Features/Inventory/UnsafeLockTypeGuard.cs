@@ -22,7 +22,7 @@ namespace ExBuy.Features.Inventory;
 public sealed class UnsafeLockTypeGuard : IGlobalPreProcessor
 {
     public const string Description =
-        "Concurrency strategy: optimistic, pessimistic, redlock, row, atomic (the default) or none. " +
+        "Concurrency strategy: optimistic, pessimistic, redlock, row, atomic (the default), batched (group commit) or none. " +
         "`none` is deliberately unsafe: it reads the stock, pauses and writes back the value it computed from that read, " +
         "with no lock and no check. It oversells, and its blind write-back also erases what safe strategies did to the " +
         "same product in between: units they took or hold become sellable again, units a cancellation returned disappear. " +

@@ -14,6 +14,11 @@ public sealed class RequestCorrelationListener : DocumentSessionListenerBase
     {
         // Always set, also to null: Marten would otherwise stamp the current trace's id, and the column is to hold a
         // client's request id or nothing.
+        if (ExBuy.Infrastructure.Batching.BatchCorrelation.EventsStamped)
+        {
+            return Task.CompletedTask; // a group commit: each request's events carry its own id already
+        }
+
         var id = RequestIds.Current;
         session.CorrelationId = id;
         foreach (var stream in session.PendingChanges.Streams())

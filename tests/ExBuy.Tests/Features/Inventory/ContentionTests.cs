@@ -175,7 +175,7 @@ public sealed class ContentionTests(AppFixture app) : IntegrationContext(app)
     public async Task strategies_mixed_on_one_product_stay_consistent()
     {
         var productId = await Host.SetUpFlashSale(150);
-        string[] types = ["optimistic", "pessimistic", "redlock", "row", "atomic"];
+        string[] types = ["optimistic", "pessimistic", "redlock", "row", "atomic", "batched"];
 
         var (responses, _) = await Host.FireRetryingAsync(
             200,

@@ -19,6 +19,7 @@ public sealed class PaidOrderTests(AppFixture app) : IntegrationContext(app)
     [InlineData("optimistic")]
     [InlineData("atomic")]
     [InlineData("pessimistic")]
+    [InlineData("batched")]
     public async Task an_order_pays_from_the_balance_and_uses_the_coupon_once(string lockType)
     {
         var shop = await Host.InitShop("""{"userCount":1}""");

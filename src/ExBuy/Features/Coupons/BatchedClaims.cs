@@ -1,5 +1,6 @@
 using ExBuy.Infrastructure.Batching;
 using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Observability;
 using Marten;
 using Npgsql;
 using Wolverine;
@@ -56,13 +57,10 @@ public sealed class BatchedClaims : IAsyncDisposable
     public async Task<ClaimRecording> RecordAsync(ClaimToRecord claim)
     {
         var pending = _committer.Enqueue(claim, CancellationToken.None);
-        try
+        // The request's `batch` phase: waiting for its batch and for that batch's one commit.
+        using (RequestPhases.Measure(RequestPhases.Batch))
         {
             return await pending.Answer;
-        }
-        finally
-        {
-            BatchTiming.Record(pending.Waited);
         }
     }
 

@@ -1,6 +1,7 @@
 using ExBuy.Infrastructure.Batching;
 using ExBuy.Infrastructure.Http;
 using ExBuy.Infrastructure.Marten;
+using ExBuy.Infrastructure.Observability;
 using ExBuy.Infrastructure.Resilience;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -60,14 +61,11 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
     {
         var pending = _committer.Enqueue(new BatchedTake(demand, work, RequestIds.Current), ct);
         StockOutcome outcome;
-        try
+        // The request's `batch` phase: waiting for its batch and for that batch's one commit. Not cancelled while
+        // waiting: once its batch began, the request is either committed or refused.
+        using (RequestPhases.Measure(RequestPhases.Batch))
         {
-            // Not cancelled while waiting: once its batch began, the request is either committed or refused.
             outcome = await pending.Answer;
-        }
-        finally
-        {
-            BatchTiming.Record(pending.Waited);
         }
 
         if (outcome is StockOutcome.Taken)

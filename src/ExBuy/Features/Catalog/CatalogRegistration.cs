@@ -22,6 +22,7 @@ public static class CatalogRegistration
         // (the search statement was the read suites' most expensive one by pg_stat_statements).
         IdSequences.Register<Product>(opts);
         CatalogGeneration.Register(opts);
+        opts.Schema.For<StorefrontState>();
         opts.Schema.For<Product>()
             .UseNumericRevisions(true)
             .Duplicate(x => x.Category)

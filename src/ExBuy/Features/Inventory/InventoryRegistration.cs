@@ -20,6 +20,7 @@ public static class InventoryRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddHostedService<ProductStockBackfill>();
+        services.AddSingleton<ExBuy.Infrastructure.Http.IEndpointConvention, UnsafeLockTypeGuard.Convention>();
         services.AddSingleton<RedisStock>();
         services.AddSingleton<StockStrategies>();
         services.AddSingleton<StockHoldSweeper>();

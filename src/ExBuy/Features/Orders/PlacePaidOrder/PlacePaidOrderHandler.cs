@@ -103,8 +103,8 @@ public sealed class PlacePaidOrderHandler(
         var batch = query.CreateBatchQuery();
         var user = batch.Load<ShopUser>(command.UserId);
         var replay = command.IdempotencyId is { } key ? batch.Load<IdempotencyRecord>(key) : null;
-        var balance = batch.Load<UserBalance>(BalanceStreams.Key(command.UserId));
-        var coupon = command.CouponId is { } couponId ? batch.Load<Coupon>(couponId) : null;
+        var balance = BalanceAccount.Load(batch, command.UserId);
+        var coupon = command.CouponId is { } couponId ? CouponUse.Load(batch, couponId) : null;
         var products = batch.LoadMany<Product>().ById(command.Lines.Select(l => l.ProductId).Distinct().ToArray());
         var orders = OrderWriter.AllocateAsync(batch, store, [NewOrder(command)]);
         await batch.Execute(ct);
@@ -112,7 +112,7 @@ public sealed class PlacePaidOrderHandler(
         var state = new PaidOrderState(
             UserExists: await user is not null,
             Replay: replay is null ? null : await replay,
-            Balance: await balance ?? BalanceStreams.Empty(command.UserId),
+            Balance: await balance,
             Coupon: coupon is null ? null : await coupon,
             Products: (await products).ToDictionary(p => p.Id));
         return (state, (await orders)[0]);
@@ -140,11 +140,10 @@ public sealed class PlacePaidOrderHandler(
                 order.TotalPrice = place.Total;
                 order.CouponId = place.Coupon?.Id;
                 order.Paid = true;
-                session.Events.Append(BalanceStreams.Key(command.UserId), place.BalanceVersion + 1, new BalanceDebited(command.UserId, place.Total, order.Id, now));
+                BalanceAccount.Debit(session, command.UserId, place.BalanceVersion, place.Total, order.Id, now);
                 if (place.Coupon is { } coupon)
                 {
-                    coupon.UsedByOrderId = order.Id;
-                    session.UpdateRevision(coupon, coupon.Version + 1);
+                    CouponUse.MarkUsed(session, coupon, order.Id);
                 }
 
                 if (command.IdempotencyId is { } key)

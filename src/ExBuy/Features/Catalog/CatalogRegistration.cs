@@ -12,6 +12,7 @@ public static class CatalogRegistration
         services.AddSingleton<ProductReads>();
         services.AddSingleton<CatalogReadModel>();
         services.AddHostedService<CatalogReadModelSetup>();
+        services.AddSingleton<IModuleReset, CatalogReset>();
         return services;
     }
 

@@ -33,6 +33,9 @@ public static class ReviewStats
 
     public static string Table(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.product_review_stats";
 
+    /// <summary>Forgets every product's figures (a reset that deletes the reviews): hand-written, a table Marten does not model.</summary>
+    internal static string ClearSql(IDocumentStore store) => $"delete from {Table(store)}";
+
     public static void Register(StoreOptions opts)
     {
         var table = new Table(new PostgresqlObjectName(opts.DatabaseSchemaName, "product_review_stats", Weasel.Postgresql.SchemaUtils.IdentifierUsage.General));

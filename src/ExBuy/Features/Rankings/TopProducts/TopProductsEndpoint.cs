@@ -37,22 +37,8 @@ public sealed class TopProductsEndpoint(IDocumentStore store, Npgsql.NpgsqlDataS
 
     public override async Task HandleAsync(TopProductsRequest req, CancellationToken ct)
     {
-        // The revenue is a duplicated column (ProductSales' registration); the id breaks ties.
-        await using var command = db.CreateCommand(
-            $"""
-             select d.data from {store.Options.DatabaseSchemaName}.mt_doc_productsales d
-             where (d.data ->> 'TotalQuantity')::bigint > 0 order by d.total_revenue desc, d.id limit $1
-             """);
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<int> { TypedValue = req.Limit ?? 10 });
-        var serializer = store.Options.Serializer();
-        var top = new List<TopProductResponse>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            var s = serializer.FromJson<ProductSales>(reader, 0);
-            top.Add(new TopProductResponse(s.Id, s.ProductName, s.TotalQuantity, s.TotalRevenue, s.OrderCount));
-        }
-
+        var top = (await RankingsSql.TopByRevenueAsync(store, db, req.Limit ?? 10, ct))
+            .Select(s => new TopProductResponse(s.Id, s.ProductName, s.TotalQuantity, s.TotalRevenue, s.OrderCount)).ToList();
         await Send.OkAsync(top, ct);
     }
 }

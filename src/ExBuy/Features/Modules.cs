@@ -1,15 +1,12 @@
 using ExBuy.Features.Audit;
 using ExBuy.Features.Balance;
 using ExBuy.Features.Catalog;
-using ExBuy.Features.Checkout;
 using ExBuy.Features.Coupons;
 using ExBuy.Features.FlashSale.FlashSaleStock;
 using ExBuy.Features.Inventory;
 using ExBuy.Features.Orders;
 using ExBuy.Features.Rankings;
 using ExBuy.Features.Reviews;
-using ExBuy.Features.Stats;
-using ExBuy.Features.Storefront;
 using ExBuy.Features.Uploads;
 using ExBuy.Features.Users;
 using Marten;
@@ -33,12 +30,10 @@ public static class Modules
             .ConfigureOrders()
             .ConfigureInventoryEvents()
             .ConfigureFlashSale()
-            .ConfigureStats()
+            .ConfigureRankings()
             .ConfigureUsers()
             .ConfigureBalance()
             .ConfigureCoupons()
-            .ConfigureCheckout()
-            .ConfigureStorefront()
             .ConfigureUploads());
         services.ConfigureWolverine(opts => opts.ConfigureCoupons());
 
@@ -48,7 +43,6 @@ public static class Modules
         services.AddOrders();
         services.AddBalance();
         services.AddCoupons(builder.Configuration);
-        services.AddCheckout();
         services.AddRankings();
         services.AddAudit();
         services.AddUploads(builder.Configuration);

@@ -1,4 +1,5 @@
 using Alba;
+using ExBuy.Infrastructure.Marten;
 using Marten;
 using StackExchange.Redis;
 using Wolverine.Runtime;
@@ -20,9 +21,8 @@ public abstract class IntegrationContext(AppFixture app) : IAsyncLifetime
     {
         // Reset (not just clean): also restarts the async daemon, whose progress must start over with the events.
         await Host.ResetAllMartenDataAsync();
-        await ExBuy.Features.Inventory.StockHolds.ClearAsync(Host.Services.GetRequiredService<Marten.IDocumentStore>(), default);
-        await ExBuy.Features.Inventory.ProductStock.ClearAsync(Host.Services.GetRequiredService<Marten.IDocumentStore>(), default);
-        await ExBuy.Features.Coupons.CouponClaims.ClearAsync(Host.Services.GetRequiredService<Marten.IDocumentStore>(), default);
+        // Then each module's own tables, as the modules register their resets (the seeder's reset runs the same).
+        await Host.Services.GetServices<ExBuy.Infrastructure.Marten.IModuleReset>().ResetAllAsync(Store, default);
         await Host.ClearAllWolverineStorageAsync();
         var redis = Host.Services.GetRequiredService<IConnectionMultiplexer>();
         foreach (var endpoint in redis.GetEndPoints())

@@ -1,6 +1,6 @@
 using ExBuy.Features.Balance;
 using ExBuy.Features.Catalog;
-using ExBuy.Features.Checkout;
+using ExBuy.Features.Orders;
 using ExBuy.Features.Coupons;
 using ExBuy.Features.Inventory;
 using Shouldly;

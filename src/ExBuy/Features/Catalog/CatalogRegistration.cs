@@ -12,6 +12,7 @@ public static class CatalogRegistration
         services.AddSingleton<ProductReads>();
         services.AddSingleton<CatalogReadModel>();
         services.AddHostedService<CatalogReadModelSetup>();
+        services.AddSingleton<IModuleReset, CatalogReset>();
         return services;
     }
 
@@ -22,6 +23,7 @@ public static class CatalogRegistration
         // (the search statement was the read suites' most expensive one by pg_stat_statements).
         IdSequences.Register<Product>(opts);
         CatalogGeneration.Register(opts);
+        opts.Schema.For<StorefrontState>();
         opts.Schema.For<Product>()
             .UseNumericRevisions(true)
             .Duplicate(x => x.Category)

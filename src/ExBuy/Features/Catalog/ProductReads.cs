@@ -12,7 +12,7 @@ namespace ExBuy.Features.Catalog;
 /// in one statement. Reads only — the documents are written through Marten, the stock through the Inventory slice.
 /// Filters and orderings use the columns Marten duplicates out of the document (<see cref="CatalogRegistration"/>).
 /// </summary>
-public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
+public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db, IProductReviewFigures reviewFigures)
 {
     private string Products => $"{store.Options.DatabaseSchemaName}.mt_doc_product";
 
@@ -96,7 +96,7 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
 
     /// <summary>
     /// A product with its stock, its review count and the sum of its ratings (kept with the reviews,
-    /// <see cref="Reviews.ReviewStats"/>), in one statement: the optimised detail when the read model cannot answer.
+    /// <see cref="IProductReviewFigures"/>), in one statement: the optimised detail when the read model cannot answer.
     /// </summary>
     public async Task<ProductDetail?> DetailAsync(long id, CancellationToken ct)
     {
@@ -104,7 +104,7 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db)
             $"""
              select p.data, s.stock, {UpdatedAt},
                     coalesce(r.review_count, 0), coalesce(r.rating_sum, 0)
-             from {From} left join {Reviews.ReviewStats.Table(store)} r on r.product_id = p.id where p.id = $1
+             from {From} left join {reviewFigures.Table(store)} r on r.product_id = p.id where p.id = $1
              """,
             [id]);
         await using var reader = await command.ExecuteReaderAsync(ct);

@@ -25,6 +25,7 @@ public static class CouponsRegistration
             .Bind(configuration.GetSection(CouponOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleReset, CouponsReset>();
         services.AddHostedService<CouponPolicyStockBackfill>();
         services.AddSingleton<CouponGate>();
         services.AddSingleton<CouponIssuer>();

@@ -20,7 +20,9 @@ public static class InventoryRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddHostedService<ProductStockBackfill>();
+        services.AddSingleton<ExBuy.Infrastructure.Http.IEndpointConvention, UnsafeLockTypeGuard.Convention>();
         services.AddSingleton<RedisStock>();
+        services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleReset, InventoryReset>();
         services.AddSingleton<StockStrategies>();
         services.AddSingleton<StockHoldSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<StockHoldSweeper>());

@@ -32,6 +32,12 @@ public sealed class UnsafeLockTypeGuard : IGlobalPreProcessor
 
     private UnsafeLockTypeGuard(Func<object, string?> lockType) => _lockType = lockType;
 
+    /// <summary>The guard as an endpoint convention, registered by <see cref="InventoryRegistration"/>.</summary>
+    internal sealed class Convention : ExBuy.Infrastructure.Http.IEndpointConvention
+    {
+        public void Apply(EndpointDefinition endpoint) => AttachTo(endpoint);
+    }
+
     /// <summary>Adds the guard to an endpoint whose request carries <c>lock_type</c>; any other endpoint is left alone.</summary>
     public static void AttachTo(EndpointDefinition endpoint)
     {

@@ -16,12 +16,14 @@ public static class OrdersRegistration
         opts.Events.AddEventType<OrderStatusChanged>();
         opts.Events.AddEventType<OrderCancelled>();
         opts.Events.AddEventType<OrderRevived>();
+        opts.Schema.For<IdempotencyRecord>();
         return opts;
     }
 
     public static IServiceCollection AddOrders(this IServiceCollection services)
     {
         services.AddOptions<OrderLimitsOptions>().BindConfiguration(OrderLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddScoped<PlacePaidOrderHandler>();
         return services.AddSingleton<ChangeOrderStatus.ChangeOrderStatusHandler>();
     }
 }

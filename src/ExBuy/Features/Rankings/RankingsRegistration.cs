@@ -4,6 +4,13 @@ namespace ExBuy.Features.Rankings;
 
 public static class RankingsRegistration
 {
+    public static StoreOptions ConfigureRankings(this StoreOptions opts)
+    {
+        opts.Projections.Add<ProductSalesProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Async);
+        opts.Schema.For<ProductSales>().Duplicate(x => x.TotalRevenue);
+        return opts;
+    }
+
     public static IServiceCollection AddRankings(this IServiceCollection services)
     {
         services.AddSingleton<SalesRanking>();

@@ -9,11 +9,32 @@ namespace ExBuy.Features.Reviews;
 /// transaction that writes the reviews — every writer (the API, the seeder's bulk copy, a cascade from a deleted
 /// product, <c>psql</c>) keeps it true, so a product's detail reads one row instead of aggregating its reviews. The
 /// triggers are statement-level with transition tables: a bulk insert of 100,000 reviews is one grouped upsert.
-/// <see cref="Catalog.ReadModel.CatalogReadModelSetup"/> installs them and recomputes the table at start.
+/// Catalog's read-model setup installs them (through <see cref="Figures"/>) and recomputes the table at start.
 /// </summary>
 public static class ReviewStats
 {
+    /// <summary>The figures as Catalog asks for them (registered by <see cref="ReviewsRegistration"/>).</summary>
+    internal sealed class Figures : Catalog.IProductReviewFigures
+    {
+        public string Table(IDocumentStore store) => ReviewStats.Table(store);
+
+        public string InstalledSql(string schema) => ReviewStats.InstalledSql(schema);
+
+        public string InstallSql(string schema) => ReviewStats.InstallSql(schema);
+
+        public async Task<(long Count, long RatingSum)> AggregateAsync(IQuerySession session, long productId, CancellationToken ct)
+        {
+            var reviews = session.Query<Review>().Where(r => r.ProductId == productId);
+            var count = await reviews.CountAsync(ct);
+            var sum = count == 0 ? 0 : await reviews.SumAsync(r => r.Rating, ct);
+            return (count, sum);
+        }
+    }
+
     public static string Table(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.product_review_stats";
+
+    /// <summary>Forgets every product's figures (a reset that deletes the reviews): hand-written, a table Marten does not model.</summary>
+    internal static string ClearSql(IDocumentStore store) => $"delete from {Table(store)}";
 
     public static void Register(StoreOptions opts)
     {
@@ -24,7 +45,7 @@ public static class ReviewStats
         opts.Storage.ExtendedSchemaObjects.Add(table);
     }
 
-    /// <summary>The version of <see cref="InstallSql"/>; <see cref="Catalog.ReadModel.CatalogReadModelSetup"/> installs when the database has another.</summary>
+    /// <summary>The version of <see cref="InstallSql"/>; Catalog's read-model setup installs when the database has another.</summary>
     internal const string Version = "exbuy-review-stats-2";
 
     /// <summary>

@@ -6,7 +6,9 @@ namespace ExBuy.Features.Reviews;
 
 public static class ReviewsRegistration
 {
-    public static IServiceCollection AddReviews(this IServiceCollection services) => services.AddSingleton<ReviewReads>();
+    public static IServiceCollection AddReviews(this IServiceCollection services) =>
+        services.AddSingleton<ReviewReads>().AddSingleton<Catalog.IProductReviewFigures, ReviewStats.Figures>()
+            .AddSingleton<ExBuy.Infrastructure.Marten.IModuleReset, ReviewsReset>();
 
     public static StoreOptions ConfigureReviews(this StoreOptions opts)
     {

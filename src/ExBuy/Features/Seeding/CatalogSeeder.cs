@@ -18,7 +18,7 @@ public sealed record SeedResult(int Products, int Orders, int Reviews);
 /// PostgreSQL sequences the API uses, so a fresh database numbers everything from 1 and a running API never collides with a seed.
 /// Products 1–100 get ample stock: the k6 suites order them for minutes on end.
 /// </summary>
-public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, IConnectionMultiplexer? redis = null)
+public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, IEnumerable<IModuleReset> resets, IConnectionMultiplexer? redis = null)
 {
     public const int DefaultBatchSize = 5_000;
     public const int AmpleStock = 1_000_000;
@@ -60,7 +60,7 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
     }
 
     /// <summary>
-    /// Deletes every document and event and the slices' own tables (stock, holds, coupon claims and counters), rewinds the id sequences so the next seed starts at id 1, and deletes the
+    /// Deletes every document and event and the modules' own tables (each module's <see cref="IModuleReset"/>), rewinds the id sequences so the next seed starts at id 1, and deletes the
     /// ExBuy keys in Redis (stock copies, coupon gates, rankings), which describe the rows just deleted.
     /// </summary>
     public async Task ResetAsync(CancellationToken ct = default)
@@ -72,9 +72,7 @@ public sealed class CatalogSeeder(IDocumentStore store, TimeProvider clock, ICon
 
         await store.Advanced.Clean.DeleteAllDocumentsAsync(ct);
         await store.Advanced.Clean.DeleteAllEventDataAsync(ct);
-        await ExBuy.Features.Inventory.StockHolds.ClearAsync(store, ct);
-        await ExBuy.Features.Inventory.ProductStock.ClearAsync(store, ct);
-        await ExBuy.Features.Coupons.CouponClaims.ClearAsync(store, ct);
+        await resets.ResetAllAsync(store, ct);
         await IdSequences.RestartAsync<Product>(store, ct);
         await IdSequences.RestartAsync<Order>(store, ct);
         await IdSequences.RestartAsync<Review>(store, ct);

@@ -49,7 +49,7 @@ public sealed class SeedCommand : JasperFxAsyncCommand<SeedInput>
         using var host = input.BuildHost();
         var store = host.Services.GetRequiredService<IDocumentStore>();
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        var seeder = new CatalogSeeder(store, TimeProvider.System, host.Services.GetRequiredService<IConnectionMultiplexer>());
+        var seeder = new CatalogSeeder(store, TimeProvider.System, host.Services.GetServices<ExBuy.Infrastructure.Marten.IModuleReset>(), host.Services.GetRequiredService<IConnectionMultiplexer>());
 
         await seeder.AlignSequencesAsync();
         if (input.ResetFlag)

@@ -72,7 +72,8 @@ public static class ExBuyHosting
         app.UseMiddleware<BodylessContentTypeMiddleware>();
         app.UseMiddleware<JsonCharsetMiddleware>();
         app.UseHttpMetrics();
-        app.UseFastEndpoints(ExBuyJson.ConfigureFastEndpoints);
+        var conventions = app.Services.GetServices<IEndpointConvention>().ToArray();
+        app.UseFastEndpoints(c => ExBuyJson.ConfigureFastEndpoints(c, conventions));
         app.MapMetrics("/metrics");
         ExBuy.Infrastructure.Observability.ScrapeTimeGauges.Register(app.Services);
         // Only the one document: any other name is a routing 404 with the usual JSON body, not OpenAPI's plain text.

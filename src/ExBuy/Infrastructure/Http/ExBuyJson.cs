@@ -33,7 +33,7 @@ public static class ExBuyJson
         return options;
     }
 
-    public static void ConfigureFastEndpoints(Config c)
+    public static void ConfigureFastEndpoints(Config c, IReadOnlyList<IEndpointConvention> conventions)
     {
         Configure(c.Serializer.Options);
         c.Binding.UsePropertyNamingPolicy = true;
@@ -45,9 +45,21 @@ public static class ExBuyJson
         c.Endpoints.Configurator = ep =>
         {
             ep.AllowAnonymous();
-            ExBuy.Features.Inventory.UnsafeLockTypeGuard.AttachTo(ep);
+            foreach (var convention in conventions)
+            {
+                convention.Apply(ep);
+            }
         };
     }
+}
+
+/// <summary>
+/// A rule a module applies to every endpoint as FastEndpoints configures it (registered in the container by the module,
+/// e.g. Inventory's guard on <c>lock_type=none</c>), so the HTTP pipeline needs to know no feature.
+/// </summary>
+public interface IEndpointConvention
+{
+    void Apply(EndpointDefinition endpoint);
 }
 
 /// <summary>

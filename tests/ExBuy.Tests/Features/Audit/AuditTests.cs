@@ -366,10 +366,10 @@ public sealed class AuditTests(AppFixture app) : IntegrationContext(app)
         await Host.PostJson("/orders", OrderBody(user, null, Items([shop.ProductIds[0]])), 201, [("Idempotency-Key", "k-1")]);
         await Host.ShouldPassAudit();
 
-        var id = ExBuy.Features.Checkout.IdempotencyRecord.KeyFor(user, "k-1");
+        var id = ExBuy.Features.Orders.IdempotencyRecord.KeyFor(user, "k-1");
         await using (var session = Store.LightweightSession())
         {
-            var record = (await session.LoadAsync<ExBuy.Features.Checkout.IdempotencyRecord>(id, Ct)).ShouldNotBeNull();
+            var record = (await session.LoadAsync<ExBuy.Features.Orders.IdempotencyRecord>(id, Ct)).ShouldNotBeNull();
             if (broken == "total")
             {
                 record.TotalAmount = 1;

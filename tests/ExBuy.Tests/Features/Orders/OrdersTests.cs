@@ -177,7 +177,7 @@ public sealed class OrdersTests(AppFixture app) : IntegrationContext(app)
     [Fact]
     public async Task historical_seeded_orders_change_status_without_moving_stock()
     {
-        await new ExBuy.Features.Seeding.CatalogSeeder(Store, TimeProvider.System).SeedAsync(new ExBuy.Features.Seeding.SeedPlan(5, 20, 0, 100), _ => { }, Ct);
+        await new ExBuy.Features.Seeding.CatalogSeeder(Store, TimeProvider.System, Host.Services.GetServices<ExBuy.Infrastructure.Marten.IModuleReset>()).SeedAsync(new ExBuy.Features.Seeding.SeedPlan(5, 20, 0, 100), _ => { }, Ct);
         await using var session = Store.QuerySession();
         var seeded = await session.Query<Order>().Where(o => o.Status != OrderStatuses.Cancelled).FirstAsync(Ct);
         var stockBefore = (await Store.Reload(seeded.Items[0].ProductId)).Stock;

@@ -232,7 +232,7 @@ public sealed class SalesRankingTests(AppFixture app) : IntegrationContext(app)
         (await Realtime(Host)).Keys.First().ShouldBe(shop.ProductIds[4]);
         (await other.GetText("/products/top")).ShouldBe(first);
         (await Host.GetText("/products/top")).ShouldBe(first);
-        (await Redis.KeyTimeToLiveAsync(SalesRanking.CachedTopKey)).ShouldNotBeNull().ShouldBeLessThanOrEqualTo(TopCachedEndpoint.Freshness);
+        (await Redis.KeyTimeToLiveAsync(SalesRanking.CachedTopKey)).ShouldNotBeNull().ShouldBeLessThanOrEqualTo(ExBuy.Features.Rankings.TopRanked.TopCachedEndpoint.Freshness);
 
         await Redis.KeyDeleteAsync(SalesRanking.CachedTopKey); // what its expiry does
         var fresh = await other.GetText("/products/top");

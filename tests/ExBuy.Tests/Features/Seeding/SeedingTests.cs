@@ -3,6 +3,7 @@ using ExBuy.Features.Catalog;
 using ExBuy.Features.Orders;
 using ExBuy.Features.Reviews;
 using ExBuy.Features.Seeding;
+using ExBuy.Infrastructure.Marten;
 using ExBuy.Tests.Infrastructure;
 using Marten;
 using Shouldly;
@@ -11,10 +12,12 @@ namespace ExBuy.Tests.Features.Seeding;
 
 public sealed class SeedingTests(AppFixture app) : IntegrationContext(app)
 {
+    private IEnumerable<IModuleReset> Resets => Host.Services.GetServices<IModuleReset>();
+
     [Fact]
     public async Task seeding_loads_a_consistent_catalogue()
     {
-        var seeder = new CatalogSeeder(Store, TimeProvider.System);
+        var seeder = new CatalogSeeder(Store, TimeProvider.System, Resets);
         var result = await seeder.SeedAsync(new SeedPlan(Products: 250, Orders: 300, Reviews: 600, BatchSize: 100), _ => { }, Ct);
         result.ShouldBe(new SeedResult(250, 300, 600));
 
@@ -50,7 +53,7 @@ public sealed class SeedingTests(AppFixture app) : IntegrationContext(app)
     [InlineData("electronics")]
     public async Task the_k6_search_words_find_seeded_products(string word)
     {
-        await new CatalogSeeder(Store, TimeProvider.System).SeedAsync(new SeedPlan(300, 0, 0, 1000), _ => { }, Ct);
+        await new CatalogSeeder(Store, TimeProvider.System, Resets).SeedAsync(new SeedPlan(300, 0, 0, 1000), _ => { }, Ct);
 
         (await Host.GetJson($"/api/search/products?q={word}")).AsArray().Count.ShouldBeGreaterThan(0);
         (await Host.GetJson($"/api/products?q={word}"))["count"]!.GetValue<long>().ShouldBeGreaterThan(0);
@@ -60,7 +63,7 @@ public sealed class SeedingTests(AppFixture app) : IntegrationContext(app)
     public async Task reset_removes_everything_and_numbers_from_one_again()
     {
         var redis = Host.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>();
-        var seeder = new CatalogSeeder(Store, TimeProvider.System, redis);
+        var seeder = new CatalogSeeder(Store, TimeProvider.System, Resets, redis);
         await seeder.SeedAsync(new SeedPlan(10, 5, 5, 100), _ => { }, Ct);
         (await seeder.HasProductsAsync(Ct)).ShouldBeTrue();
         await redis.GetDatabase().StringSetAsync("exbuy:stock:3", 7);

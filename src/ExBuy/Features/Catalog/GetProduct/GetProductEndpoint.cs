@@ -1,6 +1,5 @@
 using System.Text.Json.Serialization;
 using ExBuy.Features.Catalog.ReadModel;
-using ExBuy.Features.Reviews;
 using ExBuy.Infrastructure.Http;
 using FastEndpoints;
 using Marten;
@@ -36,7 +35,7 @@ public sealed record ProductDetail(
 /// node's memory, its stock and review figures by primary key in one statement (<see cref="CatalogReadModel"/>) — or,
 /// when it cannot answer, one statement aggregating the reviews (<see cref="ProductReads.DetailAsync"/>).
 /// </summary>
-public sealed class GetProductEndpoint(IQuerySession session, ProductReads reads, CatalogReadModel readModel) : Endpoint<GetProductRequest, ProductDetail>
+public sealed class GetProductEndpoint(IQuerySession session, ProductReads reads, CatalogReadModel readModel, IProductReviewFigures reviewFigures) : Endpoint<GetProductRequest, ProductDetail>
 {
     public override void Configure()
     {
@@ -69,9 +68,7 @@ public sealed class GetProductEndpoint(IQuerySession session, ProductReads reads
             return null;
         }
 
-        var reviews = session.Query<Review>().Where(r => r.ProductId == id);
-        var count = await reviews.CountAsync(ct);
-        var sum = count == 0 ? 0 : await reviews.SumAsync(r => r.Rating, ct);
+        var (count, sum) = await reviewFigures.AggregateAsync(session, id, ct);
         return ProductDetail.From(product, stock, updatedAt, count, sum);
     }
 }

@@ -16,6 +16,9 @@ public static class CatalogGeneration
 {
     public static string Table(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.catalog_generation";
 
+    /// <summary>Moves the generation by hand (a reset): hand-written, a one-row table Marten does not model.</summary>
+    internal static string MoveSql(IDocumentStore store) => $"update {Table(store)} set generation = generation + 1 where id = 1";
+
     public static void Register(StoreOptions opts)
     {
         var table = new Table(new PostgresqlObjectName(opts.DatabaseSchemaName, "catalog_generation", Weasel.Postgresql.SchemaUtils.IdentifierUsage.General));

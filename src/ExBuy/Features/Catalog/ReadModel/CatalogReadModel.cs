@@ -1,6 +1,5 @@
 using ExBuy.Features.Catalog.GetProduct;
 using ExBuy.Features.Inventory;
-using ExBuy.Features.Reviews;
 using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Observability;
 using Marten;
@@ -12,7 +11,7 @@ namespace ExBuy.Features.Catalog.ReadModel;
 /// <summary>
 /// The catalogue's read model: each node holds the listed products in memory (<see cref="CatalogSnapshot"/>, reloaded
 /// when the <see cref="CatalogGeneration"/> moves) and reads from PostgreSQL only what changes with every sale — the
-/// stock rows of the products it answers with, and a product's review figures (<see cref="ReviewStats"/>) — by primary
+/// stock rows of the products it answers with, and a product's review figures (<see cref="IProductReviewFigures"/>) — by primary
 /// key, together with the generation, in <b>one statement</b>. A generation other than the snapshot's means a product
 /// was added, changed or deleted since it was loaded (on any node, by any writer): the node reloads and answers again.
 /// So an answer is never older than the request: what committed before it is in it.
@@ -22,7 +21,7 @@ namespace ExBuy.Features.Catalog.ReadModel;
 /// caller then runs its SQL (<see cref="ProductReads"/>), which answers the same.
 /// </para>
 /// </summary>
-public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSource db, IOptions<CatalogOptions> options, ILogger<CatalogReadModel> logger) : IDisposable
+public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSource db, IProductReviewFigures reviewFigures, IOptions<CatalogOptions> options, ILogger<CatalogReadModel> logger) : IDisposable
 {
     private readonly SemaphoreSlim loading = new(1, 1);
     private volatile CatalogSnapshot? current;
@@ -136,7 +135,7 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
                  select g.generation, s.stock, s.updated_at, r.review_count, r.rating_sum
                  from {CatalogGeneration.Table(store)} g
                  left join {ProductStock.Table(store)} s on s.product_id = $1
-                 left join {ReviewStats.Table(store)} r on r.product_id = $1
+                 left join {reviewFigures.Table(store)} r on r.product_id = $1
                  """);
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
             long? generation = null;

@@ -1,4 +1,3 @@
-using ExBuy.Features.Reviews;
 using ExBuy.Infrastructure.Marten;
 using Marten;
 using Npgsql;
@@ -7,14 +6,14 @@ namespace ExBuy.Features.Catalog.ReadModel;
 
 /// <summary>
 /// Installs at start, after Marten has created the tables, what keeps the catalogue's read model true: the generation
-/// triggers (<see cref="CatalogGeneration"/>) and the review-statistics triggers (<see cref="ReviewStats"/>), recomputing
+/// triggers (<see cref="CatalogGeneration"/>) and what keeps the review figures (<see cref="IProductReviewFigures"/>, registered by Reviews), recomputing
 /// the statistics from the reviews as it installs them, so rows written while no trigger existed (an older ExBuy, a
 /// seeder run before the first start) are counted. A database that already has this version of both is left alone:
 /// the DDL locks the product, stock and review tables, and a node starting beside others that serve traffic must not
 /// stall their sales. Installing is one transaction under an advisory lock (nodes starting together take turns) with a
 /// lock timeout (it never queues every sale behind a long transaction), tried again on a timeout or a deadlock.
 /// </summary>
-public sealed partial class CatalogReadModelSetup(IDocumentStore store, ILogger<CatalogReadModelSetup> logger) : IHostedService
+public sealed partial class CatalogReadModelSetup(IDocumentStore store, IProductReviewFigures reviewFigures, ILogger<CatalogReadModelSetup> logger) : IHostedService
 {
     // 'ExBuyCat' in ASCII.
     private const long LockKey = 0x4578427579436174;
@@ -40,9 +39,9 @@ public sealed partial class CatalogReadModelSetup(IDocumentStore store, ILogger<
                     sql.Add(CatalogGeneration.InstallSql(schema));
                 }
 
-                if (!await IsTrueAsync(connection, transaction, ReviewStats.InstalledSql(schema), cancellationToken))
+                if (!await IsTrueAsync(connection, transaction, reviewFigures.InstalledSql(schema), cancellationToken))
                 {
-                    sql.Add(ReviewStats.InstallSql(schema));
+                    sql.Add(reviewFigures.InstallSql(schema));
                 }
 
                 if (sql.Count > 0)

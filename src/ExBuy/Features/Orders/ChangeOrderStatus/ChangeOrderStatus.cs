@@ -38,7 +38,7 @@ public abstract record StatusDecision
         Coupon? ReleasedCoupon = null) : StatusDecision;
 
     /// <summary>A paid order's debit given back, appended at the balance version the decision read.</summary>
-    public sealed record RefundDue(BalanceRefunded Event, long BalanceVersion);
+    public sealed record RefundDue(long UserId, decimal Amount, long OrderId, DateTimeOffset At, long BalanceVersion);
 
     /// <summary>Reviving a cancelled order that was placed with stock: take <see cref="Demand"/> again with the strategy.</summary>
     public sealed record Revive(string From, string To, IReadOnlyList<StockLine> Demand, IReadOnlyList<object> Events) : StatusDecision;
@@ -84,7 +84,7 @@ public static class ChangeOrderStatusDecider
         {
             var returned = order.HoldsStock ? Demand(order) : [];
             var refund = order.Paid
-                ? new StatusDecision.RefundDue(new BalanceRefunded(order.UserId, order.TotalPrice, order.Id, now), balance?.Version ?? 0)
+                ? new StatusDecision.RefundDue(order.UserId, order.TotalPrice, order.Id, now, balance?.Version ?? 0)
                 : null;
             var released = order.Paid && coupon?.UsedByOrderId == order.Id ? coupon : null;
             return new StatusDecision.Move(from, to, returned, HoldsStockAfter: false,

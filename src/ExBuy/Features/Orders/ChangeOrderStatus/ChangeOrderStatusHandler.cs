@@ -65,8 +65,8 @@ public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategi
         }
 
         var batch = query.CreateBatchQuery();
-        var coupon = order.CouponId is { } couponId ? batch.Load<Coupon>(couponId) : null;
-        var balance = batch.Load<UserBalance>(BalanceStreams.Key(order.UserId));
+        var coupon = order.CouponId is { } couponId ? CouponUse.Load(batch, couponId) : null;
+        var balance = BalanceAccount.Load(batch, order.UserId);
         await batch.Execute(ct);
         return new OrderState(order, coupon is null ? null : await coupon, await balance);
     }
@@ -85,14 +85,12 @@ public sealed class ChangeOrderStatusHandler(IDocumentStore store, StockStrategi
         {
             // Exactly once: the order's revision check lets one cancellation of the order commit; a concurrent one
             // reloads, finds it cancelled and stores nothing. At the balance version read, like every balance write.
-            session.Events.Append(BalanceStreams.Key(refund.Event.UserId), refund.BalanceVersion + 1, refund.Event);
+            BalanceAccount.Refund(session, refund.UserId, refund.BalanceVersion, refund.Amount, refund.OrderId, refund.At);
         }
 
         if (move.ReleasedCoupon is { } coupon)
         {
-            var version = coupon.Version;
-            coupon.UsedByOrderId = null;
-            session.UpdateRevision(coupon, version + 1);
+            CouponUse.Release(session, coupon);
         }
 
         await ProductStock.CommitAsync(session);

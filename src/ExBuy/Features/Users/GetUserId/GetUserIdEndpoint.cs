@@ -54,14 +54,5 @@ public sealed class GetUserIdEndpoint(IDocumentStore store, Npgsql.NpgsqlDataSou
         }
     }
 
-    /// <summary>
-    /// The id of the user with this name, by the unique index on the name (its expression is Marten's, so the index
-    /// serves it); written out rather than a LINQ query, which Marten parses on every call of persona A's first step.
-    /// </summary>
-    private async Task<long?> FindAsync(string name, CancellationToken ct)
-    {
-        await using var command = db.CreateCommand($"select id from {store.Options.DatabaseSchemaName}.mt_doc_shopuser where data ->> 'Name' = $1");
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = name });
-        return await command.ExecuteScalarAsync(ct) as long?;
-    }
+    private Task<long?> FindAsync(string name, CancellationToken ct) => UsersSql.FindIdByNameAsync(store, db, name, ct);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Which k6 the runner drives, and the command-line spellings that differ between k6 v0.x (v0.47 on these machines)
-and v1.x (perf/guide/scripts.md, "k6 versions", says what differs and what does not).
+and v1.x / v2.x (perf/guide/scripts.md, "k6 versions", says what differs and what does not).
 
 usage: k6version.py [K6]        print the version k6 reports and the flags the runner will use with it
 """
@@ -31,13 +31,15 @@ def text(v):
 
 
 def is_v1(v):
+    """v1.0 or later (v2 included): the spellings v1 introduced are the ones v2 keeps."""
     return bool(v) and v[0] >= 1
 
 
 def no_summary(v):
     """No end-of-test summary (and so no handleSummary, no --summary-export): v1 deprecates --no-summary (a warning on
-    every run) for --summary-mode=disabled, which v0.47 does not know. An unknown version gets the old spelling,
-    which both accept."""
+    every run) for --summary-mode=disabled, which v0.47 does not know, and v2.0 removes --no-summary (an unknown
+    flag, exit 255). An unknown version (a stand-in, a broken binary: `k6 version` gave no version) gets the old
+    spelling, which v0.x and v1.x accept."""
     return ["--summary-mode=disabled"] if is_v1(v) else ["--no-summary"]
 
 
@@ -51,7 +53,7 @@ def tag(key, value):
 def main(argv):
     k6 = argv[0] if argv else "k6"
     v = version(k6)
-    print(json.dumps({"k6": k6, "version": text(v), "v1": is_v1(v), "no_summary": no_summary(v)}))
+    print(json.dumps({"k6": k6, "version": text(v), "major": v[0] if v else None, "v1": is_v1(v), "no_summary": no_summary(v)}))
     return 0 if v else 1
 
 

@@ -502,6 +502,17 @@ def say(text):
     print(f"\033[1m==>\033[0m {text}", file=sys.stderr)
 
 
+def warm_up(warm, env):
+    """Runs the warm-up (its output is not shown). A warm-up k6 refuses (a flag this k6 version does not know: k6 v2
+    removed --no-summary; a script error) would otherwise go unseen and leave the measured run cold: it is said, with
+    k6's last line, and the measured run goes ahead."""
+    done = subprocess.run(warm, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+    if done.returncode != 0:
+        last = next((line.strip() for line in reversed(done.stderr.splitlines()) if line.strip()), "")
+        say(f"warm-up FAILED (k6 exit {done.returncode}{': ' + last[:300] if last else ''}); the measured run is not warmed")
+    return done.returncode
+
+
 def run_one(scenario, args, matrix_run=False):
     """One measured run. Returns (exit code, the history id of the recorded line or None)."""
     k6 = "k6" if args.dry_run else find_k6()
@@ -537,7 +548,7 @@ def run_one(scenario, args, matrix_run=False):
         env = k6_env(args)
         if warm:
             say(f"warm-up: {scenario} at {WARMUP_VUS} VUs for {args.warmup} (not recorded; --warmup 0 skips it)")
-            subprocess.run(warm, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            warm_up(warm, env)
         lock = getattr(args, "lock_type", None)
         say(f"k6: {scenario}{' (' + p['shape'] + ')' if p['shape'] else ''}, {p['vus']} VUs for {p['duration']} against {args.base_url}"
             + (f" (lock_type={lock})" if lock else "") + f", run {run_id}")

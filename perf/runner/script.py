@@ -204,7 +204,7 @@ def run(args, perf):
         env = perf.k6_env(args)
         if warm:
             perf.say(f"warm-up: {os.path.basename(script)} at {perf.WARMUP_VUS} VUs for {args.warmup} (not recorded)")
-            subprocess.run(warm, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            perf.warm_up(warm, env)
         perf.say(f"k6 {k6version.text(v) or '(version unknown)'}: {scenario} against {args.base_url}, run {run_id}"
                  + (f" (k6 options: {shlex.join(args.k6_args)})" if args.k6_args else ""))
         before, not_checked = None, None

@@ -168,7 +168,7 @@ public sealed class CapacityTests : IDisposable
         return step["problems"]!.AsArray().Select(p => p!.GetValue<string>()).ToList();
     }
 
-    /// <summary>A stand-in k6: per run, 40 requests over 5 s whose latency is the arrival rate / 10 ms (x 1.5 for
+    /// <summary>A stand-in k6 (v0.47 by `k6 version`, which is not logged): per run, 40 requests over 5 s whose latency is the arrival rate / 10 ms (x 1.5 for
     /// lock_type=pessimistic), as many iterations as the rate asks, and a file of the calls with K6_NO_THRESHOLDS.</summary>
     private string FakeK6()
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Shouldly;
 
@@ -522,6 +523,69 @@ public sealed class PerfRunnerTests : IDisposable
         calls[1].ShouldContain($"testid={line["run_id"]!.GetValue<string>()}");
         line["series"]!["requests"]!.AsArray().Select(n => n!.GetValue<int>()).ShouldBe([1, 1]);
         File.ReadAllText(report).ShouldContain("""<div class="card bad"><div class="mark">FAIL</div>""");
+    }
+
+    [Theory]
+    [InlineData("k6 v0.47.0 (go1.19.8, linux/amd64)", "v0.47.0", "--no-summary")]
+    [InlineData("k6 v1.3.0 (go1.23.5, linux/amd64)", "v1.3.0", "--summary-mode=disabled")]
+    [InlineData("k6 v2.2.0 (commit/devel, go1.26.10, linux/amd64)", "v2.2.0", "--summary-mode=disabled")]
+    [InlineData("k6 (devel)", null, "--no-summary")]
+    public void the_warm_up_uses_the_summary_flag_its_k6_version_knows_and_a_refused_warm_up_is_said(string reported, string? recorded, string flag)
+    {
+        // The stand-in refuses, as k6 does (exit 255, "unknown flag"), the spelling its version lacks: --summary-mode
+        // before v0.52, --no-summary from v2.0 (a version it cannot tell is refused with v2's answer).
+        var fakeK6 = Path.Combine(dir, "k6");
+        File.WriteAllText(fakeK6, $$"""
+            #!/usr/bin/env python3
+            import json, os, shutil, sys
+            here = os.path.dirname(os.path.abspath(__file__))
+            args = sys.argv[1:]
+            reported = {{JsonSerializer.Serialize(reported)}}
+            if args == ["version"]:
+                print(reported)
+                sys.exit(0)
+            with open(os.path.join(here, "calls.log"), "a") as f:
+                f.write(json.dumps(args) + "\n")
+            unknown = "--summary-mode=disabled" if "v0." in reported else "--no-summary" if "v1." not in reported else None
+            if unknown in args:
+                print('time="2026-12-08T03:11:23Z" level=error msg="unknown flag: ' + unknown.split("=")[0] + '"', file=sys.stderr)
+                sys.exit(255)
+            if "--summary-export" not in args:
+                sys.exit(0)
+            shutil.copy(os.path.join(here, "points.template"), next(a[5:] for a in args if a.startswith("json=")))
+            with open(args[args.index("--summary-export") + 1], "w") as f:
+                json.dump(dict(metrics=dict(vus_max=dict(value=5, min=5, max=5))), f)
+            sys.exit(0)
+            """);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(fakeK6, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        File.WriteAllLines(Path.Combine(dir, "points.template"), [Point("http_req_duration", 12, At(0), "1_purchase", status: "201")]);
+        Directory.CreateDirectory(Path.Combine(dir, "site", "api"));
+        File.WriteAllText(Path.Combine(dir, "site", "api", "audit"), """{"ok":true}""");
+        var history = Path.Combine(dir, "history.jsonl");
+
+        var (exit, output) = PythonWith(new Dictionary<string, string> { ["EXBUY_K6"] = fakeK6 },
+            Runner("perf.py"), "flash-sale", "--vus", "5", "--warmup", "5s", "--base-url", $"file://{dir}/site",
+            "--history", history, "--report", Path.Combine(dir, "last.html"));
+
+        exit.ShouldBe(0, output);
+        var warmUp = JsonNode.Parse(File.ReadLines(Path.Combine(dir, "calls.log")).First())!.AsArray().Select(a => a!.GetValue<string>()).ToList();
+        warmUp.ShouldContain(flag);
+        warmUp.ShouldNotContain("--summary-export");
+        if (recorded is null)
+        {
+            output.ShouldContain("warm-up FAILED (k6 exit 255: time=\"2026-12-08T03:11:23Z\" level=error msg=\"unknown flag: --no-summary\"); the measured run is not warmed");
+        }
+        else
+        {
+            output.ShouldNotContain("warm-up FAILED");
+        }
+        var line = JsonNode.Parse(File.ReadAllLines(history).Single())!;
+        string? version = line["k6_version"]?.GetValue<string>();
+        version.ShouldBe(recorded);
+        line["k6_exit"]!.GetValue<int>().ShouldBe(0);
     }
 
     [Fact]

@@ -24,10 +24,10 @@ public interface IAuditCheck
 public interface IAuditCheckRun
 {
     /// <summary>In the snapshot: the module's statements, on <see cref="AuditSnapshot.Connection"/> (its transaction).</summary>
-    Task InSnapshotAsync(AuditSnapshot snapshot, CancellationToken ct);
+    Task InSnapshotAsync(AuditSnapshot audit, CancellationToken ct);
 
     /// <summary>After the snapshot has ended: the Redis values read again and compared with what the snapshot held.</summary>
-    Task AfterSnapshotAsync(AuditSnapshot snapshot, CancellationToken ct) => Task.CompletedTask;
+    Task AfterSnapshotAsync(AuditSnapshot audit, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>
@@ -54,4 +54,15 @@ public sealed class AuditSnapshot(NpgsqlConnection connection, IDocumentStore st
 
     /// <summary>A <c>count(*)</c> on the snapshot.</summary>
     public Task<long> CountAsync(string sql, CancellationToken ct) => AuditSql.CountAsync(Connection, sql, ct);
+}
+
+/// <summary>
+/// A check that reads nothing before the snapshot and keeps nothing between phases: its statements run in the snapshot,
+/// and the one instance serves every run.
+/// </summary>
+public abstract class SnapshotCheck : IAuditCheck, IAuditCheckRun
+{
+    public Task<IAuditCheckRun> BeginAsync(CancellationToken ct) => Task.FromResult<IAuditCheckRun>(this);
+
+    public abstract Task InSnapshotAsync(AuditSnapshot audit, CancellationToken ct);
 }

@@ -3,11 +3,9 @@ using ExBuy.Features.Audit;
 namespace ExBuy.Features.Balance.Audit;
 
 /// <summary>The audit's balance invariants: every balance is its ledger's sum, never negative, and no ledger without its document. One statement each, on the audit's snapshot.</summary>
-internal sealed class BalanceChecks : IAuditCheck, IAuditCheckRun
+internal sealed class BalanceChecks : SnapshotCheck
 {
-    public Task<IAuditCheckRun> BeginAsync(CancellationToken ct) => Task.FromResult<IAuditCheckRun>(this);
-
-    public async Task InSnapshotAsync(AuditSnapshot audit, CancellationToken ct)
+    public override async Task InSnapshotAsync(AuditSnapshot audit, CancellationToken ct)
     {
         var s = audit.Store.Options.DatabaseSchemaName;
         var e = audit.Store.Options.Events.DatabaseSchemaName;

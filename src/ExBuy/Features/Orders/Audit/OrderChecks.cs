@@ -7,11 +7,9 @@ namespace ExBuy.Features.Orders.Audit;
 /// each, on the audit's snapshot. An order names its coupon and its user: the checks that join an order to the coupon it
 /// used are the order's, and read the coupon documents (Coupons' table) for that.
 /// </summary>
-internal sealed class OrderChecks : IAuditCheck, IAuditCheckRun
+internal sealed class OrderChecks : SnapshotCheck
 {
-    public Task<IAuditCheckRun> BeginAsync(CancellationToken ct) => Task.FromResult<IAuditCheckRun>(this);
-
-    public async Task InSnapshotAsync(AuditSnapshot audit, CancellationToken ct)
+    public override async Task InSnapshotAsync(AuditSnapshot audit, CancellationToken ct)
     {
         var s = audit.Store.Options.DatabaseSchemaName;
         var e = audit.Store.Options.Events.DatabaseSchemaName;

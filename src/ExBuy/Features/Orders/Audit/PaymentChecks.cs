@@ -8,11 +8,9 @@ namespace ExBuy.Features.Orders.Audit;
 /// debit, so these are the order's checks; they read the balance events and the coupon documents for that. Each is one
 /// statement on the audit's snapshot.
 /// </summary>
-internal sealed class PaymentChecks : IAuditCheck, IAuditCheckRun
+internal sealed class PaymentChecks : SnapshotCheck
 {
-    public Task<IAuditCheckRun> BeginAsync(CancellationToken ct) => Task.FromResult<IAuditCheckRun>(this);
-
-    public async Task InSnapshotAsync(AuditSnapshot audit, CancellationToken ct)
+    public override async Task InSnapshotAsync(AuditSnapshot audit, CancellationToken ct)
     {
         var s = audit.Store.Options.DatabaseSchemaName;
         var e = audit.Store.Options.Events.DatabaseSchemaName;

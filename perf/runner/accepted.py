@@ -38,6 +38,9 @@ balance_charged; claim: a coupon_claims row that is not failed):
                                                 X-ExBuy-Outcome: unknown: the server says it cannot tell): allowed, counted
 Without the server's columns (mt_events.correlation_id, coupon_claims.request_id), or without a database (a peer),
 the outcomes are "not verified" — never "clean".
+The statements below repeat the server's storage names (Marten's tables and event type names, JSON paths into data,
+stream ids): the tooling tests AcceptedAnswersDatabaseTests and OutcomeNamesDatabaseTests run them against writes made
+through the API, so a name the server changes fails there.
 
 usage: accepted.py wrapper SUITE.js                      print the entry script for a suite
        accepted.py snapshot --pg URL [--schema S]        before a run: the database clock, the highest order id and event (JSON)

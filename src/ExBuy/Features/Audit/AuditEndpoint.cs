@@ -1,18 +1,11 @@
 using System.Data;
-using ExBuy.Features.Coupons;
-using ExBuy.Features.Inventory;
-using ExBuy.Features.Rankings;
 using ExBuy.Infrastructure.Observability;
 using ExBuy.Infrastructure.Security;
 using FastEndpoints;
 using Marten;
-using Microsoft.Extensions.Options;
 using Npgsql;
-using StackExchange.Redis;
 
 namespace ExBuy.Features.Audit;
-
-public sealed record AuditViolation(string Invariant, string Subject, string Detail);
 
 public sealed record AuditResponse(bool Ok, IReadOnlyDictionary<string, long> Checked, long ViolationCount, IReadOnlyList<AuditViolation> Violations);
 
@@ -36,7 +29,11 @@ public sealed record AuditResponse(bool Ok, IReadOnlyDictionary<string, long> Ch
 /// that touched it would have moved it between the readings, unless that work had already done its Redis half before
 /// the first reading and did its database half only after the snapshot — one request stalled across the audit's
 /// first milliseconds, which the next audit no longer sees. The ranking needs no such rule: it carries the event
-/// sequence it has counted up to, and is compared with the log as of that sequence (<see cref="RankingCheck"/>).
+/// sequence it has counted up to, and is compared with the log as of that sequence (the Rankings module's check).
+/// </para>
+/// <para>
+/// <b>Each module checks its own data.</b> The invariants are the modules' (<see cref="IAuditCheck"/>, in each module's
+/// <c>Audit/</c> folder): this module opens the snapshot, runs the registered checks in it and answers.
 /// </para>
 /// <para>
 /// <b>Admin-only outside the local profile, one run at a time.</b> It reads every table: outside the local profile only
@@ -58,118 +55,44 @@ public sealed class AuditEndpoint(AuditSingleFlight audits) : EndpointWithoutReq
     public override async Task HandleAsync(CancellationToken ct) => await Send.OkAsync(await audits.RunAsync(ct), ct);
 }
 
-/// <summary>One audit run: the checks of <see cref="AuditEndpoint"/>, against the data as it is now.</summary>
-public sealed class AuditRunner(
-    NpgsqlDataSource db, IDocumentStore store, IConnectionMultiplexer redis, RedisStock redisStock, CouponGate couponGate, SalesRanking ranking,
-    IOptions<CouponOptions> couponOptions, IOptions<StockRecoveryOptions> stockRecovery)
+/// <summary>
+/// One audit run: the checks of <see cref="AuditEndpoint"/>, against the data as it is now. The checks are the
+/// modules' own (<see cref="IAuditCheck"/>); this opens the snapshot, runs them in registration order and answers.
+/// </summary>
+public sealed class AuditRunner(NpgsqlDataSource db, IDocumentStore store, IEnumerable<IAuditCheck> checks)
 {
     public async Task<AuditResponse> RunAsync(CancellationToken ct)
     {
         ExBuyMetrics.AuditRuns.Inc();
-        var violations = new List<AuditViolation>();
-        var days = SalesRanking.ServedDays(ranking.Today);
-        // The subscription's progress before the Redis read: it stores its progress only after its Redis write, so a
-        // progress seen here that Redis then has no mark for is a lost ranking; one counted after it is in flight.
-        var rankingProgress = await SalesRankingSubscription.ProgressAsync(db, store.Options.Events.DatabaseSchemaName, ct);
-        var rankingState = await SalesRanking.ReadStateAsync(redis.GetDatabase(), days);
-        var before = await RedisReading.ReadAsync(redis, redisStock, couponGate);
+        var runs = new List<IAuditCheckRun>();
+        foreach (var check in checks)
+        {
+            runs.Add(await check.BeginAsync(ct));
+        }
 
         await using var connection = await db.OpenConnectionAsync(ct);
-        await using var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
-        await using (var readOnly = new NpgsqlCommand("set transaction read only", connection))
+        var audit = new AuditSnapshot(connection, store);
+        await using (var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct))
         {
-            await readOnly.ExecuteNonQueryAsync(ct);
-        }
-
-        var ledger = await StockLedger.ReadAsync(connection, store, null, ct);
-        CheckLedger(ledger, violations);
-
-        // A hold past the sweep window is released by the sweeper's next pass, up to one interval later: only a hold
-        // older than both has been missed by a sweeper (one not running, or failing). With the sweeper off (interval
-        // 0), every hold past the window is reported.
-        var overdue = StockHolds.Abandoned + TimeSpan.FromMilliseconds(stockRecovery.Value.SweepIntervalMs);
-        foreach (var (productId, quantity, since) in await StockLedger.AbandonedHoldsAsync(connection, store, overdue, ct))
-        {
-            violations.Add(new(
-                "stock_hold_abandoned",
-                $"product {productId}",
-                $"{quantity} unit(s) held since {since:O}, longer than the sweep window and the sweeper's interval ({overdue.TotalSeconds:0} s)"));
-        }
-
-        var gated = await StockLedger.GatedProductsAsync(connection, store, ct);
-        var (orders, idempotencyRecords) = await OrderChecks.RunAsync(connection, store, violations, ct);
-        var (balances, coupons) = await ShopFlowChecks.RunAsync(connection, store, TimeSpan.FromSeconds(couponOptions.Value.StuckClaimSeconds), violations, ct);
-        var ranked = await RankingCheck.RunAsync(connection, store, rankingState, rankingProgress, days, violations, ct);
-        await snapshot.CommitAsync(ct);
-
-        var after = await RedisReading.ReadAsync(redis, redisStock, couponGate);
-        var afterGates = new Dictionary<long, GateReading>(after.Gates);
-        foreach (var policy in coupons.Counts.Where(c => !afterGates.ContainsKey(c.PolicyId)))
-        {
-            afterGates[policy.PolicyId] = await RedisReading.ReadGateAsync(couponGate, policy.PolicyId);
-        }
-
-        var inFlight = CompareStock(ledger, gated, before.Stock, after.Stock, violations)
-                       + ShopFlowChecks.CompareGates(coupons, before.Gates, afterGates, violations);
-
-        return new AuditResponse(
-            violations.Count == 0,
-            new Dictionary<string, long>
+            await using (var readOnly = new NpgsqlCommand("set transaction read only", connection))
             {
-                ["products"] = ledger.Count, ["redis_stock_keys"] = after.Stock.Count, ["orders"] = orders, ["balances"] = balances,
-                ["idempotency_records"] = idempotencyRecords, ["ranked_products"] = ranked, ["redis_values_in_flight"] = inFlight,
-            },
-            violations.Count,
-            violations.Take(AuditEndpoint.MaxListed).ToList());
-    }
-
-    private static void CheckLedger(List<StockLedgerRow> ledger, List<AuditViolation> violations)
-    {
-        foreach (var row in ledger)
-        {
-            // The stock row itself cannot go below zero (a check constraint, ProductStock); what can is the ledger: more
-            // sold than there ever was, which is an oversell whichever number the row shows.
-            if (row.Expected < 0)
-            {
-                violations.Add(new(
-                    "no_negative_stock", $"product {row.ProductId}", $"initial {row.InitialStock} - sold {row.Sold} + returned {row.Returned} = {row.Expected}"));
+                await readOnly.ExecuteNonQueryAsync(ct);
             }
 
-            if (row.Stock != row.Expected)
+            foreach (var run in runs)
             {
-                violations.Add(new(
-                    "stock_matches_ledger",
-                    $"product {row.ProductId}",
-                    $"stock {row.Stock} but initial {row.InitialStock} - sold {row.Sold} + returned {row.Returned} = {row.Expected}"));
+                await run.InSnapshotAsync(audit, ct);
             }
-        }
-    }
 
-    /// <summary>The Redis stock keys against the snapshot's stock rows, each only when it held still (class comment).</summary>
-    /// <returns>How many keys were left out as in flight.</returns>
-    private static int CompareStock(
-        List<StockLedgerRow> ledger, List<long> gated, IReadOnlyDictionary<long, int> before, IReadOnlyDictionary<long, int> after, List<AuditViolation> violations)
-    {
-        var inFlight = 0;
-        foreach (var productId in gated.Where(id => !before.ContainsKey(id) && !after.ContainsKey(id)))
+            await snapshot.CommitAsync(ct);
+        }
+
+        foreach (var run in runs)
         {
-            violations.Add(new("redis_stock_key_present", $"product {productId}", "the product's Redis stock key is missing"));
+            await run.AfterSnapshotAsync(audit, ct);
         }
 
-        foreach (var row in ledger)
-        {
-            var (found, first) = (before.TryGetValue(row.ProductId, out var b), b);
-            var (still, second) = (after.TryGetValue(row.ProductId, out var a), a);
-            if (found != still || first != second)
-            {
-                inFlight++;
-            }
-            else if (still && second != row.Stock)
-            {
-                violations.Add(new("redis_stock_matches_database", $"product {row.ProductId}", $"Redis {second}, database {row.Stock}"));
-            }
-        }
-
-        return inFlight;
+        var counted = new Dictionary<string, long>(audit.Checked) { ["redis_values_in_flight"] = audit.InFlight };
+        return new AuditResponse(audit.Violations.Count == 0, counted, audit.Violations.Count, audit.Violations.Take(AuditEndpoint.MaxListed).ToList());
     }
 }

@@ -10,5 +10,5 @@ public static class BalanceRegistration
         return opts;
     }
 
-    public static IServiceCollection AddBalance(this IServiceCollection services) => services.AddSingleton<ChargeBalanceHandler>();
+    public static IServiceCollection AddBalance(this IServiceCollection services) => services.AddSingleton<ChargeBalanceHandler>().AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.BalanceChecks>();
 }

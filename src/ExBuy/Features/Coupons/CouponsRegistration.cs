@@ -28,6 +28,7 @@ public static class CouponsRegistration
         services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleReset, CouponsReset>();
         services.AddHostedService<CouponPolicyStockBackfill>();
         services.AddSingleton<CouponGate>();
+        services.AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.CouponChecks>();
         services.AddSingleton<CouponIssuer>();
         services.AddSingleton<BatchedClaims>();
         services.AddSingleton<CouponGateReconciler>();

@@ -22,6 +22,7 @@ public static class InventoryRegistration
         services.AddHostedService<ProductStockBackfill>();
         services.AddSingleton<ExBuy.Infrastructure.Http.IEndpointConvention, UnsafeLockTypeGuard.Convention>();
         services.AddSingleton<RedisStock>();
+        services.AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.StockChecks>();
         services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleReset, InventoryReset>();
         services.AddSingleton<StockStrategies>();
         services.AddSingleton<StockHoldSweeper>();

@@ -24,6 +24,7 @@ public static class OrdersRegistration
     {
         services.AddOptions<OrderLimitsOptions>().BindConfiguration(OrderLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<PlacePaidOrderHandler>();
+        services.AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.OrderChecks>().AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.PaymentChecks>();
         return services.AddSingleton<ChangeOrderStatus.ChangeOrderStatusHandler>();
     }
 }

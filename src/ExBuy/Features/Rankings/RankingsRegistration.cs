@@ -14,6 +14,7 @@ public static class RankingsRegistration
     public static IServiceCollection AddRankings(this IServiceCollection services)
     {
         services.AddSingleton<SalesRanking>();
+        services.AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.RankingCheck>();
         services.AddSingleton<SalesRankingRepair>();
         services.AddHostedService(sp => sp.GetRequiredService<SalesRankingRepair>());
         // The ranking follows the event log through the async daemon (durable, on the elected node): see

@@ -1,4 +1,3 @@
-using ExBuy.Features.Audit;
 using ExBuy.Features.Inventory;
 using Marten;
 using Npgsql;

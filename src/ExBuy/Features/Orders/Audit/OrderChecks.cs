@@ -1,19 +1,21 @@
-using Marten;
-using Npgsql;
+using ExBuy.Features.Audit;
 
-namespace ExBuy.Features.Audit;
+namespace ExBuy.Features.Orders.Audit;
 
-/// <summary>The orders' invariants: totals, discounts, coupons' owners, idempotency records, stock returns. One statement each.</summary>
-public static class OrderChecks
+/// <summary>
+/// The audit's order invariants: totals, discounts, coupons' owners, idempotency records, stock returns. One statement
+/// each, on the audit's snapshot. An order names its coupon and its user: the checks that join an order to the coupon it
+/// used are the order's, and read the coupon documents (Coupons' table) for that.
+/// </summary>
+internal sealed class OrderChecks : SnapshotCheck
 {
-    /// <returns>How many orders and idempotency records there are.</returns>
-    public static async Task<(long Orders, long IdempotencyRecords)> RunAsync(NpgsqlConnection connection, IDocumentStore store, List<AuditViolation> violations, CancellationToken ct)
+    public override async Task InSnapshotAsync(AuditSnapshot audit, CancellationToken ct)
     {
-        var s = store.Options.DatabaseSchemaName;
-        var e = store.Options.Events.DatabaseSchemaName;
+        var s = audit.Store.Options.DatabaseSchemaName;
+        var e = audit.Store.Options.Events.DatabaseSchemaName;
 
         // total = sum of line subtotals (minus a discount where one applies) and subtotal = unit price × quantity.
-        await AuditSql.ForEachRow(connection, $"""
+        await audit.ForEachRow($"""
             select o.id, (o.data ->> 'TotalPrice')::numeric, lines.total, lines.bad_lines
             from {s}.mt_doc_order o
             cross join lateral (
@@ -22,7 +24,7 @@ public static class OrderChecks
                 from jsonb_array_elements(o.data -> 'Items') i
             ) lines
             where (o.data ->> 'TotalPrice')::numeric <> lines.total - coalesce((o.data ->> 'Discount')::numeric, 0) or lines.bad_lines > 0
-            """, r => violations.Add(new(
+            """, r => audit.Violations.Add(new(
                 "order_total_matches_items",
                 $"order {r.GetInt64(0)}",
                 $"total {r.GetDecimal(1)}, items {r.GetDecimal(2)}, {r.GetInt64(3)} line(s) with subtotal ≠ price × quantity")), ct);
@@ -30,7 +32,7 @@ public static class OrderChecks
         // The discount is the coupon's rule (PlacePaidOrderDecider): the coupon's discount, or what the items cost when
         // the coupon is worth more; no coupon, no discount. POST /init deletes the previous scenario's coupons while
         // their orders stay: an order whose coupon no longer exists is history.
-        await AuditSql.ForEachRow(connection, $"""
+        await audit.ForEachRow($"""
             select o.id, coalesce((o.data ->> 'Discount')::numeric, 0), (c.data ->> 'Discount')::numeric, g.gross
             from {s}.mt_doc_order o
             cross join lateral (select coalesce(sum((i ->> 'Subtotal')::numeric), 0) as gross from jsonb_array_elements(o.data -> 'Items') i) g
@@ -38,7 +40,7 @@ public static class OrderChecks
             where case when o.data ->> 'CouponId' is null then coalesce((o.data ->> 'Discount')::numeric, 0) <> 0
                        when c.id is null then false
                        else coalesce((o.data ->> 'Discount')::numeric, 0) <> least((c.data ->> 'Discount')::numeric, g.gross) end
-            """, r => violations.Add(new(
+            """, r => audit.Violations.Add(new(
                 "order_discount_matches_coupon",
                 $"order {r.GetInt64(0)}",
                 r.IsDBNull(2)
@@ -46,7 +48,7 @@ public static class OrderChecks
                     : $"discount {r.GetDecimal(1)}, but the coupon gives {r.GetDecimal(2)} on items of {r.GetDecimal(3)}")), ct);
 
         // A coupon pays for its owner's orders only, whichever side names the other.
-        await AuditSql.ForEachRow(connection, $"""
+        await audit.ForEachRow($"""
             select c.id, o.id, (c.data ->> 'UserId')::bigint, (o.data ->> 'UserId')::bigint
             from {s}.mt_doc_order o join {s}.mt_doc_coupon c on c.id = (o.data ->> 'CouponId')::bigint
             where (c.data ->> 'UserId')::bigint <> (o.data ->> 'UserId')::bigint
@@ -54,20 +56,20 @@ public static class OrderChecks
             select c.id, o.id, (c.data ->> 'UserId')::bigint, (o.data ->> 'UserId')::bigint
             from {s}.mt_doc_coupon c join {s}.mt_doc_order o on o.id = (c.data ->> 'UsedByOrderId')::bigint
             where (c.data ->> 'UserId')::bigint <> (o.data ->> 'UserId')::bigint
-            """, r => violations.Add(new(
+            """, r => audit.Violations.Add(new(
                 "coupon_owner_is_order_user",
                 $"coupon {r.GetInt64(0)}, order {r.GetInt64(1)}",
                 $"the coupon belongs to user {r.GetInt64(2)}, the order to user {r.GetInt64(3)}")), ct);
 
         // A replayed Idempotency-Key answers the recorded order and total: the order exists, is the key's user's, and
         // its total is the recorded one (a replay would otherwise answer an amount that was never charged).
-        await AuditSql.ForEachRow(connection, $"""
+        await audit.ForEachRow($"""
             select r.id, (r.data ->> 'OrderId')::bigint, (r.data ->> 'TotalAmount')::numeric, o.id is not null,
                    (o.data ->> 'TotalPrice')::numeric, (o.data ->> 'UserId')::bigint
             from {s}.mt_doc_idempotencyrecord r left join {s}.mt_doc_order o on o.id = (r.data ->> 'OrderId')::bigint
             where o.id is null or (r.data ->> 'TotalAmount')::numeric <> (o.data ->> 'TotalPrice')::numeric
                or split_part(r.id, ':', 1) <> o.data ->> 'UserId'
-            """, r => violations.Add(new(
+            """, r => audit.Violations.Add(new(
                 "idempotency_record_matches_order",
                 $"idempotency record {r.GetString(0)}",
                 r.GetBoolean(3)
@@ -77,7 +79,7 @@ public static class OrderChecks
         // Each return gives back one take: in an order's events, in sequence, the returns (cancellations that returned
         // stock) never outnumber the takes before them (placed or revived with stock). Summing the cancellations, as the
         // stock ledger does, cannot see a return made twice when the stock row followed it.
-        await AuditSql.ForEachRow(connection, $"""
+        await audit.ForEachRow($"""
             select order_id, count(*) filter (where delta > 0), count(*) filter (where delta < 0)
             from (
                 select (data ->> 'OrderId')::bigint as order_id, delta,
@@ -90,12 +92,12 @@ public static class OrderChecks
                 ) moves
             ) running
             group by order_id having min(outstanding) < 0
-            """, r => violations.Add(new(
+            """, r => audit.Violations.Add(new(
                 "stock_returned_at_most_once_per_take",
                 $"order {r.GetInt64(0)}",
                 $"stock taken {r.GetInt64(1)} time(s), returned {r.GetInt64(2)} time(s): a return gave back no take")), ct);
 
-        return (await AuditSql.CountAsync(connection, $"select count(*) from {s}.mt_doc_order", ct),
-            await AuditSql.CountAsync(connection, $"select count(*) from {s}.mt_doc_idempotencyrecord", ct));
+        audit.Checked["orders"] = await audit.CountAsync($"select count(*) from {s}.mt_doc_order", ct);
+        audit.Checked["idempotency_records"] = await audit.CountAsync($"select count(*) from {s}.mt_doc_idempotencyrecord", ct);
     }
 }

@@ -1,8 +1,7 @@
-using ExBuy.Features.Inventory;
 using Marten;
 using Npgsql;
 
-namespace ExBuy.Features.Audit;
+namespace ExBuy.Features.Inventory;
 
 /// <summary>A product's stock beside what its events say it should be.</summary>
 public sealed record StockLedgerRow(long ProductId, int Stock, int InitialStock, long Sold, long Returned, long Held = 0)

@@ -1,8 +1,9 @@
-using ExBuy.Features.Rankings;
+using ExBuy.Features.Audit;
 using Marten;
 using Npgsql;
+using StackExchange.Redis;
 
-namespace ExBuy.Features.Audit;
+namespace ExBuy.Features.Rankings.Audit;
 
 /// <summary>
 /// The sales ranking against the event log: per served day and product, Redis's units = the reset's seed plus the live
@@ -11,10 +12,25 @@ namespace ExBuy.Features.Audit;
 /// only once it committed), so the comparison is as of M, exactly: the events after M are in flight (the subscription
 /// has not counted them yet) and are left out, and nothing is guessed.
 /// </summary>
-public static class RankingCheck
+internal sealed class RankingCheck(NpgsqlDataSource db, IDocumentStore store, IConnectionMultiplexer redis, SalesRanking ranking) : IAuditCheck
 {
+    public async Task<IAuditCheckRun> BeginAsync(CancellationToken ct)
+    {
+        var days = SalesRanking.ServedDays(ranking.Today);
+        // The subscription's progress before the Redis read: it stores its progress only after its Redis write, so a
+        // progress seen here that Redis then has no mark for is a lost ranking; one counted after it is in flight.
+        var progress = await SalesRankingSubscription.ProgressAsync(db, store.Options.Events.DatabaseSchemaName, ct);
+        return new Run(await SalesRanking.ReadStateAsync(redis.GetDatabase(), days), progress, days);
+    }
+
+    private sealed class Run(RankingState state, long progressBeforeRedis, IReadOnlyList<DateOnly> days) : IAuditCheckRun
+    {
+        public async Task InSnapshotAsync(AuditSnapshot audit, CancellationToken ct) =>
+            audit.Checked["ranked_products"] = await CompareAsync(audit.Connection, audit.Store, state, progressBeforeRedis, days, audit.Violations, ct);
+    }
+
     /// <returns>How many (day, product) pairs were compared.</returns>
-    public static async Task<long> RunAsync(
+    private static async Task<long> CompareAsync(
         NpgsqlConnection connection, IDocumentStore store, RankingState state, long progressBeforeRedis, IReadOnlyList<DateOnly> days, List<AuditViolation> violations, CancellationToken ct)
     {
         var e = store.Options.Events.DatabaseSchemaName;

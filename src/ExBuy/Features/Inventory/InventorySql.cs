@@ -98,6 +98,33 @@ public static class InventorySql
     /// <summary>Every stock row gone (a reset). Hand-written: a Weasel table.</summary>
     public static string ClearStock(IDocumentStore store) => $"delete from {ProductStock.Table(store)}";
 
+    /// <summary>
+    /// Upgrade: products written before the stock table get their row from the old document fields, once at start.
+    /// Hand-written: an idempotent insert … select from Marten's document table into a Weasel table.
+    /// </summary>
+    public static string BackfillStockRows(IDocumentStore store) => $"""
+        insert into {ProductStock.Table(store)} (product_id, stock, initial_stock)
+        select p.id, coalesce((p.data ->> 'Stock')::int, 0), coalesce((p.data ->> 'InitialStock')::int, (p.data ->> 'Stock')::int, 0)
+        from {store.Options.DatabaseSchemaName}.mt_doc_product p
+        where not exists (select 1 from {ProductStock.Table(store)} s where s.product_id = p.id)
+        on conflict (product_id) do nothing
+        """;
+
+    // ---- stock_gates ---------------------------------------------------------------------------------------------
+
+    /// <summary>Products ($1) recorded as having a Redis stock gate (the seeder's and the reconciler's one form). Hand-written: a Weasel table, on conflict.</summary>
+    public static string RecordGates(IDocumentStore store) =>
+        $"insert into {RedisStockGates.Table(store)} (product_id) select unnest($1::bigint[]) on conflict do nothing";
+
+    /// <summary>Products ($1) whose gate is gone. Hand-written: a Weasel table.</summary>
+    public static string ForgetGates(IDocumentStore store) => $"delete from {RedisStockGates.Table(store)} where product_id = any($1)";
+
+    /// <summary>Every gated product. Hand-written: a Weasel table.</summary>
+    public static string GatedIds(IDocumentStore store) => $"select product_id from {RedisStockGates.Table(store)}";
+
+    /// <summary>The stock reconciler's advisory lock ($1), tried: one pass at a time across nodes. Hand-written: Marten has no advisory-lock API on a plain transaction.</summary>
+    public const string TryReconcilerLock = "select pg_try_advisory_xact_lock($1)";
+
     // ---- stock_holds ---------------------------------------------------------------------------------------------
 
     /// <summary>

@@ -120,7 +120,7 @@ public sealed class BatchedClaims : IAsyncDisposable
             // Every row of the batch in one multi-row insert.
             var claims = batch.Select(p => p.Request).ToList();
             session.QueueSqlCommand(
-                $"insert into {CouponClaims.Table(_store)} (claim_id, policy_id, user_id, request_id) select * from unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[])",
+                CouponsSql.QueueAcceptClaims(_store),
                 claims.Select(c => c.ClaimId).ToArray(), claims.Select(c => c.PolicyId).ToArray(), claims.Select(c => c.UserId).ToArray(),
                 claims.Select(c => c.RequestId).ToArray());
         }

@@ -75,13 +75,7 @@ public sealed partial class CouponClaimRecovery(
         }
 
         var candidates = new List<Guid>();
-        await using (var select = db.CreateCommand(
-                         $"""
-                          select claim_id from {CouponClaims.Table(store)}
-                          where status = 'accepted' and coalesce(recovered_at, created_at) < now() - $1
-                          order by created_at
-                          limit $2
-                          """))
+        await using (var select = db.CreateCommand(CouponsSql.StaleClaims(store)))
         {
             select.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = RecoverAfter, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval });
             select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = MaxPerPass });
@@ -104,15 +98,7 @@ public sealed partial class CouponClaimRecovery(
         // Taken by this node. A row locked at this moment is skipped, not waited for: another node's pass is taking it, or
         // an issuance holds it (the claim is being handled).
         var orphans = new List<IssueCoupon>();
-        await using (var take = db.CreateCommand(
-                         $"""
-                          update {CouponClaims.Table(store)} c set recovered_at = now()
-                          from (select claim_id from {CouponClaims.Table(store)}
-                                where claim_id = any($1) and status = 'accepted' and coalesce(recovered_at, created_at) < now() - $2
-                                for update skip locked) taken
-                          where c.claim_id = taken.claim_id
-                          returning c.claim_id, c.policy_id, c.user_id
-                          """))
+        await using (var take = db.CreateCommand(CouponsSql.TakeStaleClaims(store)))
         {
             take.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. candidates] });
             take.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = RecoverAfter, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval });

@@ -21,8 +21,6 @@ public static class CouponClaims
 
     public static string Table(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.coupon_claims";
 
-    private static string Coupons(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.mt_doc_coupon";
-
     public static void Register(StoreOptions opts)
     {
         var table = new Table(new PostgresqlObjectName(opts.DatabaseSchemaName, "coupon_claims", Weasel.Postgresql.SchemaUtils.IdentifierUsage.General));
@@ -51,7 +49,7 @@ public static class CouponClaims
     /// <summary>The claim's row, queued in the caller's session: it commits with the session (its outbox message follows the commit).</summary>
     public static void QueueAccept(IDocumentSession session, Guid claimId, long policyId, long userId, string? requestId) =>
         session.QueueSqlCommand(
-            $"insert into {Table(session.DocumentStore)} (claim_id, policy_id, user_id, request_id) values (?, ?, ?, ?)",
+            CouponsSql.QueueAcceptClaim(session.DocumentStore),
             claimId, policyId, userId, (object?)requestId ?? DBNull.Value);
 
     /// <summary>Marks the claim failed if it is still in flight. True for the one caller that did (compensation happens once).</summary>
@@ -59,8 +57,7 @@ public static class CouponClaims
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(
-            $"update {Table(store)} set status = 'failed', settled_at = now() where claim_id = $1 and status = 'accepted'", connection);
+        await using var command = new NpgsqlCommand(CouponsSql.FailClaim(store), connection);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = claimId });
         return await command.ExecuteNonQueryAsync(ct) == 1;
     }
@@ -78,16 +75,7 @@ public static class CouponClaims
     /// <summary>The same on the caller's connection, in its transaction if it has one (the audit's snapshot).</summary>
     public static async Task<List<PolicyTruth>> TruthAsync(NpgsqlConnection connection, IDocumentStore store, long? policyId, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(
-            $"""
-             select p.policy_id, p.quantity,
-                    array(select c.user_id from {Table(store)} c where c.policy_id = p.policy_id and c.status <> 'failed'
-                          union
-                          select k.user_id from {Coupons(store)} k where (k.data ->> 'PolicyId')::bigint = p.policy_id)
-             from {CouponPolicyStock.Table(store)} p
-             where $1::bigint is null or p.policy_id = $1
-             order by p.policy_id
-             """, connection);
+        await using var command = new NpgsqlCommand(CouponsSql.GateTruth(store), connection);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)policyId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
         var truths = new List<PolicyTruth>();
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -104,7 +92,7 @@ public static class CouponClaims
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand($"delete from {Table(store)}; delete from {CouponPolicyStock.Table(store)}", connection);
+        await using var command = new NpgsqlCommand(CouponsSql.ClearClaimsAndCounters(store), connection);
         await command.ExecuteNonQueryAsync(ct);
     }
 }

@@ -85,7 +85,7 @@ public sealed partial class CouponGateReconciler(
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using (var take = new NpgsqlCommand("select pg_try_advisory_xact_lock($1)", connection, transaction))
+        await using (var take = new NpgsqlCommand(CouponsSql.TryReconcilerLock, connection, transaction))
         {
             take.Parameters.Add(new NpgsqlParameter<long> { TypedValue = LockKey });
             if (!(bool)(await take.ExecuteScalarAsync(ct))!)

@@ -93,28 +93,23 @@ public static class CouponIssuance
         }
 
         var decision = CouponIssueDecider.Decide(claims, stock, couponIds, now);
-        var claimsTable = CouponClaims.Table(store);
-        var stockTable = CouponPolicyStock.Table(store);
         foreach (var (policyId, count) in decision.IssuedByPolicy)
         {
-            session.QueueSqlCommand($"update {stockTable} set issued = issued + ? where policy_id = ?", count, policyId);
+            session.QueueSqlCommand(CouponsSql.QueueRaiseIssued(store), count, policyId);
         }
 
         if (decision.Coupons.Count > 0)
         {
             session.Insert(decision.Coupons.ToArray());
             session.QueueSqlCommand(
-                $"""
-                 update {claimsTable} c set status = '{CouponClaims.Issued}', coupon_id = x.coupon_id, settled_at = now()
-                 from unnest(?::uuid[], ?::bigint[]) as x(claim_id, coupon_id) where c.claim_id = x.claim_id
-                 """,
+                CouponsSql.QueueSettleIssued(store),
                 decision.Coupons.Select(c => c.ClaimId!.Value).ToArray(), decision.Coupons.Select(c => c.Id).ToArray());
         }
 
         if (decision.SoldOut.Count > 0)
         {
             session.QueueSqlCommand(
-                $"update {claimsTable} set status = '{CouponClaims.Failed}', settled_at = now() where claim_id = any(?::uuid[])",
+                CouponsSql.QueueSettleSoldOut(store),
                 decision.SoldOut.ToArray());
         }
 
@@ -138,25 +133,16 @@ public static class CouponIssuance
         IDocumentSession session, IReadOnlyCollection<Guid> claimIds, CancellationToken ct)
     {
         var store = session.DocumentStore;
-        var schema = store.Options.DatabaseSchemaName;
         var connection = session.Connection ?? throw new InvalidOperationException("Begin the session's transaction first.");
         var ids = claimIds.ToArray();
         await using var batch = new NpgsqlBatch(connection);
-        var lockClaims = new NpgsqlBatchCommand(
-            $"select claim_id, policy_id, user_id, created_at from {CouponClaims.Table(store)} where claim_id = any($1) and status = '{CouponClaims.Accepted}' order by claim_id for update");
+        var lockClaims = new NpgsqlBatchCommand(CouponsSql.LockAcceptedClaims(store));
         lockClaims.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids });
         batch.BatchCommands.Add(lockClaims);
-        var lockStock = new NpgsqlBatchCommand(
-            $"""
-             select s.quantity, s.issued, p.data
-             from {CouponPolicyStock.Table(store)} s join {schema}.mt_doc_couponpolicy p on p.id = s.policy_id
-             where s.policy_id in (select policy_id from {CouponClaims.Table(store)} where claim_id = any($1) and status = '{CouponClaims.Accepted}')
-             order by s.policy_id
-             for update of s
-             """);
+        var lockStock = new NpgsqlBatchCommand(CouponsSql.LockCountersWithPolicies(store));
         lockStock.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids });
         batch.BatchCommands.Add(lockStock);
-        var newIds = new NpgsqlBatchCommand($"select nextval('{schema}.{IdSequences.SequenceName<Coupon>()}') from generate_series(1, $1) order by 1");
+        var newIds = new NpgsqlBatchCommand(CouponsSql.NewCouponIds(store));
         newIds.Parameters.Add(new NpgsqlParameter<int> { TypedValue = ids.Length });
         batch.BatchCommands.Add(newIds);
 

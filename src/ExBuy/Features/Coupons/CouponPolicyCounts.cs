@@ -23,17 +23,7 @@ public sealed record CouponPolicyCounts(long PolicyId, int Quantity, int Issued,
     public static async Task<List<CouponPolicyCounts>> ReadAsync(NpgsqlConnection connection, IDocumentStore store, TimeSpan stuckAfter, long? policyId, CancellationToken ct)
     {
         // Hand-written: one statement over the counters, the claims and the coupons, in the audit's snapshot too.
-        var s = store.Options.DatabaseSchemaName;
-        await using var command = new NpgsqlCommand(
-            $"""
-             select p.policy_id, p.quantity, p.issued,
-                    (select count(*) from {s}.mt_doc_coupon k where (k.data ->> 'PolicyId')::bigint = p.policy_id),
-                    (select count(*) from {CouponClaims.Table(store)} c where c.policy_id = p.policy_id and c.status = 'accepted'),
-                    (select count(*) from {CouponClaims.Table(store)} c where c.policy_id = p.policy_id and c.status = 'accepted' and c.created_at < now() - $2)
-             from {CouponPolicyStock.Table(store)} p
-             where $1::bigint is null or p.policy_id = $1
-             order by p.policy_id
-             """, connection);
+        await using var command = new NpgsqlCommand(CouponsSql.PolicyCounts(store), connection);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)policyId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = stuckAfter, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval });
         var rows = new List<CouponPolicyCounts>();

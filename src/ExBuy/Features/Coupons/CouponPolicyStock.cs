@@ -38,6 +38,6 @@ public static class CouponPolicyStock
     /// <summary>Opens the policies' counters (nothing issued), queued in the session that stores the policies.</summary>
     public static void QueueOpen(IDocumentSession session, IReadOnlyList<long> policyIds, int quantity) =>
         session.QueueSqlCommand(
-            $"insert into {Table(session.DocumentStore)} (policy_id, quantity) select unnest(?::bigint[]), ?",
+            CouponsSql.QueueOpenCounters(session.DocumentStore),
             policyIds.ToArray(), quantity);
 }

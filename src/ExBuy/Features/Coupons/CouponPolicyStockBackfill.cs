@@ -15,13 +15,5 @@ public sealed class CouponPolicyStockBackfill(IDocumentStore store, ILogger<Coup
     // Reads the old document fields; writes only the Coupons slice's own table. Counts above the quantity (which the old
     // layout could not prevent) are capped, so the row satisfies its constraint; the audit still compares them with the
     // coupons that exist.
-    protected override string Sql => $"""
-        insert into {CouponPolicyStock.Table(Store)} (policy_id, quantity, issued)
-        select p.id, q.quantity, least(greatest(coalesce((p.data ->> 'Issued')::int, 0), 0), q.quantity)
-        from {Store.Options.DatabaseSchemaName}.mt_doc_couponpolicy p
-        cross join lateral (select greatest(coalesce((p.data ->> 'Quantity')::int, 0), 0) as quantity) q
-        where p.data ? 'Quantity'
-          and not exists (select 1 from {CouponPolicyStock.Table(Store)} s where s.policy_id = p.id)
-        on conflict (policy_id) do nothing
-        """;
+    protected override string Sql => CouponsSql.BackfillCounters(Store);
 }

@@ -30,7 +30,7 @@ public static class InventoryRegistration
         services.AddSingleton<StockReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<StockReconciler>());
         services.AddSingleton(new ScrapeTimeCount(
-            store => $"select count(distinct hold_id) from {StockHolds.Table(store)} where state = 'held'", ExBuyMetrics.StockHoldsOpen));
+            InventorySql.OpenHoldsCount, ExBuyMetrics.StockHoldsOpen));
         return services;
     }
 

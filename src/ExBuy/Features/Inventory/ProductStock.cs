@@ -54,7 +54,7 @@ public static class ProductStock
         }
 
         session.QueueSqlCommand(
-            $"insert into {Table(session.DocumentStore)} (product_id, stock, initial_stock) select id, stock, stock from unnest(?::bigint[], ?::int[]) as p(id, stock)",
+            InventorySql.QueueCreateRows(session.DocumentStore),
             products.Select(p => p.ProductId).ToArray(), products.Select(p => p.Stock).ToArray());
     }
 
@@ -63,8 +63,7 @@ public static class ProductStock
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(
-            $"insert into {Table(store)} (product_id, stock, initial_stock) select id, stock, stock from unnest($1::bigint[], $2::int[]) as p(id, stock)", connection);
+        await using var command = new NpgsqlCommand(InventorySql.InsertRows(store), connection);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = products.Select(p => p.ProductId).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = products.Select(p => p.Stock).ToArray() });
         await command.ExecuteNonQueryAsync(ct);
@@ -72,17 +71,12 @@ public static class ProductStock
 
     /// <summary>Queues the removal of deleted products' stock rows in the caller's unit of work.</summary>
     public static void QueueDelete(IDocumentSession session, IReadOnlyCollection<long> productIds) =>
-        session.QueueSqlCommand($"delete from {Table(session.DocumentStore)} where product_id = any(?)", productIds.ToArray());
+        session.QueueSqlCommand(InventorySql.QueueDeleteRows(session.DocumentStore), productIds.ToArray());
 
     /// <summary>Queues stock given back (a cancelled order). Unconditional: returning never needs a check.</summary>
     public static void QueueReturn(IDocumentSession session, IReadOnlyList<StockLine> lines) =>
         session.QueueSqlCommand(
-            $"""
-             with w as (select id, sum(quantity)::int as quantity from unnest(?::bigint[], ?::int[]) as l(id, quantity) group by id),
-             {LockInIdOrder(session.DocumentStore, "(select id from w)")}
-             update {Table(session.DocumentStore)} s set stock = s.stock + w.quantity, version = s.version + 1, updated_at = now()
-             from w where s.product_id = w.id and s.product_id in (select product_id from locked)
-             """,
+            InventorySql.QueueReturn(session.DocumentStore),
             lines.Select(l => l.ProductId).ToArray(), lines.Select(l => l.Quantity).ToArray());
 
     /// <summary>
@@ -93,14 +87,7 @@ public static class ProductStock
         IDocumentSession session, IReadOnlyList<StockLine> demand, IReadOnlyDictionary<long, StockLevel> readWith, CancellationToken ct)
     {
         var connection = session.Connection ?? throw new InvalidOperationException("Begin the session's transaction first.");
-        await using var command = new NpgsqlCommand(
-            $"""
-             with {LockInIdOrder(session.DocumentStore, "$1")}
-             update {Table(session.DocumentStore)} s set stock = s.stock - w.quantity, version = s.version + 1, updated_at = now()
-             from unnest($1::bigint[], $2::int[], $3::int[]) as w(id, quantity, version)
-             where s.product_id = w.id and s.version = w.version and s.product_id in (select product_id from locked)
-             """,
-            connection);
+        await using var command = new NpgsqlCommand(InventorySql.TakeAtVersions(session.DocumentStore), connection);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = demand.Select(l => l.ProductId).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = demand.Select(l => l.Quantity).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = demand.Select(l => readWith[l.ProductId].Version).ToArray() });
@@ -113,12 +100,7 @@ public static class ProductStock
     /// <summary>The unsafe write, queued: sets the stock computed from an earlier read, whatever happened since.</summary>
     public static void QueueOverwrite(IDocumentSession session, IReadOnlyDictionary<long, int> remaining) =>
         session.QueueSqlCommand(
-            $"""
-             with w as (select * from unnest(?::bigint[], ?::int[]) as w(id, stock)),
-             {LockInIdOrder(session.DocumentStore, "(select id from w)")}
-             update {Table(session.DocumentStore)} s set stock = w.stock, version = s.version + 1, updated_at = now()
-             from w where s.product_id = w.id and s.product_id in (select product_id from locked)
-             """,
+            InventorySql.QueueOverwrite(session.DocumentStore),
             remaining.Keys.ToArray(), remaining.Values.ToArray());
 
     /// <summary>
@@ -129,14 +111,7 @@ public static class ProductStock
     public static async Task<Dictionary<long, int>?> TryTakeAsync(IDocumentSession session, IReadOnlyList<StockLine> demand, CancellationToken ct)
     {
         var connection = session.Connection ?? throw new InvalidOperationException("Begin the session's transaction first.");
-        await using var command = new NpgsqlCommand(
-            $"""
-             with {LockInIdOrder(session.DocumentStore, "$1")}
-             update {Table(session.DocumentStore)} s set stock = s.stock - w.quantity, version = s.version + 1, updated_at = now()
-             from unnest($1::bigint[], $2::int[]) as w(id, quantity) where s.product_id = w.id and s.product_id in (select product_id from locked)
-             returning s.product_id, s.stock
-             """,
-            connection);
+        await using var command = new NpgsqlCommand(InventorySql.TakeReturningLeft(session.DocumentStore), connection);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = demand.Select(l => l.ProductId).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = demand.Select(l => l.Quantity).ToArray() });
         try
@@ -158,7 +133,7 @@ public static class ProductStock
         var connection = session.Connection ?? throw new InvalidOperationException("Begin the session's transaction first.");
         await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"set local lock_timeout = {(int)timeout.TotalMilliseconds}"));
-        var select = new NpgsqlBatchCommand($"select product_id, stock, version from {Table(session.DocumentStore)} where product_id = any($1) order by product_id for update");
+        var select = new NpgsqlBatchCommand(InventorySql.LockLevels(session.DocumentStore));
         select.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = orderedIds.ToArray() });
         batch.BatchCommands.Add(select);
         await using var reader = await batch.ExecuteReaderAsync(ct);
@@ -177,27 +152,19 @@ public static class ProductStock
     public static async Task<Dictionary<long, StockLevel>> ReadAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, IDocumentStore store, IReadOnlyCollection<long> productIds, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand($"select product_id, stock, version from {Table(store)} where product_id = any($1)", connection, transaction);
+        await using var command = new NpgsqlCommand(InventorySql.ReadLevels(store), connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = productIds.ToArray() });
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await ReadLevelsAsync(reader, productIds.Count, ct);
     }
 
-    /// <summary>
-    /// The CTE every multi-row write starts with: the rows locked in ascending id order first, because an
-    /// <c>UPDATE … FROM</c> locks rows in whatever order its join produces, and two orders naming the same products in
-    /// opposite orders would deadlock (PostgreSQL 40P01, seen under the contention tests).
-    /// </summary>
-    /// <summary>A CTE <c>locked</c> that locks the stock rows of <paramref name="ids"/> (a parameter or a subquery) in id order.</summary>
-    internal static string LockInIdOrder(IDocumentStore store, string ids) =>
-        $"locked as materialized (select product_id from {Table(store)} where product_id = any({(ids.StartsWith('$') ? ids : $"array{ids}")}) order by product_id for update)";
 
     /// <summary>Forgets every stock row (a reset that deletes the products too).</summary>
     public static async Task ClearAsync(IDocumentStore store, CancellationToken ct)
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand($"delete from {Table(store)}", connection);
+        await using var command = new NpgsqlCommand(InventorySql.ClearStock(store), connection);
         await command.ExecuteNonQueryAsync(ct);
     }
 

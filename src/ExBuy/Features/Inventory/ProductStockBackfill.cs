@@ -13,11 +13,5 @@ public sealed class ProductStockBackfill(IDocumentStore store, ILogger<ProductSt
     protected override string Rows => "products written before the stock table with their product_stock rows";
 
     // Reads the old document fields; writes only the Inventory slice's own table.
-    protected override string Sql => $"""
-        insert into {ProductStock.Table(Store)} (product_id, stock, initial_stock)
-        select p.id, coalesce((p.data ->> 'Stock')::int, 0), coalesce((p.data ->> 'InitialStock')::int, (p.data ->> 'Stock')::int, 0)
-        from {Store.Options.DatabaseSchemaName}.mt_doc_product p
-        where not exists (select 1 from {ProductStock.Table(Store)} s where s.product_id = p.id)
-        on conflict (product_id) do nothing
-        """;
+    protected override string Sql => InventorySql.BackfillStockRows(Store);
 }

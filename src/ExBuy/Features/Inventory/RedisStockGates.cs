@@ -25,7 +25,7 @@ public static class RedisStockGates
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand($"insert into {Table(store)} (product_id) select unnest($1::bigint[]) on conflict do nothing", connection);
+        await using var command = new NpgsqlCommand(InventorySql.RecordGates(store), connection);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = productIds.ToArray() });
         await command.ExecuteNonQueryAsync(ct);
     }

@@ -53,7 +53,7 @@ public static class StockHolds
         table.Indexes.Add(new IndexDefinition("ix_stock_holds_held") { Columns = ["created_at"], Predicate = "state = 'held'" });
         opts.Storage.ExtendedSchemaObjects.Add(table);
 
-        // The take is one plain SQL statement (TakeSql); this function only raises its "no stock row" error, and runs only
+        // The take is one plain SQL statement (InventorySql.TakeHold); this function only raises its "no stock row" error, and runs only
         // then. (The take used to be a PL/pgSQL function: 18 % of PostgreSQL's CPU in a paid-orders run, a sixth of that
         // planning its statements again on each call.)
         opts.Storage.ExtendedSchemaObjects.Add(new Function(
@@ -66,28 +66,6 @@ public static class StockHolds
             $function$;
             """));
     }
-
-    /// <summary>
-    /// The take, all lines or none: every line's stock row locked in id order (the scalar count is evaluated before the
-    /// update touches a row, so every lock is taken first, in order), taken (the check constraint refuses going below
-    /// zero, which fails the whole statement) and recorded as held. A product without a stock row leaves the count short:
-    /// nothing is updated and the last clause raises <see cref="ProductGoneSqlState"/>, which fails the statement too.
-    /// </summary>
-    private static string TakeSql(IDocumentStore store) =>
-        $"""
-         with {ProductStock.LockInIdOrder(store, "$2")},
-         took as (
-             update {ProductStock.Table(store)} s set stock = s.stock - w.quantity, version = s.version + 1, updated_at = now()
-             from unnest($2::bigint[], $3::int[]) as w(id, quantity)
-             where s.product_id = w.id and (select count(*) from locked) = cardinality($2::bigint[])
-             returning s.product_id as id, s.stock as left_over, w.quantity),
-         held as (
-             insert into {Table(store)} (hold_id, product_id, quantity, created_at, state)
-             select $1, t.id, t.quantity, now(), 'held' from took t),
-         counted as (select count(*) as n from took)
-         select t.id, t.left_over from counted c left join took t on true
-         where case when c.n = cardinality($2::bigint[]) then true else {MissingRowFunction(store.Options.DatabaseSchemaName)}($1) end
-         """;
 
     /// <summary>
     /// Takes every line and records the hold, in one statement that commits on its own (the stock rows are locked for
@@ -126,7 +104,7 @@ public static class StockHolds
         // times slower (perf/README.md, "The write path").
         batch.BatchCommands.Add(new NpgsqlBatchCommand("set local plan_cache_mode = force_generic_plan"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand("set local random_page_cost = 1.1"));
-        var command = new NpgsqlBatchCommand(TakeSql(store));
+        var command = new NpgsqlBatchCommand(InventorySql.TakeHold(store, MissingRowFunction(store.Options.DatabaseSchemaName)));
         batch.BatchCommands.Add(command);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = demand.Select(l => l.ProductId).ToArray() });
@@ -148,20 +126,6 @@ public static class StockHolds
         return taken;
     }
 
-    // held → released, with the stock back in the product rows: one statement, so exactly one caller gets the lines.
-    private static string ReleaseSql(IDocumentStore store) =>
-        $"""
-         with gone as (update {Table(store)} set state = 'released', finished_at = now() where hold_id = $1 and state = 'held' returning product_id, quantity),
-         locked as (select s.product_id from {ProductStock.Table(store)} s where s.product_id in (select product_id from gone) order by s.product_id for update),
-         back as (
-             update {ProductStock.Table(store)} s
-             set stock = s.stock + g.quantity, version = s.version + 1, updated_at = now()
-             from gone g
-             where s.product_id = g.product_id and s.product_id in (select product_id from locked)
-             returning s.product_id)
-         select product_id, quantity from gone
-         """;
-
     /// <summary>
     /// Gives a held hold's stock back to the database and returns its lines — to this caller only: a second release,
     /// or one after the sale consumed the hold, finds nothing. The caller then owes Redis those lines.
@@ -170,7 +134,7 @@ public static class StockHolds
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(ReleaseSql(store), connection);
+        await using var command = new NpgsqlCommand(InventorySql.ReleaseHold(store), connection);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
         return await ReadLinesAsync(command, ct);
     }
@@ -186,12 +150,7 @@ public static class StockHolds
         await connection.OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         // The void rows conflict with a take that committed; with a take still in flight the insert waits for it.
-        await using (var voiding = new NpgsqlCommand(
-            $"""
-             insert into {Table(store)} (hold_id, product_id, quantity, created_at, state, finished_at)
-             select $1, unnest($2::bigint[]), 0, now(), 'void', now() on conflict do nothing
-             """,
-            connection, transaction))
+        await using (var voiding = new NpgsqlCommand(InventorySql.VoidHold(store), connection, transaction))
         {
             voiding.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
             voiding.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = demand.Select(l => l.ProductId).ToArray() });
@@ -202,7 +161,7 @@ public static class StockHolds
             }
         }
 
-        await using var release = new NpgsqlCommand(ReleaseSql(store), connection, transaction);
+        await using var release = new NpgsqlCommand(InventorySql.ReleaseHold(store), connection, transaction);
         release.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
         var lines = await ReadLinesAsync(release, ct);
         HoldFate fate;
@@ -212,7 +171,7 @@ public static class StockHolds
         }
         else
         {
-            await using var state = new NpgsqlCommand($"select state from {Table(store)} where hold_id = $1 limit 1", connection, transaction);
+            await using var state = new NpgsqlCommand(InventorySql.HoldState(store), connection, transaction);
             state.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = holdId });
             fate = await state.ExecuteScalarAsync(ct) as string == "consumed" ? new HoldFate.Consumed() : new HoldFate.ReleasedByOther();
         }
@@ -238,7 +197,7 @@ public static class StockHolds
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand($"delete from {Table(store)}; delete from {RedisStockGates.Table(store)}", connection);
+        await using var command = new NpgsqlCommand(InventorySql.ClearHolds(store), connection);
         await command.ExecuteNonQueryAsync(ct);
     }
 
@@ -247,7 +206,7 @@ public static class StockHolds
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand($"select distinct hold_id from {Table(store)} where state = 'held' and created_at < now() - $1", connection);
+        await using var command = new NpgsqlCommand(InventorySql.AbandonedHolds(store), connection);
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = Abandoned });
         var holds = new List<Guid>();
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -264,7 +223,7 @@ public static class StockHolds
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand($"delete from {Table(store)} where state <> 'held' and finished_at < now() - $1", connection);
+        await using var command = new NpgsqlCommand(InventorySql.PurgeFinishedHolds(store), connection);
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = Retention });
         return await command.ExecuteNonQueryAsync(ct);
     }
@@ -290,7 +249,7 @@ public static class StockHolds
         public void ConfigureCommand(Weasel.Postgresql.ICommandBuilder builder, Weasel.Storage.IStorageSession session)
         {
             var parameters = builder.AppendWithParameters(
-                $"with consumed as (update {table} set state = 'consumed', finished_at = now() where hold_id = ? and state = 'held' returning 1) select count(*) from consumed",
+                InventorySql.ConsumeHold(table),
                 '?');
             parameters[0].Value = holdId;
             parameters[0].NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid;

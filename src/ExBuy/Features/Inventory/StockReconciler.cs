@@ -68,7 +68,7 @@ public sealed partial class StockReconciler(
             await using var connection = store.Storage.Database.CreateConnection();
             await connection.OpenAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            await using (var tryLock = new NpgsqlCommand("select pg_try_advisory_xact_lock($1)", connection, transaction))
+            await using (var tryLock = new NpgsqlCommand(InventorySql.TryReconcilerLock, connection, transaction))
             {
                 tryLock.Parameters.Add(new NpgsqlParameter<long> { TypedValue = AdvisoryLockKey });
                 if (await tryLock.ExecuteScalarAsync(ct) is not true)
@@ -91,7 +91,7 @@ public sealed partial class StockReconciler(
 
     private async Task<StockReconciliation> ReconcileUnderLockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)
     {
-        var gated = await ReadIdsAsync(connection, transaction, $"select product_id from {RedisStockGates.Table(store)}", ct);
+        var gated = await ReadIdsAsync(connection, transaction, InventorySql.GatedIds(store), ct);
         var ids = gated.Union(await redisStock.KeyedProductIdsAsync()).Order().ToList();
         if (ids.Count == 0)
         {
@@ -169,9 +169,9 @@ public sealed partial class StockReconciler(
         _suspects = suspects;
         await using (var forget = new NpgsqlBatch(connection, transaction))
         {
-            var forgetGone = new NpgsqlBatchCommand($"delete from {RedisStockGates.Table(store)} where product_id = any($1)");
+            var forgetGone = new NpgsqlBatchCommand(InventorySql.ForgetGates(store));
             forgetGone.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = gone.ToArray() });
-            var recordKeyed = new NpgsqlBatchCommand($"insert into {RedisStockGates.Table(store)} (product_id) select unnest($1::bigint[]) on conflict do nothing");
+            var recordKeyed = new NpgsqlBatchCommand(InventorySql.RecordGates(store));
             recordKeyed.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ungated.ToArray() });
             forget.BatchCommands.Add(forgetGone);
             forget.BatchCommands.Add(recordKeyed);

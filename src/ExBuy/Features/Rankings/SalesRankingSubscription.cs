@@ -89,8 +89,7 @@ public sealed partial class SalesRankingSubscription : SubscriptionBase
     /// <summary>How far the subscription has counted, by the daemon's stored progress (stored after its Redis write).</summary>
     public static async Task<long> ProgressAsync(NpgsqlDataSource db, string eventsSchema, CancellationToken ct)
     {
-        await using var command = db.CreateCommand(
-            $"select coalesce(max(last_seq_id), 0) from {eventsSchema}.mt_event_progression where name like '{ShardName}:%'");
+        await using var command = db.CreateCommand(RankingsSql.Progress(eventsSchema));
         return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
@@ -100,12 +99,7 @@ public sealed partial class SalesRankingSubscription : SubscriptionBase
     /// <summary>Of the given orders, the paid ones: their placement's sequence and day (a cancellation names neither).</summary>
     private async Task<Dictionary<long, (long Sequence, DateOnly Day)>> PaidPlacementsAsync(string schema, List<long> orderIds, CancellationToken ct)
     {
-        await using var command = _db.CreateCommand(
-            $"""
-             select (data ->> 'OrderId')::bigint, seq_id, ((data ->> 'At')::timestamptz at time zone 'UTC')::date
-             from {schema}.mt_events
-             where stream_id = any($1) and type = 'order_placed' and coalesce((data ->> 'Paid')::boolean, false)
-             """);
+        await using var command = _db.CreateCommand(RankingsSql.PaidPlacements(schema));
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = orderIds.Select(OrderStreams.Key).ToArray() });
         var placed = new Dictionary<long, (long, DateOnly)>();
         await using var reader = await command.ExecuteReaderAsync(ct);

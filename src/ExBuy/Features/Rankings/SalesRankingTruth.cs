@@ -22,38 +22,8 @@ public static class SalesRankingTruth
     public static async Task<RankingTruth> ReadAsync(
         NpgsqlConnection connection, string eventsSchema, long asOf, long? epoch, DateOnly oldest, CancellationToken ct)
     {
-        var e = eventsSchema;
         await using var command = new NpgsqlCommand(
-            $"""
-             with reset as (
-                 select coalesce(max(seq_id), 0) as latest from {e}.mt_events where type = '{SalesRankingEvents.ResetType}' and seq_id <= $1
-             ),
-             epoch as (select coalesce($2, (select latest from reset)) as seq),
-             seed as (
-                 select (s ->> 'Day')::date as day, (s ->> 'ProductId')::bigint as product_id, (s ->> 'Quantity')::bigint as quantity
-                 from {e}.mt_events r join epoch on r.seq_id = epoch.seq, jsonb_array_elements(r.data -> 'Seed') s
-                 where r.type = '{SalesRankingEvents.ResetType}'
-             ),
-             placed as (
-                 select p.stream_id, ((p.data ->> 'At')::timestamptz at time zone 'UTC')::date as day, p.data -> 'Items' as items
-                 from {e}.mt_events p join epoch on p.seq_id > epoch.seq
-                 where p.type = 'order_placed' and coalesce((p.data ->> 'Paid')::boolean, false) and p.seq_id <= $1
-             ),
-             live as (
-                 select p.day, p.items from placed p
-                 where coalesce((select l.type from {e}.mt_events l
-                                 where l.stream_id = p.stream_id and l.type in ('order_cancelled', 'order_revived') and l.seq_id <= $1
-                                 order by l.seq_id desc limit 1), 'order_revived') = 'order_revived'
-             ),
-             units as (
-                 select day, product_id, quantity from seed
-                 union all
-                 select l.day, (i ->> 'ProductId')::bigint, (i ->> 'Quantity')::bigint from live l, jsonb_array_elements(l.items) i
-             ),
-             totals as (select day, product_id, sum(quantity)::bigint as quantity from units where day >= $3 group by day, product_id)
-             select (select latest from reset), (select seq from epoch), t.day, t.product_id, t.quantity
-             from (select 1) one left join totals t on true
-             """, connection);
+            RankingsSql.Truth(eventsSchema), connection);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = asOf });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)epoch ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = oldest });

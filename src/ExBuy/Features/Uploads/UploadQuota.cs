@@ -12,16 +12,11 @@ namespace ExBuy.Features.Uploads;
 /// </summary>
 public sealed class UploadQuota(IDocumentStore store, NpgsqlDataSource db, IOptions<UploadOptions> options)
 {
-    // 'ExBuyUpl' in ASCII.
-    private const long LockKey = 0x4578_4275_7955_706C;
-
-    private string Table => $"{store.Options.DatabaseSchemaName}.mt_doc_uploadedfile";
-
     /// <summary>A message when a file of <paramref name="size"/> bytes would pass the quota now; null when it fits.</summary>
     public async Task<string?> RefusalAsync(long size, CancellationToken ct)
     {
         await store.Storage.Database.EnsureStorageExistsAsync(typeof(UploadedFile), ct);
-        await using var command = db.CreateCommand($"select count(*), coalesce(sum((data ->> 'Size')::bigint), 0) from {Table}");
+        await using var command = db.CreateCommand(UploadsSql.CountAndBytes(store));
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return Refusal(reader.GetInt64(0), reader.GetInt64(1), size);
@@ -51,13 +46,13 @@ public sealed class UploadQuota(IDocumentStore store, NpgsqlDataSource db, IOpti
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using (var take = new NpgsqlCommand($"select pg_advisory_xact_lock({LockKey})", connection, transaction))
+        await using (var take = new NpgsqlCommand(UploadsSql.TakeQuotaLock, connection, transaction))
         {
             await take.ExecuteNonQueryAsync(ct);
         }
 
         // A statement of its own after the lock: it sees every upload committed before this one took it.
-        await using (var count = new NpgsqlCommand($"select count(*), coalesce(sum((data ->> 'Size')::bigint), 0) from {Table}", connection, transaction))
+        await using (var count = new NpgsqlCommand(UploadsSql.CountAndBytes(store), connection, transaction))
         await using (var reader = await count.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);

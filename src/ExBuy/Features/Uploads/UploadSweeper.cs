@@ -51,7 +51,7 @@ public sealed partial class UploadSweeper(
 
         await store.Storage.Database.EnsureStorageExistsAsync(typeof(UploadedFile), ct);
         var named = new HashSet<string>(StringComparer.Ordinal);
-        await using (var command = db.CreateCommand($"select data ->> 'StoredPath' from {store.Options.DatabaseSchemaName}.mt_doc_uploadedfile"))
+        await using (var command = db.CreateCommand(UploadsSql.StoredPaths(store)))
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))

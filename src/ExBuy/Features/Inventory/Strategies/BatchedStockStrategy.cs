@@ -211,7 +211,7 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
         await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"set local lock_timeout = {_options.Value.LockTimeoutMs}"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand(TransactionFate.CurrentIdSql));
-        var select = new NpgsqlBatchCommand($"select product_id, stock, version from {ProductStock.Table(_store)} where product_id = any($1) order by product_id for update");
+        var select = new NpgsqlBatchCommand(InventorySql.LockLevels(_store));
         select.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = productIds.ToArray() });
         batch.BatchCommands.Add(select);
         await using var reader = await batch.ExecuteReaderAsync(CancellationToken.None);
@@ -228,20 +228,29 @@ public sealed class BatchedStockStrategy : IStockStrategy, IAsyncDisposable
         return (transactionId, levels);
     }
 
-    /// <summary>One conditional UPDATE for the batch's total per product, checked: every product or the batch fails.</summary>
+    /// <summary>
+    /// One UPDATE for the batch's total per product (the take every strategy uses, <see cref="InventorySql.TakeStock"/>),
+    /// checked: every product or the batch fails. Its rows are locked already (<see cref="LockAsync"/>), so it needs no
+    /// <c>locked</c> CTE; the check constraint is its "enough stock" rule (the decisions were made against the locked
+    /// levels, so it refuses only a bug), and a refusal fails the batch as a stale read does.
+    /// </summary>
     private async Task TakeTotalsAsync(IDocumentSession session, IReadOnlyDictionary<long, int> totals)
     {
         var ids = totals.Keys.Order().ToArray();
-        await using var command = new NpgsqlCommand(
-            $"""
-             update {ProductStock.Table(_store)} s set stock = s.stock - w.quantity, version = s.version + 1, updated_at = now()
-             from unnest($1::bigint[], $2::int[]) as w(id, quantity)
-             where s.product_id = w.id and s.stock >= w.quantity
-             """,
-            session.Connection);
+        await using var command = new NpgsqlCommand(InventorySql.TakeStock(_store, InventorySql.DemandLines), session.Connection);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ids });
         command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = ids.Select(id => totals[id]).ToArray() });
-        if (await command.ExecuteNonQueryAsync(CancellationToken.None) != ids.Length)
+        int taken;
+        try
+        {
+            taken = await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (PostgresException e) when (ProductStock.IsNotEnoughStock(e))
+        {
+            throw new StaleStockException();
+        }
+
+        if (taken != ids.Length)
         {
             throw new StaleStockException();
         }

@@ -10,5 +10,6 @@ public static class BalanceRegistration
         return opts;
     }
 
-    public static IServiceCollection AddBalance(this IServiceCollection services) => services.AddSingleton<ChargeBalanceHandler>();
+    public static IServiceCollection AddBalance(this IServiceCollection services) => services.AddSingleton<ChargeBalanceHandler>()
+        .AddSingleton<ExBuy.Infrastructure.Marten.IModuleSeed, BalanceSeed>();
 }

@@ -13,6 +13,7 @@ public static class CatalogRegistration
         services.AddSingleton<CatalogReadModel>();
         services.AddHostedService<CatalogReadModelSetup>();
         services.AddSingleton<IModuleReset, CatalogReset>();
+        services.AddSingleton<IModuleSeed, CatalogSeed>().AddSingleton<IModuleSeed, StorefrontSeed>();
         return services;
     }
 

@@ -23,6 +23,7 @@ public static class InventoryRegistration
         services.AddSingleton<ExBuy.Infrastructure.Http.IEndpointConvention, UnsafeLockTypeGuard.Convention>();
         services.AddSingleton<RedisStock>();
         services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleReset, InventoryReset>();
+        services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleSeed, InventorySeed>();
         services.AddSingleton<StockStrategies>();
         services.AddSingleton<StockHoldSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<StockHoldSweeper>());

@@ -24,6 +24,7 @@ public static class OrdersRegistration
     {
         services.AddOptions<OrderLimitsOptions>().BindConfiguration(OrderLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<PlacePaidOrderHandler>();
+        services.AddSingleton<IModuleSeed, OrdersSeed>();
         return services.AddSingleton<ChangeOrderStatus.ChangeOrderStatusHandler>();
     }
 }

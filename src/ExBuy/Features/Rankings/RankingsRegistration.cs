@@ -14,6 +14,7 @@ public static class RankingsRegistration
     public static IServiceCollection AddRankings(this IServiceCollection services)
     {
         services.AddSingleton<SalesRanking>();
+        services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleSeed, RankingsSeed>();
         services.AddSingleton<SalesRankingRepair>();
         services.AddHostedService(sp => sp.GetRequiredService<SalesRankingRepair>());
         // The ranking follows the event log through the async daemon (durable, on the elected node): see

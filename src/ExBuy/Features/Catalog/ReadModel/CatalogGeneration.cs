@@ -1,3 +1,4 @@
+using ExBuy.Infrastructure.Marten;
 using Marten;
 using Weasel.Postgresql;
 using Weasel.Postgresql.Tables;
@@ -14,6 +15,14 @@ namespace ExBuy.Features.Catalog.ReadModel;
 /// </summary>
 public static class CatalogGeneration
 {
+    /// <summary>The generation triggers, installed at start by <see cref="ModuleInstallSetup"/> (registered by <see cref="CatalogRegistration"/>).</summary>
+    internal sealed class Install : IModuleInstall
+    {
+        public string InstalledSql(string schema) => CatalogGeneration.InstalledSql(schema);
+
+        public string InstallSql(string schema) => CatalogGeneration.InstallSql(schema);
+    }
+
     public static string Table(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.catalog_generation";
 
     /// <summary>Moves the generation by hand (a reset): hand-written, a one-row table Marten does not model.</summary>
@@ -28,7 +37,7 @@ public static class CatalogGeneration
         opts.Storage.ExtendedSchemaObjects.Add(table);
     }
 
-    /// <summary>The version of <see cref="InstallSql"/>; <see cref="CatalogReadModelSetup"/> installs when the database has another.</summary>
+    /// <summary>The version of <see cref="InstallSql"/>; <see cref="ModuleInstallSetup"/> installs when the database has another.</summary>
     internal const string Version = "exbuy-catalog-generation-2";
 
     /// <summary>

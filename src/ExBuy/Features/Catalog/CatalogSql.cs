@@ -3,8 +3,10 @@ using Marten;
 namespace ExBuy.Features.Catalog;
 
 /// <summary>
-/// What Catalog exposes of its table to the other modules' hand-written statements, so none of them names
-/// <c>mt_doc_product</c> or its columns: a fragment each embeds in its own statement (no extra round trip per request).
+/// Catalog's hand-written statements, each with why it is not Marten's API (the product lists' and search's, built
+/// from filters, are still in <see cref="ProductReads"/>), and what Catalog exposes of its table to the other modules'
+/// statements, so none of them names <c>mt_doc_product</c> or its columns: a fragment each embeds in its own statement
+/// (no extra round trip per request).
 /// </summary>
 public static class CatalogSql
 {
@@ -16,4 +18,92 @@ public static class CatalogSql
     /// </summary>
     public static string ProductNameOf(IDocumentStore store, string productIdSql) =>
         $"(select catalog_p.name from {store.Options.DatabaseSchemaName}.mt_doc_product catalog_p where catalog_p.id = {productIdSql})";
+
+    public static string GenerationTable(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.catalog_generation";
+
+    /// <summary>Moves the generation by hand (a reset). Hand-written: a one-row table Marten does not model.</summary>
+    public static string MoveGeneration(IDocumentStore store) => $"update {GenerationTable(store)} set generation = generation + 1 where id = 1";
+
+    /// <summary>The generation now. Hand-written: a one-row table Marten does not model.</summary>
+    public static string Generation(IDocumentStore store) => $"select generation from {GenerationTable(store)} where id = 1";
+
+    /// <summary>
+    /// The generation, product $1's stock row and its review figures, by primary key in one statement (the read model's
+    /// detail). Hand-written: three tables, two of them not Marten's, in one round trip and one snapshot.
+    /// </summary>
+    public static string LiveDetail(IDocumentStore store, string stockTable, string reviewFiguresTable) => $"""
+        select g.generation, s.stock, s.updated_at, r.review_count, r.rating_sum
+        from {GenerationTable(store)} g
+        left join {stockTable} s on s.product_id = $1
+        left join {reviewFiguresTable} r on r.product_id = $1
+        """;
+
+    /// <summary>
+    /// The generation and the stock rows of the products $1 (a bigint[]), in one statement. Hand-written: Marten does
+    /// not model the stock table; the ids are joined as a set (a hash join), which LINQ's <c>= any</c> is not.
+    /// </summary>
+    public static string LiveStock(IDocumentStore store, string stockTable) => $"""
+        select g.generation, s.product_id, s.stock, s.updated_at
+        from {GenerationTable(store)} g
+        left join ({stockTable} s join unnest($1::bigint[]) as w(id) on s.product_id = w.id) on true
+        """;
+
+    /// <summary>
+    /// The snapshot: the generation with the first $1 products that have stock, with PostgreSQL's own ranks for the
+    /// orderings. Hand-written: window functions and the generation read in the same statement, which Marten's LINQ cannot express.
+    /// </summary>
+    public static string Snapshot(IDocumentStore store, string stockTable) => $"""
+        select g.generation, p.data, lower(p.name), lower(coalesce(p.data ->> 'Description', '')),
+        row_number() over (order by p.price, p.id), row_number() over (order by p.created_at, p.id), row_number() over (order by p.name, p.id)
+        from {GenerationTable(store)} g
+        left join (select p.* from {store.Options.DatabaseSchemaName}.mt_doc_product p join {stockTable} s on s.product_id = p.id order by p.id limit $1) p on true
+        """;
+
+    /// <summary>The version of <see cref="InstallGeneration"/>; <see cref="Infrastructure.Marten.ModuleInstallSetup"/> installs when the database has another.</summary>
+    public const string GenerationVersion = "exbuy-catalog-generation-2";
+
+    /// <summary>
+    /// The trigger functions and the triggers, then the row created if missing. The row is moved at <b>commit</b>, by
+    /// deferred constraint triggers, once per transaction (a transaction-local flag): the generation's row lock is the
+    /// last lock a writer takes, so it cannot close a deadlock with the product or stock rows another writer holds
+    /// (an immediate statement trigger took it at the first product statement and held it to the commit). A
+    /// <c>TRUNCATE</c> cannot be deferred; it takes an exclusive table lock anyway. A new row starts at the clock in
+    /// microseconds, so a recreated row never repeats a number a process may still hold. Hand-written: Marten has no
+    /// triggers, and every writer (COPY, psql, another node) must move the generation in its own transaction.
+    /// </summary>
+    public static string InstallGeneration(string schema) => $$"""
+        create or replace function {{schema}}.exbuy_catalog_changed() returns trigger language plpgsql as $fn$
+        begin
+          if current_setting('exbuy.catalog_generation_moved', true) is distinct from txid_current()::text then
+            update {{schema}}.catalog_generation set generation = generation + 1 where id = 1;
+            perform set_config('exbuy.catalog_generation_moved', txid_current()::text, true);
+          end if;
+          return null;
+        end $fn$;
+        comment on function {{schema}}.exbuy_catalog_changed() is '{{GenerationVersion}}';
+
+        drop trigger if exists exbuy_catalog_products on {{schema}}.mt_doc_product;
+        drop trigger if exists exbuy_catalog_stock_rows on {{schema}}.product_stock;
+        create constraint trigger exbuy_catalog_products after insert or update or delete on {{schema}}.mt_doc_product
+          deferrable initially deferred for each row execute function {{schema}}.exbuy_catalog_changed();
+        create constraint trigger exbuy_catalog_stock_rows after insert or delete or update of product_id on {{schema}}.product_stock
+          deferrable initially deferred for each row execute function {{schema}}.exbuy_catalog_changed();
+        create or replace trigger exbuy_catalog_products_truncate after truncate on {{schema}}.mt_doc_product
+          for each statement execute function {{schema}}.exbuy_catalog_changed();
+        create or replace trigger exbuy_catalog_stock_rows_truncate after truncate on {{schema}}.product_stock
+          for each statement execute function {{schema}}.exbuy_catalog_changed();
+
+        insert into {{schema}}.catalog_generation (id, generation)
+        values (1, (extract(epoch from clock_timestamp()) * 1000000)::bigint)
+        on conflict (id) do nothing;
+        """;
+
+    /// <summary>Whether this database has <see cref="GenerationVersion"/>'s triggers and the generation row. Hand-written: a catalog query Marten has no API for.</summary>
+    public static string GenerationInstalled(string schema) => $"""
+        select coalesce(obj_description(to_regprocedure('{schema}.exbuy_catalog_changed()'), 'pg_proc'), '') = '{GenerationVersion}'
+           and (select count(*) from pg_trigger t where t.tgname in ('exbuy_catalog_products', 'exbuy_catalog_stock_rows',
+                'exbuy_catalog_products_truncate', 'exbuy_catalog_stock_rows_truncate') and not t.tgisinternal
+                and t.tgrelid in (to_regclass('{schema}.mt_doc_product'), to_regclass('{schema}.product_stock'))) = 4
+           and exists (select 1 from {schema}.catalog_generation where id = 1)
+        """;
 }

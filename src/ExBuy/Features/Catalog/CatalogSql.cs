@@ -3,10 +3,9 @@ using Marten;
 namespace ExBuy.Features.Catalog;
 
 /// <summary>
-/// Catalog's hand-written statements, each with why it is not Marten's API (the product lists' and search's, built
-/// from filters, are still in <see cref="ProductReads"/>), and what Catalog exposes of its table to the other modules'
-/// statements, so none of them names <c>mt_doc_product</c> or its columns: a fragment each embeds in its own statement
-/// (no extra round trip per request).
+/// Catalog's hand-written statements, each with why it is not Marten's API, and what Catalog exposes of its table to
+/// the other modules' statements, so none of them names <c>mt_doc_product</c> or its columns: a fragment each embeds
+/// in its own statement (no extra round trip per request).
 /// </summary>
 public static class CatalogSql
 {
@@ -18,6 +17,91 @@ public static class CatalogSql
     /// </summary>
     public static string ProductNameOf(IDocumentStore store, string productIdSql) =>
         $"(select catalog_p.name from {store.Options.DatabaseSchemaName}.mt_doc_product catalog_p where catalog_p.id = {productIdSql})";
+
+    // The product lists, search and details (ProductReads). Hand-written: Marten's LINQ cannot join the stock table
+    // (Inventory's, not a document) and parses the query on every request; these read the duplicated columns.
+
+    // A product's updated_at is its document's, or its stock's last change when that is later (greatest() skips nulls).
+    public const string UpdatedAt = "greatest((p.data ->> 'UpdatedAt')::timestamptz, s.updated_at)";
+
+    public const string SummaryColumns = $"p.id, p.name, p.price, s.stock, p.category, {UpdatedAt}";
+
+    /// <summary>The products joined to their stock rows (<paramref name="stockTable"/>, Inventory's), aliased p and s.</summary>
+    public static string ProductsWithStock(IDocumentStore store, string stockTable) =>
+        $"{store.Options.DatabaseSchemaName}.mt_doc_product p join {stockTable} s on s.product_id = p.id";
+
+    /// <summary>The count of the list's matches.</summary>
+    public static string Count(string from, string where) => $"select count(*) from {from} {where}";
+
+    /// <summary>One page of the list in the ordering's order.</summary>
+    public static string Page(string from, string columns, string where, string? ordering, int pageSize, long offset) =>
+        $"select {columns} from {from} {where} order by {OrderBy(ordering)} limit {pageSize} offset {offset}";
+
+    /// <summary>Search: the first matches in id order.</summary>
+    public static string Search(string from, string where, int limit) => $"select {SummaryColumns} from {from} {where} order by p.id limit {limit}";
+
+    /// <summary>Products $1 (a bigint[]) with their stock, in id order.</summary>
+    public static string ByIds(string from) => $"select p.data, s.stock from {from} where p.id = any($1) order by p.id";
+
+    /// <summary>Product $1 with its stock and the time it last changed.</summary>
+    public static string One(string from) => $"select p.data, s.stock, {UpdatedAt} from {from} where p.id = $1";
+
+    /// <summary>Product $1 with its stock and its review figures (<paramref name="reviewFiguresTable"/>, given by their owner), in one statement.</summary>
+    public static string Detail(string from, string reviewFiguresTable) => $"""
+        select p.data, s.stock, {UpdatedAt},
+               coalesce(r.review_count, 0), coalesce(r.rating_sum, 0)
+        from {from} left join {reviewFiguresTable} r on r.product_id = p.id where p.id = $1
+        """;
+
+    /// <summary>The filters' where clause over <see cref="ProductsWithStock"/>, its values in <paramref name="parameters"/> ($1...).</summary>
+    public static string Where(IProductFilter filter, bool inStockOnly, out List<object> parameters)
+    {
+        parameters = [];
+        var clauses = new List<string>();
+        if (!string.IsNullOrEmpty(filter.Category))
+        {
+            parameters.Add(filter.Category);
+            clauses.Add($"p.category = ${parameters.Count}");
+        }
+
+        if (filter.MinPrice is { } min)
+        {
+            parameters.Add(min);
+            clauses.Add($"p.price >= ${parameters.Count}");
+        }
+
+        if (filter.MaxPrice is { } max)
+        {
+            parameters.Add(max);
+            clauses.Add($"p.price <= ${parameters.Count}");
+        }
+
+        if (!string.IsNullOrWhiteSpace(filter.Q))
+        {
+            parameters.Add($"%{ProductReads.EscapeLike(filter.Q.Trim())}%");
+            clauses.Add($"(p.name ilike ${parameters.Count} or p.data ->> 'Description' ilike ${parameters.Count})");
+        }
+
+        if (inStockOnly)
+        {
+            clauses.Add("s.stock > 0");
+        }
+
+        return clauses.Count == 0 ? string.Empty : "where " + string.Join(" and ", clauses);
+    }
+
+    /// <summary>The ordering's SQL; the id breaks ties so that pages never overlap (<see cref="ListProducts.ProductOrdering"/>).</summary>
+    public static string OrderBy(string? ordering) => (string.IsNullOrEmpty(ordering) ? ListProducts.ProductOrdering.Default : ordering) switch
+    {
+        "price" => "p.price, p.id",
+        "-price" => "p.price desc, p.id desc",
+        "created_at" => "p.created_at, p.id",
+        "name" => "p.name, p.id",
+        "-name" => "p.name desc, p.id desc",
+        "stock" => "s.stock, p.id",
+        "-stock" => "s.stock desc, p.id desc",
+        _ => "p.created_at desc, p.id desc",
+    };
 
     public static string GenerationTable(IDocumentStore store) => $"{store.Options.DatabaseSchemaName}.catalog_generation";
 

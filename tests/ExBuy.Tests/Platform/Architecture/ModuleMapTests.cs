@@ -56,7 +56,7 @@ public sealed partial class ModuleMapTests
     /// <summary>
     /// No module's code names another module's table: each module's tables are read from its source (the document
     /// classes it declares, as Marten names their tables, <c>mt_doc_</c> and the class name in lower case, and the tables
-    /// it declares itself through <c>PostgresqlObjectName</c>), then every other module's code (comments stripped) is
+    /// it declares itself, <c>new Table(new PostgresqlObjectName(...))</c>), then every other module's code (comments stripped) is
     /// searched for them as whole words. Another module's data is reached through the operations its owner exposes.
     /// </summary>
     [Fact]
@@ -82,6 +82,8 @@ public sealed partial class ModuleMapTests
     private static readonly string[] KnownCrossings =
     [
         "Features/Catalog/CatalogSql.cs (Catalog) names Inventory's table product_stock", // the generation triggers on the stock rows
+        "Features/Inventory/ProductStockBackfill.cs (Inventory) names Catalog's table mt_doc_product", // the one-off backfill from the documents' old stock field
+        "Features/Audit/", // the audit cross-checks every module's state by design; its reads are left to its own round
     ];
 
     [Fact]
@@ -90,7 +92,7 @@ public sealed partial class ModuleMapTests
         (string, string)[] clean =
         [
             ("Features/A/Thing.cs", "namespace ExBuy.Features.A;\npublic class Thing { }\nclass S { string Sql = \"select * from mt_doc_thing\"; }"),
-            ("Features/A/ThingTable.cs", "namespace ExBuy.Features.A;\nclass T { object t = new PostgresqlObjectName(schema, \"thing_counts\", x); }"),
+            ("Features/A/ThingTable.cs", "namespace ExBuy.Features.A;\nclass T { object t = new Table(new PostgresqlObjectName(schema, \"thing_counts\", x)); }"),
             ("Features/B/Other.cs", "namespace ExBuy.Features.B;\n// select * from mt_doc_thing in a comment is no reference\nclass O { string Sql = \"select * from mt_doc_other join thing_counts_archive on true\"; }"),
         ];
         TableMap.Read(clean).Violations().ShouldBeEmpty();
@@ -156,7 +158,8 @@ public sealed partial class ModuleMapTests
         [GeneratedRegex(@"\b(?:class|record)\s+(\w+)")]
         private static partial Regex ClassDeclaration();
 
-        [GeneratedRegex(@"PostgresqlObjectName\([^,()]+,\s*""(\w+)""")]
+        // A table the module declares (new Table(new PostgresqlObjectName(schema, "name", ...))); Marten's own (mt_events) are no module's.
+        [GeneratedRegex(@"new\s+Table\(\s*new\s+PostgresqlObjectName\([^,()]+,\s*""(\w+)""")]
         private static partial Regex TableDeclaration();
     }
 

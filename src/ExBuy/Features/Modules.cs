@@ -44,6 +44,7 @@ public static class Modules
         services.AddBalance();
         services.AddCoupons(builder.Configuration);
         services.AddRankings();
+        services.AddUsers();
         services.AddAudit();
         services.AddUploads(builder.Configuration);
 

@@ -10,5 +10,7 @@ public static class BalanceRegistration
         return opts;
     }
 
-    public static IServiceCollection AddBalance(this IServiceCollection services) => services.AddSingleton<ChargeBalanceHandler>().AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.BalanceChecks>();
+    public static IServiceCollection AddBalance(this IServiceCollection services) => services.AddSingleton<ChargeBalanceHandler>()
+        .AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.BalanceChecks>()
+        .AddSingleton<ExBuy.Infrastructure.Marten.IModuleSeed, BalanceSeed>();
 }

@@ -11,8 +11,9 @@ public static class CatalogRegistration
         services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ProductReads>();
         services.AddSingleton<CatalogReadModel>();
-        services.AddHostedService<CatalogReadModelSetup>();
+        services.AddSingleton<IModuleInstall, CatalogGeneration.Install>();
         services.AddSingleton<IModuleReset, CatalogReset>();
+        services.AddSingleton<IModuleSeed, CatalogSeed>().AddSingleton<IModuleSeed, StorefrontSeed>();
         return services;
     }
 

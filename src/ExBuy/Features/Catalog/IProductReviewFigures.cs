@@ -12,12 +12,6 @@ public interface IProductReviewFigures
     /// <summary>The table <c>(product_id, review_count, rating_sum)</c> kept true in the writers' transactions; no row: no review.</summary>
     string Table(IDocumentStore store);
 
-    /// <summary>A statement answering true when the database already keeps the table at this version.</summary>
-    string InstalledSql(string schema);
-
-    /// <summary>What keeps the table true (installed by <see cref="ReadModel.CatalogReadModelSetup"/> in its transaction).</summary>
-    string InstallSql(string schema);
-
     /// <summary>The count and the rating sum of a product's reviews, aggregated from the reviews themselves.</summary>
     Task<(long Count, long RatingSum)> AggregateAsync(IQuerySession session, long productId, CancellationToken ct);
 }

@@ -9,21 +9,14 @@ namespace ExBuy.Features.Catalog;
 
 /// <summary>
 /// The catalogue's reads: product documents beside their stock rows (<see cref="ProductStock"/>), filtered and ordered
-/// in one statement. Reads only — the documents are written through Marten, the stock through the Inventory slice.
+/// in one statement (the statements in <see cref="CatalogSql"/>). Reads only — the documents are written through Marten, the stock through the Inventory slice.
 /// Filters and orderings use the columns Marten duplicates out of the document (<see cref="CatalogRegistration"/>).
 /// </summary>
 public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db, IProductReviewFigures reviewFigures)
 {
-    private string Products => $"{store.Options.DatabaseSchemaName}.mt_doc_product";
-
-    // A product's updated_at is its document's, or its stock's last change when that is later (greatest() skips nulls).
-    private const string UpdatedAt = "greatest((p.data ->> 'UpdatedAt')::timestamptz, s.updated_at)";
-
-    private const string SummaryColumns = $"p.id, p.name, p.price, s.stock, p.category, {UpdatedAt}";
-
     /// <summary>One page of the list: the count of matches and the page's summaries, as two statements.</summary>
     public Task<(long Count, List<ProductSummary> Page)> PageAsync(IProductFilter filter, string? ordering, int page, int pageSize, CancellationToken ct) =>
-        CountThenPageAsync(filter, ordering, page, pageSize, SummaryColumns, ReadSummariesAsync, ct);
+        CountThenPageAsync(filter, ordering, page, pageSize, CatalogSql.SummaryColumns, ReadSummariesAsync, ct);
 
     /// <summary>
     /// The same page the way a naive ORM list fetches it (DRF's paginator over <c>Product.objects.all()</c>): a count,
@@ -34,14 +27,16 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db, IPro
         // like every other field: computing it in SQL took the JSON of every matching document apart before the sort.
         CountThenPageAsync(filter, ordering, page, pageSize, "p.data, s.stock, s.updated_at", ReadDocumentsAsync, ct);
 
+    private string From => CatalogSql.ProductsWithStock(store, ProductStock.Table(store));
+
     /// <summary>The count of matches, then — unless the page lies past them — the page's rows read by <paramref name="read"/>.</summary>
     private async Task<(long Count, List<ProductSummary> Page)> CountThenPageAsync(
         IProductFilter filter, string? ordering, int page, int pageSize, string columns,
         Func<NpgsqlCommand, CancellationToken, Task<List<ProductSummary>>> read, CancellationToken ct)
     {
-        var where = Where(filter, inStockOnly: false, out var parameters);
+        var where = CatalogSql.Where(filter, inStockOnly: false, out var parameters);
         long count;
-        await using (var counting = Command($"select count(*) from {From} {where}", parameters))
+        await using (var counting = Command(CatalogSql.Count(From, where), parameters))
         {
             count = (long)(await counting.ExecuteScalarAsync(ct))!;
         }
@@ -52,7 +47,7 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db, IPro
             return (count, []);
         }
 
-        await using var command = Command($"select {columns} from {From} {where} order by {OrderBy(ordering)} limit {pageSize} offset {offset}", parameters);
+        await using var command = Command(CatalogSql.Page(From, columns, where, ordering, pageSize, offset), parameters);
         return (count, await read(command, ct));
     }
 
@@ -74,15 +69,15 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db, IPro
     /// <summary>Search: at most <paramref name="limit"/> matches in id order, optionally only those in stock.</summary>
     public async Task<List<ProductSummary>> SearchAsync(IProductFilter filter, bool inStockOnly, int limit, CancellationToken ct)
     {
-        var where = Where(filter, inStockOnly, out var parameters);
-        await using var command = Command($"select {SummaryColumns} from {From} {where} order by p.id limit {limit}", parameters);
+        var where = CatalogSql.Where(filter, inStockOnly, out var parameters);
+        await using var command = Command(CatalogSql.Search(From, where, limit), parameters);
         return await ReadSummariesAsync(command, ct);
     }
 
     /// <summary>Products by id with their stock (the storefront's list), in id order; unknown ids are left out.</summary>
     public async Task<List<(Product Product, int Stock)>> ByIdsAsync(IReadOnlyCollection<long> ids, CancellationToken ct)
     {
-        await using var command = Command($"select p.data, s.stock from {From} where p.id = any($1) order by p.id", [ids.ToArray()]);
+        await using var command = Command(CatalogSql.ByIds(From), [ids.ToArray()]);
         var serializer = store.Options.Serializer();
         var products = new List<(Product, int)>(ids.Count);
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -100,13 +95,7 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db, IPro
     /// </summary>
     public async Task<ProductDetail?> DetailAsync(long id, CancellationToken ct)
     {
-        await using var command = Command(
-            $"""
-             select p.data, s.stock, {UpdatedAt},
-                    coalesce(r.review_count, 0), coalesce(r.rating_sum, 0)
-             from {From} left join {reviewFigures.Table(store)} r on r.product_id = p.id where p.id = $1
-             """,
-            [id]);
+        await using var command = Command(CatalogSql.Detail(From, reviewFigures.Table(store)), [id]);
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct))
         {
@@ -120,7 +109,7 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db, IPro
     /// <summary>A product with its stock and the time it last changed, or null (the naive detail's first round trip).</summary>
     public async Task<(Product Product, int Stock, DateTimeOffset UpdatedAt)?> OneAsync(long id, CancellationToken ct)
     {
-        await using var command = Command($"select p.data, s.stock, {UpdatedAt} from {From} where p.id = $1", [id]);
+        await using var command = Command(CatalogSql.One(From), [id]);
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct))
         {
@@ -137,57 +126,6 @@ public sealed class ProductReads(IDocumentStore store, NpgsqlDataSource db, IPro
     /// </summary>
     internal static DateTimeOffset LastChanged(DateTimeOffset documentAsPostgres, DateTimeOffset? stockChanged) =>
         stockChanged is { } s && s > documentAsPostgres ? s : documentAsPostgres;
-
-    private string From => $"{Products} p join {ProductStock.Table(store)} s on s.product_id = p.id";
-
-    private static string Where(IProductFilter filter, bool inStockOnly, out List<object> parameters)
-    {
-        parameters = [];
-        var clauses = new List<string>();
-        if (!string.IsNullOrEmpty(filter.Category))
-        {
-            parameters.Add(filter.Category);
-            clauses.Add($"p.category = ${parameters.Count}");
-        }
-
-        if (filter.MinPrice is { } min)
-        {
-            parameters.Add(min);
-            clauses.Add($"p.price >= ${parameters.Count}");
-        }
-
-        if (filter.MaxPrice is { } max)
-        {
-            parameters.Add(max);
-            clauses.Add($"p.price <= ${parameters.Count}");
-        }
-
-        if (!string.IsNullOrWhiteSpace(filter.Q))
-        {
-            parameters.Add($"%{EscapeLike(filter.Q.Trim())}%");
-            clauses.Add($"(p.name ilike ${parameters.Count} or p.data ->> 'Description' ilike ${parameters.Count})");
-        }
-
-        if (inStockOnly)
-        {
-            clauses.Add("s.stock > 0");
-        }
-
-        return clauses.Count == 0 ? string.Empty : "where " + string.Join(" and ", clauses);
-    }
-
-    /// <summary>The ordering's SQL; the id breaks ties so that pages never overlap (<see cref="ListProducts.ProductOrdering"/>).</summary>
-    private static string OrderBy(string? ordering) => (string.IsNullOrEmpty(ordering) ? ListProducts.ProductOrdering.Default : ordering) switch
-    {
-        "price" => "p.price, p.id",
-        "-price" => "p.price desc, p.id desc",
-        "created_at" => "p.created_at, p.id",
-        "name" => "p.name, p.id",
-        "-name" => "p.name desc, p.id desc",
-        "stock" => "s.stock, p.id",
-        "-stock" => "s.stock desc, p.id desc",
-        _ => "p.created_at desc, p.id desc",
-    };
 
     /// <summary>A LIKE pattern matching the text literally: the wildcards and the escape character lose their meaning.</summary>
     internal static string EscapeLike(string text)

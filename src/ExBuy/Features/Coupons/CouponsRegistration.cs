@@ -26,6 +26,7 @@ public static class CouponsRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleReset, CouponsReset>();
+        services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleSeed, CouponsSeed>();
         services.AddHostedService<CouponPolicyStockBackfill>();
         services.AddSingleton<CouponGate>();
         services.AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.CouponChecks>();

@@ -24,6 +24,7 @@ public static class InventoryRegistration
         services.AddSingleton<RedisStock>();
         services.AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.StockChecks>();
         services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleReset, InventoryReset>();
+        services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleSeed, InventorySeed>();
         services.AddSingleton<StockStrategies>();
         services.AddSingleton<StockHoldSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<StockHoldSweeper>());

@@ -25,6 +25,7 @@ public static class OrdersRegistration
         services.AddOptions<OrderLimitsOptions>().BindConfiguration(OrderLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<PlacePaidOrderHandler>();
         services.AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.OrderChecks>().AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.PaymentChecks>();
+        services.AddSingleton<IModuleSeed, OrdersSeed>();
         return services.AddSingleton<ChangeOrderStatus.ChangeOrderStatusHandler>();
     }
 }

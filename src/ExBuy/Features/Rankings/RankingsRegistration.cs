@@ -15,6 +15,7 @@ public static class RankingsRegistration
     {
         services.AddSingleton<SalesRanking>();
         services.AddSingleton<ExBuy.Features.Audit.IAuditCheck, Audit.RankingCheck>();
+        services.AddSingleton<ExBuy.Infrastructure.Marten.IModuleSeed, RankingsSeed>();
         services.AddSingleton<SalesRankingRepair>();
         services.AddHostedService(sp => sp.GetRequiredService<SalesRankingRepair>());
         // The ranking follows the event log through the async daemon (durable, on the elected node): see

@@ -4,27 +4,18 @@ using Npgsql;
 namespace ExBuy.Features.Reviews;
 
 /// <summary>
-/// The optimised review lists: reviews with their product's name in one statement each, the SQL written out instead of
+/// The optimised review lists: reviews with their product's name in one statement each (<see cref="ReviewsSql"/>), the SQL written out instead of
 /// a LINQ query that Marten parses on every request (the naive paths keep the ORM's way: <see cref="ReviewResponse.WithProductNames"/>).
 /// </summary>
 public sealed class ReviewReads(IDocumentStore store, NpgsqlDataSource db)
 {
-    private string Schema => store.Options.DatabaseSchemaName;
-
     /// <summary>
-    /// A product's newest reviews with its name; <c>ProductExists</c> false when there is no such product (the product
-    /// row is the statement's driving row, so "no product" and "no reviews" are told apart in the same snapshot).
+    /// A product's newest reviews with its name; <c>ProductExists</c> false when there is no such product (the name, from
+    /// Catalog's fragment, is read in the same statement, so "no product" and "no reviews" are told apart in one snapshot).
     /// </summary>
     public async Task<(bool ProductExists, List<ReviewResponse> Reviews)> ForProductAsync(long productId, int limit, CancellationToken ct)
     {
-        await using var command = db.CreateCommand(
-            $"""
-             select p.name, r.data
-             from {Schema}.mt_doc_product p
-             left join lateral (
-               select d.data from {Schema}.mt_doc_review d where d.product_id = p.id order by d.created_at desc, d.id desc limit $2) r on true
-             where p.id = $1
-             """);
+        await using var command = db.CreateCommand(ReviewsSql.ForProduct(store));
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = productId });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
         var serializer = store.Options.Serializer();
@@ -33,8 +24,8 @@ public sealed class ReviewReads(IDocumentStore store, NpgsqlDataSource db)
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            exists = true;
-            if (!reader.IsDBNull(1))
+            exists = !reader.IsDBNull(0);
+            if (exists && !reader.IsDBNull(1))
             {
                 reviews.Add(ReviewResponse.From(serializer.FromJson<Review>(reader, 1), reader.GetString(0)));
             }
@@ -65,12 +56,7 @@ public sealed class ReviewReads(IDocumentStore store, NpgsqlDataSource db)
         var serializer = store.Options.Serializer();
         var results = new List<ReviewResponse>(pageSize);
         long count = 0;
-        await using (var command = db.CreateCommand(
-            $"""
-             select d.data, coalesce(p.name, ''), count(*) over()
-             from {Schema}.mt_doc_review d left join {Schema}.mt_doc_product p on p.id = d.product_id
-             {where} order by d.created_at desc, d.id desc limit {pageSize} offset {offset}
-             """))
+        await using (var command = db.CreateCommand(ReviewsSql.Page(store, where, pageSize, offset)))
         {
             command.Parameters.AddRange(parameters.ToArray());
             await using var reader = await command.ExecuteReaderAsync(ct);
@@ -84,7 +70,7 @@ public sealed class ReviewReads(IDocumentStore store, NpgsqlDataSource db)
         if (results.Count == 0 && page > 1)
         {
             // Past the end the window count has no row to ride on: count on its own to tell "no page" from "no match".
-            await using var counting = db.CreateCommand($"select count(*) from {Schema}.mt_doc_review d {where}");
+            await using var counting = db.CreateCommand(ReviewsSql.Count(store, where));
             counting.Parameters.AddRange(parameters.Select(x => x.Clone()).ToArray());
             count = (long)(await counting.ExecuteScalarAsync(ct))!;
         }

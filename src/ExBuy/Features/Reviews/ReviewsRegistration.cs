@@ -8,7 +8,8 @@ public static class ReviewsRegistration
 {
     public static IServiceCollection AddReviews(this IServiceCollection services) =>
         services.AddSingleton<ReviewReads>().AddSingleton<Catalog.IProductReviewFigures, ReviewStats.Figures>()
-            .AddSingleton<ExBuy.Infrastructure.Marten.IModuleReset, ReviewsReset>();
+            .AddSingleton<ExBuy.Infrastructure.Marten.IModuleReset, ReviewsReset>()
+            .AddSingleton<IModuleInstall, ReviewStats.Install>();
 
     public static StoreOptions ConfigureReviews(this StoreOptions opts)
     {

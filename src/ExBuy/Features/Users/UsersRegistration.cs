@@ -11,4 +11,6 @@ public static class UsersRegistration
         opts.Schema.For<ShopUser>().UniqueIndex(x => x.Name);
         return opts;
     }
+
+    public static IServiceCollection AddUsers(this IServiceCollection services) => services.AddSingleton<IModuleSeed, UsersSeed>();
 }

@@ -62,6 +62,8 @@ public static class MartenSetup
             });
         builder.Services.AddSingleton<ProjectionLeadership>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionLeadership>());
+        // The modules' triggers (each module's IModuleInstall), after Marten has created the tables.
+        builder.Services.AddHostedService<ModuleInstallSetup>();
 
         return builder;
     }

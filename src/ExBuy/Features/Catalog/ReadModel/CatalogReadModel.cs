@@ -129,14 +129,7 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
                 return (false, null);
             }
 
-            var schema = store.Options.DatabaseSchemaName;
-            await using var command = db.CreateCommand(
-                $"""
-                 select g.generation, s.stock, s.updated_at, r.review_count, r.rating_sum
-                 from {CatalogGeneration.Table(store)} g
-                 left join {ProductStock.Table(store)} s on s.product_id = $1
-                 left join {reviewFigures.Table(store)} r on r.product_id = $1
-                 """);
+            await using var command = db.CreateCommand(CatalogSql.LiveDetail(store, ProductStock.Table(store), reviewFigures.Table(store)));
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
             long? generation = null;
             int? stock = null;
@@ -193,12 +186,7 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
     /// </summary>
     private async Task<(long? Generation, Dictionary<long, (int Stock, DateTimeOffset? UpdatedAt)> Stock)> StockAsync(IReadOnlyList<CatalogEntry> entries, CancellationToken ct)
     {
-        await using var command = db.CreateCommand(
-            $"""
-             select g.generation, s.product_id, s.stock, s.updated_at
-             from {CatalogGeneration.Table(store)} g
-             left join ({ProductStock.Table(store)} s join unnest($1::bigint[]) as w(id) on s.product_id = w.id) on true
-             """);
+        await using var command = db.CreateCommand(CatalogSql.LiveStock(store, ProductStock.Table(store)));
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = entries.Select(e => e.Id).ToArray() });
         long? generation = null;
         var stock = new Dictionary<long, (int, DateTimeOffset?)>(entries.Count);
@@ -247,7 +235,7 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
 
     private async Task<long?> GenerationAsync(CancellationToken ct)
     {
-        await using var command = db.CreateCommand($"select generation from {CatalogGeneration.Table(store)} where id = 1");
+        await using var command = db.CreateCommand(CatalogSql.Generation(store));
         return await command.ExecuteScalarAsync(ct) as long?;
     }
 
@@ -294,17 +282,10 @@ public sealed partial class CatalogReadModel(IDocumentStore store, NpgsqlDataSou
     private async Task<CatalogSnapshot?> LoadAsync(CancellationToken ct)
     {
         var max = options.Value.MaxProducts;
-        var schema = store.Options.DatabaseSchemaName;
 
         // One statement, so the products are exactly those of the generation read with them. The ranks are PostgreSQL's
         // own `order by price, id` (created_at, name): the SQL path's orderings, its collation and its precision.
-        await using var command = db.CreateCommand(
-            $"""
-             select g.generation, p.data, lower(p.name), lower(coalesce(p.data ->> 'Description', '')),
-                    row_number() over (order by p.price, p.id), row_number() over (order by p.created_at, p.id), row_number() over (order by p.name, p.id)
-             from {CatalogGeneration.Table(store)} g
-             left join (select p.* from {schema}.mt_doc_product p join {ProductStock.Table(store)} s on s.product_id = p.id order by p.id limit $1) p on true
-             """);
+        await using var command = db.CreateCommand(CatalogSql.Snapshot(store, ProductStock.Table(store)));
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max + 1 });
         var serializer = store.Options.Serializer();
         long? generation = null;

@@ -1,18 +1,11 @@
 using ExBuy.Features.Users;
-using ExBuy.Features.Orders;
 using System.Text.Json.Serialization;
-using ExBuy.Features.Catalog;
-using ExBuy.Features.Inventory;
-using ExBuy.Features.Balance;
-using ExBuy.Features.Coupons;
-using ExBuy.Features.Rankings;
 using ExBuy.Infrastructure.Marten;
 using ExBuy.Infrastructure.Security;
 using FastEndpoints;
 using FluentValidation;
 using Marten;
 using Npgsql;
-using Weasel.Core;
 
 namespace ExBuy.Features.Seeding.Init;
 
@@ -50,7 +43,8 @@ public sealed record InitResponse(
     [property: JsonPropertyName("userIds")] IReadOnlyList<long> UserIds);
 
 /// <summary>
-/// <c>POST /init</c> (the Spring shop's boot-time data initializer, as a route): clears the previous shop-flow state and sets up
+/// <c>POST /init</c> (the Spring shop's boot-time data initializer, as a route): each module clears its part of the previous
+/// shop-flow state and sets up its part of the next (<see cref="ShopFlowSeeding"/>, every <see cref="IModuleSeed"/>):
 /// users u1..uN, products p1..p5 (price 2,000, ample stock), five coupon policies (discount 2,000, a limited
 /// quantity, open in Redis too) and a three-day ranking (500, 400, 300, 200, 100 per day for p1..p5).
 /// Admin-only outside the local profile. Inits take turns (<see cref="InitLock"/>): one sent while another runs, from
@@ -58,7 +52,7 @@ public sealed record InitResponse(
 /// is the one that stays; one that waits longer than <see cref="InitLock.MaxWait"/> is answered 409 and changes nothing.
 /// </summary>
 public sealed class InitEndpoint(
-    IDocumentStore store, NpgsqlDataSource db, CouponGate gate, SalesRanking ranking, RedisStock redisStock, StackExchange.Redis.IConnectionMultiplexer redis, TimeProvider clock)
+    IDocumentStore store, NpgsqlDataSource db, IEnumerable<IModuleSeed> modules, TimeProvider clock)
     : EndpointWithoutRequest<InitResponse>
 {
     public const int DefaultUsers = 300;
@@ -68,7 +62,6 @@ public sealed class InitEndpoint(
     public const int DefaultPolicies = 5;
     public const int DefaultCouponQuantity = 100;
     public const long DefaultDiscount = 2_000;
-    private static readonly int[] RankScores = [500, 400, 300, 200, 100];
 
     public override void Configure()
     {
@@ -95,61 +88,13 @@ public sealed class InitEndpoint(
             return;
         }
 
-        var now = clock.GetUtcNow();
-        await ClearAsync(ct);
+        var plan = new ShopFlowPlan(
+            req.UserCount ?? DefaultUsers, req.ProductCount ?? DefaultProducts, req.Stock ?? DefaultStock, req.Price ?? DefaultPrice,
+            req.PolicyCount ?? DefaultPolicies, req.CouponQuantity ?? DefaultCouponQuantity, req.Discount ?? DefaultDiscount);
+        var seed = await ShopFlowSeeding.RunAsync(modules, store, plan, clock.GetUtcNow(), ct);
+        var users = seed.UserIds.Select((id, i) => new ShopUser { Id = id, Name = $"u{i + 1}" }).ToList();
 
-        var productCount = req.ProductCount ?? DefaultProducts;
-        var stock = req.Stock ?? DefaultStock;
-        var productIds = await IdSequences.NextAsync<Product>(store, productCount, ct);
-        var products = productIds.Select((id, i) => new Product
-        {
-            Id = id, Name = $"p{i + 1}", Description = "Shop-flow product", Category = "electronics",
-            Price = req.Price ?? DefaultPrice, CreatedAt = now, UpdatedAt = now,
-        }).ToList();
-
-        var policyCount = req.PolicyCount ?? DefaultPolicies;
-        var quantity = req.CouponQuantity ?? DefaultCouponQuantity;
-        var policyIds = await IdSequences.NextAsync<CouponPolicy>(store, policyCount, ct);
-        var policies = policyIds.Select(id => new CouponPolicy
-        {
-            Id = id, Discount = req.Discount ?? DefaultDiscount,
-            StartsAt = now.AddMinutes(-1), EndsAt = now.AddDays(3),
-        }).ToList();
-
-        var userCount = req.UserCount ?? DefaultUsers;
-        var userIds = await IdSequences.NextAsync<ShopUser>(store, Math.Max(userCount, 1), ct);
-        var users = Enumerable.Range(0, userCount).Select(i => new ShopUser { Id = userIds[i], Name = $"u{i + 1}", CreatedAt = now }).ToList();
-
-        await using (var session = store.LightweightSession())
-        {
-            session.Insert(products.ToArray());
-            ProductStock.QueueCreate(session, productIds.Select(id => (id, stock)).ToList());
-            session.Insert(policies.ToArray());
-            CouponPolicyStock.QueueOpen(session, policyIds, quantity);
-            session.Store(new StorefrontState { ProductIds = [.. productIds], PolicyIds = [.. policyIds], InitializedAt = now });
-            await session.SaveChangesAsync(ct);
-        }
-
-        if (users.Count > 0)
-        {
-            await store.BulkInsertAsync(users, BulkInsertMode.InsertsOnly, 5_000, ct);
-        }
-
-        foreach (var policy in policies)
-        {
-            await gate.OpenAsync(policy.Id, quantity);
-        }
-
-        foreach (var product in products)
-        {
-            await redisStock.InitializeAsync(product.Id, stock, overwrite: true);
-        }
-
-        await ranking.ResetAsync(
-            [.. Enumerable.Range(0, SalesRanking.Days).SelectMany(day => products.Take(RankScores.Length).Select((p, i) => new SeededSale(ranking.Today.AddDays(-day), p.Id, RankScores[i])))],
-            ct);
-
-        await Send.OkAsync(new InitResponse("Shop flow initialized.", policyIds, productIds, userCount, UserIdRanges(users)), ct);
+        await Send.OkAsync(new InitResponse("Shop flow initialized.", seed.PolicyIds, seed.ProductIds, plan.UserCount, UserIdRanges(users)), ct);
     }
 
     /// <summary>
@@ -217,36 +162,5 @@ public sealed class InitEndpoint(
         }
 
         return result.IsValid ? request : null;
-    }
-
-    // The previous run's users, coupons, balances and products go; orders and events stay as history. What they kept in
-    // Redis goes with them: every coupon gate (every policy is deleted above, so every gate is a leftover) and the
-    // previous products' stock copies; without this the keys of every earlier run accumulated.
-    private async Task ClearAsync(CancellationToken ct)
-    {
-        await using var session = store.LightweightSession();
-        var previous = await session.LoadAsync<StorefrontState>(StorefrontState.CurrentId, ct);
-        session.DeleteWhere<ShopUser>(_ => true);
-        session.DeleteWhere<Coupon>(_ => true);
-        session.DeleteWhere<CouponPolicy>(_ => true);
-        session.DeleteWhere<UserBalance>(_ => true);
-        session.DeleteWhere<IdempotencyRecord>(_ => true);
-        if (previous is not null)
-        {
-            foreach (var id in previous.ProductIds)
-            {
-                session.Delete<Product>(id);
-            }
-
-            ProductStock.QueueDelete(session, previous.ProductIds);
-        }
-
-        await session.SaveChangesAsync(ct);
-        await CouponClaims.ClearAsync(store, ct);
-        await gate.DeleteAllAsync();
-        if (previous is { ProductIds.Count: > 0 })
-        {
-            await redis.GetDatabase().KeyDeleteAsync([.. previous.ProductIds.Select(RedisStock.Key)]);
-        }
     }
 }

@@ -1,19 +1,32 @@
-using ExBuy.Infrastructure.Marten;
 using Marten;
 using Npgsql;
 
-namespace ExBuy.Features.Catalog.ReadModel;
+namespace ExBuy.Infrastructure.Marten;
 
 /// <summary>
-/// Installs at start, after Marten has created the tables, what keeps the catalogue's read model true: the generation
-/// triggers (<see cref="CatalogGeneration"/>) and what keeps the review figures (<see cref="IProductReviewFigures"/>, registered by Reviews), recomputing
-/// the statistics from the reviews as it installs them, so rows written while no trigger existed (an older ExBuy, a
-/// seeder run before the first start) are counted. A database that already has this version of both is left alone:
-/// the DDL locks the product, stock and review tables, and a node starting beside others that serve traffic must not
-/// stall their sales. Installing is one transaction under an advisory lock (nodes starting together take turns) with a
-/// lock timeout (it never queues every sale behind a long transaction), tried again on a timeout or a deadlock.
+/// Database objects a module keeps beside Marten's tables (triggers and their functions), installed by the module's own
+/// registration of this: a statement answering true when this database already has them at this version, and the DDL
+/// that installs them (and recomputes what they keep). Run at start by <see cref="ModuleInstallSetup"/>.
 /// </summary>
-public sealed partial class CatalogReadModelSetup(IDocumentStore store, IProductReviewFigures reviewFigures, ILogger<CatalogReadModelSetup> logger) : IHostedService
+public interface IModuleInstall
+{
+    /// <summary>A statement answering true when the database already has this version.</summary>
+    string InstalledSql(string schema);
+
+    /// <summary>What installs it, run in the setup's one transaction.</summary>
+    string InstallSql(string schema);
+}
+
+/// <summary>
+/// Installs at start, after Marten has created the tables, every module's <see cref="IModuleInstall"/> whose version
+/// the database lacks (the catalogue's generation triggers, the review figures' triggers...), each recomputing what it
+/// keeps as it installs, so rows written while no trigger existed (an older ExBuy, a seeder run before the first start)
+/// are counted. A database that already has every version is left alone: the DDL locks the tables it touches, and a
+/// node starting beside others that serve traffic must not stall their sales. Installing is one transaction under an
+/// advisory lock (nodes starting together take turns) with a lock timeout (it never queues every sale behind a long
+/// transaction), tried again on a timeout or a deadlock.
+/// </summary>
+public sealed partial class ModuleInstallSetup(IDocumentStore store, IEnumerable<IModuleInstall> installs, ILogger<ModuleInstallSetup> logger) : IHostedService
 {
     // 'ExBuyCat' in ASCII.
     private const long LockKey = 0x4578427579436174;
@@ -34,14 +47,12 @@ public sealed partial class CatalogReadModelSetup(IDocumentStore store, IProduct
                 }
 
                 var sql = new List<string>();
-                if (!await IsTrueAsync(connection, transaction, CatalogGeneration.InstalledSql(schema), cancellationToken))
+                foreach (var install in installs)
                 {
-                    sql.Add(CatalogGeneration.InstallSql(schema));
-                }
-
-                if (!await IsTrueAsync(connection, transaction, reviewFigures.InstalledSql(schema), cancellationToken))
-                {
-                    sql.Add(reviewFigures.InstallSql(schema));
+                    if (!await IsTrueAsync(connection, transaction, install.InstalledSql(schema), cancellationToken))
+                    {
+                        sql.Add(install.InstallSql(schema));
+                    }
                 }
 
                 if (sql.Count > 0)
@@ -60,7 +71,7 @@ public sealed partial class CatalogReadModelSetup(IDocumentStore store, IProduct
             }
             catch (Exception e) when (attempt < 10 && (PostgresErrors.IsDeadlockOrSerialization(e) || PostgresErrors.IsLockTimeout(e)))
             {
-                // A deadlock with a product delete cascading to its reviews, or a long transaction holding a table: again.
+                // A deadlock with a writer (a product delete cascading to its reviews), or a long transaction holding a table: again.
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
             }
         }
@@ -74,6 +85,6 @@ public sealed partial class CatalogReadModelSetup(IDocumentStore store, IProduct
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Catalogue read model: installed {Parts} of its trigger sets (generation, review statistics recomputed)")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Module installs: installed {Parts} trigger set(s), what they keep recomputed")]
     private static partial void Installed(ILogger logger, int parts);
 }

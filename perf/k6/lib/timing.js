@@ -4,9 +4,14 @@
 // and rt, the request's own duration as a half-octave bucket (floor(2·log2(ms))), which lets the runner split the
 // step's tail (the requests at or above its p95) by phase without a tag per request. An answer without the header
 // (a peer, ExBuy with ExBuy:Observability:ServerTiming off) records nothing.
+// A uniform sample of the answers is recorded: SERVER_TIMING_SAMPLE (default 0.2; 1: every answer; 0: none). Each
+// recorded answer adds about seven points to k6's stream, and k6 runs on the same cores as the API: with every answer
+// recorded (and the answer log), k6's CPU per persona-A request went 0.40 -> 0.66 ms (r261 -> r272 of
+// perf/results/reference.jsonl); a sample of a fifth keeps the per-step percentiles and the tail split for less.
 import { Trend } from "k6/metrics";
 
 const serverTiming = new Trend("server_timing", true);
+const SAMPLE = __ENV.SERVER_TIMING_SAMPLE !== undefined && __ENV.SERVER_TIMING_SAMPLE !== "" ? parseFloat(__ENV.SERVER_TIMING_SAMPLE) : 0.2;
 
 export function rtBucket(ms) {
   return ms > 0 ? Math.floor(2 * Math.log2(ms)) : -99;
@@ -25,6 +30,7 @@ export function parseServerTiming(header) {
 }
 
 export function recordTiming(res, step) {
+  if (!(SAMPLE >= 1) && !(Math.random() < SAMPLE)) return;
   const header = res && res.headers ? res.headers["Server-Timing"] : undefined;
   if (!header) return;
   const rt = String(rtBucket(res.timings.duration));

@@ -269,12 +269,12 @@ public sealed class CapacityTests : IDisposable
         var lines = File.ReadAllLines(history).Select(l => JsonNode.Parse(l)!).ToList();
         lines.Select(l => l["lock_type"]!.GetValue<string>()).ShouldBe(["optimistic", "pessimistic", "redlock", "row", "atomic", "batched", "none"]);
         // Four steps each: 100, 200, 400 pass, 800 fails (pessimistic, its p95 1.5 x: 100, 200 pass, 400 fails, 300 passes).
-        lines.Select(l => l["capacity"]!["knee_rate"]!.GetValue<int>()).ShouldBe([400, 300, 400, 400, 400, 400]);
+        lines.Select(l => l["capacity"]!["knee_rate"]!.GetValue<int>()).ShouldBe([400, 300, 400, 400, 400, 400, 400]);
         output.ShouldContain("matrix capacity under p95<50ms");
         output.ShouldContain("every strategy has a sustainable rate");
         var html = File.ReadAllText(report);
         html.ShouldContain("Sustainable rate under the SLO, with CPU per request at that rate");
-        html.Split("aria-label=\"Latency against offered rate (").Length.ShouldBe(7, "a curve per strategy");
+        html.Split("aria-label=\"Latency against offered rate (").Length.ShouldBe(8, "a curve per strategy");
         File.Exists(Path.ChangeExtension(report, ".md")).ShouldBeTrue();
     }
 }

@@ -419,7 +419,7 @@ def html(runs, names):
             + f"<td class=\"left\">{esc(r['capacity']['slo'])}</td></tr>" for nm, _, r in capacity)
         parts.append('<div class="wrap"><table><tr><th class="left">run</th><th>sustainable it/s</th><th>p95 ms there</th>'
                      '<th>API CPU ms/req</th><th>PostgreSQL</th><th>Redis</th><th>k6</th><th class="left">SLO</th></tr>' + rows + "</table></div>")
-    for nm, i, r in capacity if len(capacity) <= 6 else []:
+    for nm, i, r in capacity if len(capacity) <= 8 else []:
         c = r["capacity"]
         steps = sorted(c.get("steps") or [], key=lambda s: s["rate"])
         xs = [s["rate"] for s in steps]
